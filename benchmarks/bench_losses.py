@@ -1,0 +1,306 @@
+"""Benchmark imgloss's SSIM, MS-SSIM and Mix against peer libraries (forward + backward).
+
+Every case is timed in the same process, interleaved round by round (so that slow periods of a
+shared machine hit every library alike), and reported as the median over rounds together with
+its ratio to the fastest peer of the same measure.
+
+    python benchmarks/bench_losses.py                 # CPU, the sizes of the issue
+    python benchmarks/bench_losses.py --device cuda   # GPU
+    python benchmarks/bench_losses.py --json out.json # also write machine-readable results
+
+Cases:
+  (a) sliding mode on 16x3x256x256: SSIM (sigma 1.5, 11 taps) vs pytorch-msssim, piq, kornia,
+      torchmetrics; pyramid MS-SSIM vs pytorch-msssim, piq, torchmetrics; the paper's Mix in
+      sliding mode vs kornia's ``MS_SSIMLoss`` (a port of the paper's Mix).
+  (b) patch mode on 64x3x31x31: our patch-mode SSIM5, MS-SSIM and Mix against the peers in their
+      closest setting (11-tap sliding SSIM on the 31x31 patch; kornia's MS_SSIMLoss), and the
+      share of one Adam training step of the paper's network (conv 3->64 9x9, PReLU, 64->64
+      5x5, PReLU, 64->3 5x5) at batch 64 taken by the Mix loss.
+Peers that are not installed (or do not import) are reported as unavailable, never skipped
+silently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import importlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import imgloss.losses as L  # noqa: E402
+
+
+def _try_import(name: str):
+    try:
+        return importlib.import_module(name), None
+    except Exception as err:  # noqa: BLE001 - any import failure means "unavailable"
+        return None, f"{type(err).__name__}: {str(err).splitlines()[0][:80]}"
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _fwd_bwd(fn: Callable, x: torch.Tensor, y: torch.Tensor) -> Callable[[], None]:
+    def run() -> None:
+        xx = x.detach().requires_grad_(True)
+        fn(xx, y).backward()
+
+    return run
+
+
+def paper_network(padding: int | str) -> nn.Module:
+    """The paper's network (Section 4.1); ``padding=0`` gives unpadded ("valid") convolutions."""
+    p9, p5 = (4, 2) if padding == "same" else (0, 0)
+    return nn.Sequential(
+        nn.Conv2d(3, 64, 9, padding=p9),
+        nn.PReLU(64),
+        nn.Conv2d(64, 64, 5, padding=p5),
+        nn.PReLU(64),
+        nn.Conv2d(64, 3, 5, padding=p5),
+    )
+
+
+def peer_cases(size: str, device: torch.device) -> tuple[dict, dict]:
+    """``{measure: {library: fn(x, y) -> loss}}`` and ``{library: reason}`` for missing peers."""
+    pm, pm_err = _try_import("pytorch_msssim")
+    piq, piq_err = _try_import("piq")
+    kornia, kornia_err = _try_import("kornia")
+    tm, tm_err = _try_import("torchmetrics.functional.image")
+    missing = {
+        name: err
+        for name, err in [
+            ("pytorch-msssim", pm_err),
+            ("piq", piq_err),
+            ("kornia", kornia_err),
+            ("torchmetrics", tm_err),
+        ]
+        if err
+    }
+    cases: dict[str, dict[str, Callable]] = {"SSIM": {}, "MS-SSIM": {}, "Mix": {}}
+    if size == "sliding":
+        cases["SSIM"]["imgloss"] = lambda x, y: L.ssim_loss(x, y)
+        cases["MS-SSIM"]["imgloss"] = lambda x, y: L.ms_ssim_loss(x, y, variant="pyramid")
+        cases["Mix"]["imgloss"] = lambda x, y: L.mix_loss(x, y)
+        if pm:
+            cases["SSIM"]["pytorch-msssim"] = lambda x, y: 1 - pm.ssim(x, y, data_range=1.0)
+            cases["MS-SSIM"]["pytorch-msssim"] = lambda x, y: 1 - pm.ms_ssim(x, y, data_range=1.0)
+        if piq:
+            cases["SSIM"]["piq"] = lambda x, y: 1 - piq.ssim(x, y, data_range=1.0, downsample=False)
+            cases["MS-SSIM"]["piq"] = lambda x, y: 1 - piq.multi_scale_ssim(x, y, data_range=1.0)
+        if kornia:
+            cases["SSIM"]["kornia"] = lambda x, y: kornia.losses.ssim_loss(x, y, 11, padding="valid") * 2
+            mix = kornia.losses.MS_SSIMLoss(alpha=L.PAPER_ALPHA, compensation=1.0).to(device)
+            cases["Mix"]["kornia"] = lambda x, y: mix(x, y)
+        if tm:
+            cases["SSIM"]["torchmetrics"] = lambda x, y: 1 - tm.structural_similarity_index_measure(
+                x, y, data_range=1.0
+            )
+            cases["MS-SSIM"]["torchmetrics"] = (
+                lambda x, y: 1 - tm.multiscale_structural_similarity_index_measure(x, y, data_range=1.0)
+            )
+    else:  # patch mode; peers in their closest setting (11-tap sliding SSIM on the patch)
+        cases["SSIM"]["imgloss"] = lambda x, y: L.ssim_loss(x, y, sigma=5, window="patch")
+        cases["MS-SSIM"]["imgloss"] = lambda x, y: L.ms_ssim_loss(x, y, window="patch")
+        cases["Mix"]["imgloss"] = lambda x, y: L.mix_loss(x, y, window="patch")
+        if pm:
+            cases["SSIM"]["pytorch-msssim"] = lambda x, y: 1 - pm.ssim(x, y, data_range=1.0)
+        if piq:
+            cases["SSIM"]["piq"] = lambda x, y: 1 - piq.ssim(x, y, data_range=1.0, downsample=False)
+        if kornia:
+            cases["SSIM"]["kornia"] = lambda x, y: kornia.losses.ssim_loss(x, y, 11, padding="valid") * 2
+            mix = kornia.losses.MS_SSIMLoss(alpha=L.PAPER_ALPHA, compensation=1.0).to(device)
+            cases["Mix"]["kornia"] = lambda x, y: mix(x, y)
+        if tm:
+            cases["SSIM"]["torchmetrics"] = lambda x, y: 1 - tm.structural_similarity_index_measure(
+                x, y, data_range=1.0
+            )
+    return cases, missing
+
+
+def interleaved(runs: dict[str, Callable[[], None]], rounds: int, device: torch.device) -> dict:
+    """Median seconds of each run, timing one call of each in turn for ``rounds`` rounds."""
+    for run in runs.values():  # warm-up (allocator, kernels, caches)
+        run()
+        run()
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            _sync(device)
+            t0 = time.perf_counter()
+            run()
+            _sync(device)
+            times[name].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def bench_losses(mode: str, shape: tuple[int, ...], device: torch.device, rounds: int) -> list[dict]:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(shape, generator=gen).to(device)
+    y = (x + 0.1 * torch.randn(shape, generator=gen).to(device)).clamp(0, 1)
+    cases, missing = peer_cases(mode, device)
+    runs = {
+        f"{measure}|{lib}": _fwd_bwd(fn, x, y) for measure, libs in cases.items() for lib, fn in libs.items()
+    }
+    med = interleaved(runs, rounds, device)
+    rows = []
+    for measure, libs in cases.items():
+        peers = [med[f"{measure}|{lib}"] for lib in libs if lib != "imgloss"]
+        fastest = min(peers) if peers else None
+        for lib in libs:
+            t = med[f"{measure}|{lib}"]
+            rows.append(
+                {
+                    "mode": mode,
+                    "shape": "x".join(map(str, shape)),
+                    "measure": measure,
+                    "library": lib,
+                    "ms": 1e3 * t,
+                    "speedup_vs_fastest_peer": (fastest / t) if fastest else None,
+                }
+            )
+    for lib, reason in missing.items():
+        rows.append({"mode": mode, "shape": "x".join(map(str, shape)), "measure": "-", "library": lib,
+                     "ms": None, "speedup_vs_fastest_peer": None, "unavailable": reason})
+    return rows
+
+
+def bench_training_step(device: torch.device, rounds: int, batch: int = 64) -> list[dict]:
+    """Share of one Adam step of the paper's network taken by the patch-mode Mix loss."""
+    rows = []
+    gen = torch.Generator().manual_seed(0)
+    inputs = torch.rand(batch, 3, 31, 31, generator=gen).to(device)
+    target = torch.rand(batch, 3, 31, 31, generator=gen).to(device)
+    mix = L.get("mix", window="patch")
+    for padding in (0, "same"):
+        torch.manual_seed(0)
+        net = paper_network(padding).to(device)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+        out_size = net(inputs).shape[-1]
+        crop = (31 - out_size) // 2
+        tgt = target[..., crop : crop + out_size, crop : crop + out_size]
+        pred = torch.rand(batch, 3, out_size, out_size, generator=gen).to(device)
+
+        def step() -> None:
+            opt.zero_grad(set_to_none=True)
+            mix(net(inputs), tgt).backward()
+            opt.step()
+
+        med = interleaved({"step": step, "loss": _fwd_bwd(mix, pred, tgt)}, rounds, device)
+        flops = 0
+        h = 31
+        for conv in (m for m in net if isinstance(m, nn.Conv2d)):
+            h_out = h if padding == "same" else h - conv.kernel_size[0] + 1
+            flops += 2 * conv.in_channels * conv.out_channels * conv.kernel_size[0] ** 2 * h_out**2
+            h = h_out
+        rows.append(
+            {
+                "convolutions": "valid" if padding == 0 else "zero-padded",
+                "output": f"{out_size}x{out_size}",
+                "step_ms": 1e3 * med["step"],
+                "patches_per_s": batch / med["step"],
+                "step_gflops": 3 * flops * batch / med["step"] / 1e9,  # fwd + 2x bwd
+                "mix_loss_ms": 1e3 * med["loss"],
+                "mix_share_of_step": med["loss"] / med["step"],
+            }
+        )
+    return rows
+
+
+def matmul_gflops(device: torch.device, n: int = 2048) -> float:
+    a = torch.rand(n, n, device=device)
+    b = torch.rand(n, n, device=device)
+    med = interleaved({"mm": lambda: a @ b}, 5, device)["mm"]
+    return 2 * n**3 / med / 1e9
+
+
+def provenance(device: torch.device) -> dict:
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    libs = {}
+    for name in ("torch", "pytorch_msssim", "piq", "kornia", "torchmetrics"):
+        mod, _ = _try_import(name)
+        libs[name] = getattr(mod, "__version__", None) if mod else None
+    return {
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "commit": commit,
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "versions": libs,
+    }
+
+
+def markdown(result: dict) -> str:
+    lines = [f"Device: {result['provenance']['device']} ({result['provenance']['threads']} threads), "
+             f"torch {result['provenance']['versions']['torch']}, commit {result['provenance']['commit'][:10]}, "
+             f"{result['provenance']['date']}; float32 matmul {result['matmul_gflops']:.0f} GFLOP/s.", ""]
+    lines += ["| mode | shape | measure | library | fwd+bwd ms | speed-up vs fastest peer |",
+              "|---|---|---|---|---:|---:|"]
+    for r in result["losses"]:
+        if r.get("unavailable"):
+            lines.append(f"| {r['mode']} | {r['shape']} | - | {r['library']} | unavailable: {r['unavailable']} | |")
+            continue
+        sp = f"{r['speedup_vs_fastest_peer']:.2f}x" if r["speedup_vs_fastest_peer"] else ""
+        lines.append(f"| {r['mode']} | {r['shape']} | {r['measure']} | {r['library']} | {r['ms']:.2f} | {sp} |")
+    lines += ["", "| paper network, batch 64 | output | step ms | patches/s | GFLOP/s (fraction of matmul) | Mix loss ms | Mix share of step |",
+              "|---|---|---:|---:|---:|---:|---:|"]
+    for r in result["training_step"]:
+        lines.append(
+            f"| {r['convolutions']} convolutions | {r['output']} | {r['step_ms']:.1f} | {r['patches_per_s']:.0f} | "
+            f"{r['step_gflops']:.0f} ({r['step_gflops'] / result['matmul_gflops']:.2f}) | {r['mix_loss_ms']:.2f} | "
+            f"{100 * r['mix_share_of_step']:.1f}% |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--sliding-batch", type=int, default=16)
+    parser.add_argument("--json", type=Path, help="write results (with provenance) to this file")
+    parser.add_argument("--markdown", type=Path, help="write the table to this file")
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    result = {
+        "provenance": provenance(device),
+        "command": "python benchmarks/bench_losses.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "matmul_gflops": matmul_gflops(device),
+        "losses": bench_losses("sliding", (args.sliding_batch, 3, 256, 256), device, args.rounds)
+        + bench_losses("patch", (64, 3, 31, 31), device, args.rounds * 4),
+        "training_step": bench_training_step(device, args.rounds * 2),
+    }
+    table = markdown(result)
+    print(table)
+    for path, text in ((args.json, json.dumps(result, indent=2)), (args.markdown, table + "\n")):
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(path.suffix + ".tmp")
+            tmp.write_text(text)
+            tmp.replace(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,194 @@
+"""SSIM statistics shared by SSIM, MS-SSIM and Mix: patch mode and sliding mode.
+
+Notation (paper eqs. 4-5): for Gaussian-weighted means ``mu_x, mu_y``, variances
+``sigma_x^2 = E[x^2] - mu_x^2``, ``sigma_y^2`` and covariance ``sigma_xy = E[xy] - mu_x mu_y``,
+
+    l  = (2 mu_x mu_y + C1) / (mu_x^2 + mu_y^2 + C1)
+    cs = (2 sigma_xy + C2) / (sigma_x^2 + sigma_y^2 + C2),      SSIM = l * cs,
+
+with ``C1 = (k1 L)^2`` and ``C2 = (k2 L)^2`` for the data range ``L`` (population, not sample,
+covariance, as in Wang et al. 2004 and the authors' Caffe layers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+
+from ._filters import filter_full, filter_valid, patch_weights
+
+
+@contextlib.contextmanager
+def full_precision(device: torch.device) -> Iterator[None]:
+    """Disable autocast so that the statistics stay in float32/float64."""
+    try:
+        ctx = torch.autocast(device_type=device.type, enabled=False)
+    except RuntimeError:  # device type without autocast support
+        ctx = contextlib.nullcontext()
+    with ctx:
+        yield
+
+
+def luminance_contrast_structure(
+    mu_x: torch.Tensor,
+    mu_y: torch.Tensor,
+    e_xx: torch.Tensor,
+    e_yy: torch.Tensor,
+    e_xy: torch.Tensor,
+    c1: float,
+    c2: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(l, cs)`` of paper eq. 5 from the five Gaussian-weighted moments."""
+    mu_xx, mu_yy, mu_xy = mu_x * mu_x, mu_y * mu_y, mu_x * mu_y
+    l = (2 * mu_xy + c1) / (mu_xx + mu_yy + c1)
+    cs = (2 * (e_xy - mu_xy) + c2) / ((e_xx - mu_xx) + (e_yy - mu_yy) + c2)
+    return l, cs
+
+
+# --------------------------------------------------------------------------------------
+# Patch mode (paper eqs. 7 and 12): statistics at the centre pixel only.
+# --------------------------------------------------------------------------------------
+
+
+def patch_lcs(
+    x: torch.Tensor, y: torch.Tensor, sigmas: tuple[float, ...], c1: float, c2: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``l(p~)`` and ``cs(p~)`` at the centre pixel of odd ``H x W`` patches, for each sigma.
+
+    The Gaussian of each sigma spans the whole patch (paper eq. 7); the five moments are
+    weighted sums, computed for all sigmas at once as one matrix product
+    ``(5 N C, H W) @ (H W, S)``.
+
+    Args:
+        x, y: ``(N, C, H, W)`` with odd ``H`` and ``W``.
+
+    Returns:
+        ``(l, cs)``, each ``(N, C, S)`` with ``S = len(sigmas)``.
+    """
+    n, c, h, w = x.shape
+    weights = patch_weights(sigmas, h, w, dtype=x.dtype, device=x.device)  # (S, HW)
+    moments = torch.stack((x, y, x * x, y * y, x * y)).reshape(5 * n * c, h * w) @ weights.T
+    mu_x, mu_y, e_xx, e_yy, e_xy = moments.reshape(5, n, c, len(sigmas)).unbind(0)
+    return luminance_contrast_structure(mu_x, mu_y, e_xx, e_yy, e_xy, c1, c2)
+
+
+def patch_weighted_sum(v: torch.Tensor, sigma: float) -> torch.Tensor:
+    """``sum_q G_sigma(q - p~) v(q)`` over each odd patch: ``(N, C, H, W) -> (N, C)``."""
+    n, c, h, w = v.shape
+    weights = patch_weights((sigma,), h, w, dtype=v.dtype, device=v.device)
+    return (v.reshape(n * c, h * w) @ weights.T).reshape(n, c)
+
+
+# --------------------------------------------------------------------------------------
+# Sliding mode: SSIM maps over the valid region, averaged.
+# --------------------------------------------------------------------------------------
+
+
+def stack_for_filtering(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """Stack ``K`` NCHW tensors of one shape into a single channels-last ``(1, K N C, H, W)``.
+
+    The Gaussian filter is depthwise (every channel of every image filtered alone), so batch
+    and channels can be merged: one wide channels-last image lets the CPU convolution vectorise
+    across ``K N C`` channels, measurably faster than ``(K N, C, H, W)`` or ``(N, K C, H, W)``.
+    :func:`unstack` gives the ``K`` tensors back as ``(N, C, h, w)`` views.
+    """
+    n, c, h, w = tensors[0].shape
+    hwk = torch.stack([t.reshape(n * c, h, w).permute(1, 2, 0) for t in tensors], dim=2)
+    return hwk.reshape(1, h, w, len(tensors) * n * c).permute(0, 3, 1, 2)
+
+
+def unstack(stacked: torch.Tensor, count: int, n: int, c: int) -> list[torch.Tensor]:
+    """Inverse of :func:`stack_for_filtering` (views, no copy): ``count`` tensors ``(N, C, h, w)``."""
+    h, w = stacked.shape[-2:]
+    return [block.reshape(n, c, h, w) for block in stacked.chunk(count, dim=1)]
+
+
+def sliding_moments(x: torch.Tensor, y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Filtered moments ``mu_x, mu_y, E[x^2], E[y^2], E[xy]`` stacked on the batch axis.
+
+    Returns five ``(N, C, H - k + 1, W - k + 1)`` views of one filtered buffer.
+    """
+    stacked = filter_valid(stack_for_filtering([x, y, x * x, y * y, x * y]), kernel)
+    return unstack(stacked, 5, *x.shape[:2])
+
+
+def sliding_lcs_maps(
+    x: torch.Tensor, y: torch.Tensor, kernel: torch.Tensor, c1: float, c2: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``l`` and ``cs`` maps over the valid region, ``(N, C, H-k+1, W-k+1)`` each (autograd)."""
+    return luminance_contrast_structure(*sliding_moments(x, y, kernel), c1, c2)
+
+
+class SlidingSSIMMeans(torch.autograd.Function):
+    """Means of the SSIM map and of the cs map, with the closed-form backward.
+
+    Forward: ``(x, y) -> (mean_p SSIM(p), mean_p cs(p))``, each ``(N, C)``.
+
+    Backward: the gradient of ``sum_p f(p)`` with respect to ``x(q)``, for ``f`` built from the
+    five moments, is ``sum_p G(p - q) [df/dmu_x + 2 x(q) df/dE[x^2] + y(q) df/dE[xy]](p)``. This
+    generalises paper eqs. 9-10 (which evaluate ``f`` at one pixel) to every pixel: three
+    moment-derivative maps are filtered once with the adjoint ("full") Gaussian filter, instead
+    of differentiating through five filters and a dozen element-wise operations. It is exact,
+    and checked against autograd and by ``torch.autograd.gradcheck`` in the tests. The
+    arithmetic works in place on few buffers: on a CPU, allocating fresh image-sized tensors
+    costs more than the arithmetic itself.
+    """
+
+    @staticmethod
+    def forward(ctx, x, y, kernel, c1: float, c2: float):  # type: ignore[override]
+        mu_x, mu_y, e_xx, e_yy, e_xy = sliding_moments(x, y, kernel)
+        b1 = mu_x * mu_x
+        b1.addcmul_(mu_y, mu_y).add_(c1)  # mu_x^2 + mu_y^2 + C1
+        b2 = e_xx + e_yy
+        b2.sub_(b1).add_(c1 + c2)  # sigma_x^2 + sigma_y^2 + C2
+        cov = torch.mul(mu_x, mu_y)
+        l = torch.mul(cov, 2).add_(c1).div_(b1)
+        cs = torch.sub(e_xy, cov, out=cov).mul_(2).add_(c2).div_(b2)
+        ssim_mean = torch.mul(l, cs).mean(dim=(2, 3))
+        ctx.save_for_backward(x, y, kernel, mu_x, mu_y, l, cs, b1, b2)
+        return ssim_mean, cs.mean(dim=(2, 3))
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_ssim, grad_cs):  # type: ignore[override]
+        x, y, kernel, mu_x, mu_y, l, cs, b1, b2 = ctx.saved_tensors
+        need_x, need_y = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        if not (need_x or need_y):
+            return None, None, None, None, None
+        n, c = x.shape[:2]
+        npix = mu_x.shape[-2] * mu_x.shape[-1]
+        g_s = (grad_ssim / npix)[:, :, None, None]
+        g_c = (grad_cs / npix)[:, :, None, None]
+        # d SSIM = cs dl + l dcs, with dl/dmu_x = 2 (mu_y - mu_x l) / b1 and
+        # dcs/dmu_x = 2 (mu_x cs - mu_y) / b2, dcs/dE[x^2] = -cs / b2, dcs/dE[xy] = 2 / b2.
+        w_l = torch.mul(cs, g_s).mul_(2).div_(b1)
+        w_cs = torch.mul(l, g_s).add_(g_c).mul_(2).div_(b2)  # also d/dE[xy]
+        sides = [(mu_x, mu_y)] if need_x else []
+        if need_y:
+            sides.append((mu_y, mu_x))
+        count = len(sides) + 2
+        maps = torch.empty(
+            (1, count * n * c, *mu_x.shape[2:]),
+            dtype=mu_x.dtype,
+            device=mu_x.device,
+            memory_format=torch.channels_last,
+        )
+        blocks = unstack(maps, count, n, c)
+        for block, (mine, other) in zip(blocks, sides):
+            t = torch.mul(mine, l).sub_(other).mul_(w_l)  # -(dl part)
+            block.copy_(torch.mul(mine, cs).sub_(other).mul_(w_cs).sub_(t))
+        torch.mul(w_cs, cs, out=blocks[-2]).mul_(-0.5)  # d/dE[x^2] = d/dE[y^2]
+        blocks[-1].copy_(w_cs)
+        spread = unstack(filter_full(maps, kernel), count, n, c)
+        t_sq, t_xy = spread[-2], spread[-1]
+
+        def grad(mine: torch.Tensor, other: torch.Tensor, t_mu: torch.Tensor) -> torch.Tensor:
+            g = torch.empty_like(mine)
+            torch.mul(mine, t_sq, out=g).mul_(2).addcmul_(other, t_xy).add_(t_mu)
+            return g
+
+        grad_x = grad(x, y, spread[0]) if need_x else None
+        grad_y = grad(y, x, spread[-3]) if need_y else None
+        return grad_x, grad_y, None, None, None

@@ -1,0 +1,76 @@
+"""Per-pixel losses: l1 (paper eq. 2) and l2 (mean squared error).
+
+``L^l1(P) = 1/N sum_p |x(p) - y(p)|`` and ``L^l2(P) = 1/N sum_p (x(p) - y(p))^2`` (eq. 1 with
+``E(p) = |x(p) - y(p)|`` or its square). Both are plain means over every element, so the spatial
+mode makes no difference; ``window`` is accepted only so that every registry loss takes the
+same options. Note: the authors' Caffe ``L2`` layer halves the squared error
+(``sum diff^2 / N / 2``); ours does not, so it equals PSNR's MSE.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._common import reduce
+from ._validation import check_data_range, check_pair, check_window
+
+
+def _per_channel(err: torch.Tensor) -> torch.Tensor:
+    return err.mean(dim=(2, 3))
+
+
+def l1_loss(
+    prediction: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    reduction: str = "mean",
+    check_finite: bool = True,
+) -> torch.Tensor:
+    """Mean absolute error (eq. 2); gradient ``sign(x - y) / N`` (eq. 3)."""
+    check_pair(prediction, target, check_finite=check_finite)
+    return reduce(_per_channel((prediction - target).abs()), reduction)
+
+
+def l2_loss(
+    prediction: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    reduction: str = "mean",
+    check_finite: bool = True,
+) -> torch.Tensor:
+    """Mean squared error."""
+    check_pair(prediction, target, check_finite=check_finite)
+    return reduce(_per_channel((prediction - target).square()), reduction)
+
+
+class _PixelLoss(nn.Module):
+    _fn = staticmethod(l1_loss)
+
+    def __init__(
+        self,
+        *,
+        window: str = "sliding",
+        data_range: float = 1.0,
+        reduction: str = "mean",
+        check_finite: bool = True,
+    ) -> None:
+        super().__init__()
+        check_window(window)
+        check_data_range(data_range)
+        self.options = dict(reduction=reduction, check_finite=check_finite)
+
+    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return type(self)._fn(prediction, target, **self.options)
+
+
+class L1Loss(_PixelLoss):
+    """Module form of :func:`l1_loss` (registry name ``"l1"``)."""
+
+    _fn = staticmethod(l1_loss)
+
+
+class L2Loss(_PixelLoss):
+    """Module form of :func:`l2_loss` (registry name ``"l2"``)."""
+
+    _fn = staticmethod(l2_loss)

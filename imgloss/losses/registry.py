@@ -1,0 +1,77 @@
+"""Look up a loss by the paper's name: ``get("ssim5", window="patch")``.
+
+Names: ``"l1"``, ``"l2"``, ``"ssimK"`` for any positive ``K`` (``SSIM_K`` of the paper, i.e.
+``sigma_G = K``: ``"ssim5"``, ``"ssim9"``, ``"ssim1.5"``), ``"msssim"`` and ``"mix"``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+
+from torch import nn
+
+from .mix import MixLoss
+from .msssim import MSSSIMLoss
+from .pixel import L1Loss, L2Loss
+from .ssim import SSIMLoss
+
+#: The losses of the paper's Table 1 (denoising + demosaicking row), in its column order.
+PAPER_LOSSES: tuple[str, ...] = ("l2", "l1", "ssim5", "ssim9", "msssim", "mix")
+
+_FIXED: dict[str, Callable[..., nn.Module]] = {
+    "l1": L1Loss,
+    "l2": L2Loss,
+    "msssim": MSSSIMLoss,
+    "mix": MixLoss,
+}
+_SSIM_K = re.compile(r"ssim(\d+(?:\.\d+)?)")
+
+
+def available() -> list[str]:
+    """Names accepted by :func:`get` (``ssimK`` stands for any positive ``K``)."""
+    return ["l1", "l2", "ssimK", "msssim", "mix"]
+
+
+def _construct(name: str, factory: Callable[..., nn.Module], options: dict) -> nn.Module:
+    try:
+        inspect.signature(factory).bind(**options)
+    except TypeError:
+        allowed = [p for p in inspect.signature(factory).parameters if p != "self"]
+        unknown = sorted(set(options) - set(allowed))
+        raise TypeError(
+            f"loss {name!r} got unknown option(s) {unknown}; valid options: {allowed}"
+        ) from None
+    return factory(**options)
+
+
+def get(name: str, **options) -> nn.Module:
+    """Return a ready ``nn.Module`` for the loss ``name``, called as ``loss(prediction, target)``.
+
+    Args:
+        name: ``"l1"``, ``"l2"``, ``"ssimK"`` (e.g. ``"ssim5"``), ``"msssim"`` or ``"mix"``
+            (case-insensitive).
+        **options: passed to the module: ``window`` (``"patch"``/``"sliding"``), ``data_range``,
+            and the loss's own parameters (``sigmas``, ``alpha``, ``variant``, ...).
+
+    Raises:
+        ValueError: unknown name (the message lists the valid ones).
+        TypeError: an option the loss does not take.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"loss name must be a string, got {type(name).__name__}")
+    key = name.strip().lower()
+    if key in _FIXED:
+        return _construct(key, _FIXED[key], options)
+    match = _SSIM_K.fullmatch(key)
+    if match and float(match.group(1)) > 0:
+        if "sigma" in options:
+            raise ValueError(
+                f"loss {name!r} fixes sigma={match.group(1)}; do not pass sigma as well"
+            )
+        return _construct(key, SSIMLoss, {"sigma": float(match.group(1)), **options})
+    raise ValueError(
+        f"unknown loss {name!r}; valid names: 'l1', 'l2', 'ssimK' for a positive K "
+        f"(e.g. 'ssim5', 'ssim9'), 'msssim', 'mix'"
+    )

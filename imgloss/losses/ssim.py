@@ -1,0 +1,141 @@
+"""SSIM and the SSIM loss (paper Section 3.2, eqs. 4-7).
+
+Two spatial modes:
+
+* ``window="sliding"`` (conventional): SSIM is evaluated at every pixel whose truncated
+  Gaussian window (radius ``int(3.5 sigma + 0.5)``) lies inside the image, and averaged over
+  those pixels: ``SSIM(x, y) = 1/N sum_p SSIM(p)`` (eq. 6 with ``E(p) = 1 - SSIM(p)``). With
+  ``sigma=1.5`` this is exactly scikit-image's
+  ``structural_similarity(gaussian_weights=True, sigma=1.5, use_sample_covariance=False)`` and
+  pytorch-msssim's ``ssim``.
+* ``window="patch"`` (the paper's training formulation, eq. 7): the input is a batch of odd
+  ``H x W`` training patches; one normalised Gaussian spanning the whole patch is centred on the
+  centre pixel ``p~`` and the loss is ``1 - SSIM(p~)``. The gradient reaches every pixel of the
+  patch through the Gaussian weights (eqs. 8-10). This is what the authors' Caffe layer does.
+
+All statistics are computed in at least float32, also under ``torch.autocast``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._common import check_fits, constants, reduce, sliding_kernel
+from ._stats import SlidingSSIMMeans, full_precision, patch_lcs, sliding_lcs_maps
+from ._validation import (
+    check_data_range,
+    check_odd_patch,
+    check_pair,
+    check_window,
+    to_compute_dtype,
+)
+
+
+def ssim(
+    prediction: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    sigma: float = 1.5,
+    data_range: float = 1.0,
+    window: str = "sliding",
+    win_size: int | None = None,
+    k1: float = 0.01,
+    k2: float = 0.03,
+    reduction: str = "mean",
+    check_finite: bool = True,
+) -> torch.Tensor:
+    """Structural similarity index, per channel, averaged (paper eqs. 4-7).
+
+    Args:
+        prediction, target: ``(N, C, H, W)`` floating-point tensors, any ``C``.
+        sigma: standard deviation ``sigma_G`` of the Gaussian window.
+        data_range: ``L``, the dynamic range of the data (1 for [0, 1] images).
+        window: ``"sliding"`` (mean over all valid pixels) or ``"patch"`` (centre pixel of an
+            odd patch, eq. 7).
+        win_size: sliding window size; ``None`` truncates at 3.5 sigma (11 for sigma 1.5).
+        k1, k2: constants of ``C1 = (k1 L)^2``, ``C2 = (k2 L)^2``.
+        reduction: ``"mean"`` (scalar), ``"sum"`` or ``"none"`` (``(N, C)`` per channel).
+        check_finite: raise on NaN/Inf input (one device sync; skipped under torch.compile).
+
+    Returns:
+        SSIM in ``[-1, 1]``; 1 means identical.
+    """
+    check_pair(prediction, target, check_finite=check_finite)
+    window = check_window(window)
+    c1, c2 = constants(check_data_range(data_range), k1, k2)
+    x, y = to_compute_dtype(prediction, target)
+    with full_precision(x.device):
+        if window == "patch":
+            check_odd_patch(x)
+            l, cs = patch_lcs(x, y, (float(sigma),), c1, c2)
+            values = (l * cs)[..., 0]
+        else:
+            kernel, size = sliding_kernel(sigma, win_size, x)
+            check_fits(x, size, f"a sliding SSIM window of {size} x {size} (sigma={sigma})")
+            values, _ = SlidingSSIMMeans.apply(x, y, kernel, c1, c2)
+    return reduce(values, reduction)
+
+
+def ssim_map(
+    prediction: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    sigma: float = 1.5,
+    data_range: float = 1.0,
+    win_size: int | None = None,
+    k1: float = 0.01,
+    k2: float = 0.03,
+) -> torch.Tensor:
+    """Per-pixel SSIM over the valid region: ``(N, C, H - 2r, W - 2r)`` (sliding mode)."""
+    check_pair(prediction, target)
+    c1, c2 = constants(check_data_range(data_range), k1, k2)
+    x, y = to_compute_dtype(prediction, target)
+    with full_precision(x.device):
+        kernel, size = sliding_kernel(sigma, win_size, x)
+        check_fits(x, size, f"a sliding SSIM window of {size} x {size} (sigma={sigma})")
+        l, cs = sliding_lcs_maps(x, y, kernel, c1, c2)
+    return l * cs
+
+
+def ssim_loss(prediction: torch.Tensor, target: torch.Tensor, **options) -> torch.Tensor:
+    """``L^SSIM = 1 - SSIM`` (eq. 6 in sliding mode, eq. 7 in patch mode); options as :func:`ssim`."""
+    return 1 - ssim(prediction, target, **options)
+
+
+class SSIMLoss(nn.Module):
+    """Module form of :func:`ssim_loss`: ``SSIMLoss(sigma=5, window="patch")(pred, target)``.
+
+    ``SSIM_k`` of the paper is ``SSIMLoss(sigma=k)``; the registry name is ``"ssimK"``.
+    """
+
+    def __init__(
+        self,
+        sigma: float = 1.5,
+        *,
+        data_range: float = 1.0,
+        window: str = "sliding",
+        win_size: int | None = None,
+        k1: float = 0.01,
+        k2: float = 0.03,
+        reduction: str = "mean",
+        check_finite: bool = True,
+    ) -> None:
+        super().__init__()
+        self.options = dict(
+            sigma=float(sigma),
+            data_range=check_data_range(data_range),
+            window=check_window(window),
+            win_size=win_size,
+            k1=k1,
+            k2=k2,
+            reduction=reduction,
+            check_finite=check_finite,
+        )
+        constants(1.0, k1, k2)
+
+    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return ssim_loss(prediction, target, **self.options)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.options.items())
