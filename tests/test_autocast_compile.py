@@ -55,4 +55,4 @@ def test_torch_compile(name, options, size):
     value = compiled(xb, y)
     value.backward()
     assert abs(value.item() - eager.item()) < 1e-5  # float32 re-association by inductor
-    assert torch.allclose(xb.grad, xa.grad, rtol=1e-4, atol=1e-9)
+    assert ((xb.grad - xa.grad).norm() / xa.grad.norm()).item() < 1e-3
