@@ -143,3 +143,17 @@ def test_closed_form_sliding_backward_equals_autograd_through_the_map(real_pair)
     L.ssim_map(b, t2, sigma=2.0).mean().backward()  # plain autograd through conv2d
     assert _rel_err(a.grad, b.grad) < 1e-12
     assert _rel_err(t1.grad, t2.grad) < 1e-12
+
+
+def test_nchw_layout_used_on_gpus_gives_the_same_values_and_gradients(real_pair, monkeypatch):
+    from imgloss.losses import _stats
+
+    noisy, clean = (t[:, :, :64, :80] for t in real_pair)
+    a = noisy.clone().requires_grad_(True)
+    L.ms_ssim(a, clean, variant="pyramid", weights=(0.5, 0.5)).backward()
+    monkeypatch.setattr(_stats, "channels_last_is_faster", lambda device: False)
+    b = noisy.clone().requires_grad_(True)
+    L.ms_ssim(b, clean, variant="pyramid", weights=(0.5, 0.5)).backward()
+    assert _rel_err(b.grad, a.grad) < 1e-12
+    small = (noisy[:, :1, :15, :17].clone().requires_grad_(True), clean[:, :1, :15, :17].clone().requires_grad_(True))
+    assert torch.autograd.gradcheck(lambda x, y: L.ssim(x, y, sigma=1.0), small)
