@@ -36,11 +36,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import imgloss.losses as L  # noqa: E402
+import imgloss.losses as L
 
 
 def _try_import(name: str):
@@ -103,15 +102,17 @@ def peer_cases(size: str, device: torch.device) -> tuple[dict, dict]:
             cases["SSIM"]["piq"] = lambda x, y: 1 - piq.ssim(x, y, data_range=1.0, downsample=False)
             cases["MS-SSIM"]["piq"] = lambda x, y: 1 - piq.multi_scale_ssim(x, y, data_range=1.0)
         if kornia:
-            cases["SSIM"]["kornia"] = lambda x, y: kornia.losses.ssim_loss(x, y, 11, padding="valid") * 2
+            cases["SSIM"]["kornia"] = lambda x, y: (
+                kornia.losses.ssim_loss(x, y, 11, padding="valid") * 2
+            )
             mix = kornia.losses.MS_SSIMLoss(alpha=L.PAPER_ALPHA, compensation=1.0).to(device)
             cases["Mix"]["kornia"] = lambda x, y: mix(x, y)
         if tm:
-            cases["SSIM"]["torchmetrics"] = lambda x, y: 1 - tm.structural_similarity_index_measure(
-                x, y, data_range=1.0
+            cases["SSIM"]["torchmetrics"] = lambda x, y: (
+                1 - tm.structural_similarity_index_measure(x, y, data_range=1.0)
             )
-            cases["MS-SSIM"]["torchmetrics"] = (
-                lambda x, y: 1 - tm.multiscale_structural_similarity_index_measure(x, y, data_range=1.0)
+            cases["MS-SSIM"]["torchmetrics"] = lambda x, y: (
+                1 - tm.multiscale_structural_similarity_index_measure(x, y, data_range=1.0)
             )
     else:  # patch mode; peers in their closest setting (11-tap sliding SSIM on the patch)
         cases["SSIM"]["imgloss"] = lambda x, y: L.ssim_loss(x, y, sigma=5, window="patch")
@@ -122,12 +123,14 @@ def peer_cases(size: str, device: torch.device) -> tuple[dict, dict]:
         if piq:
             cases["SSIM"]["piq"] = lambda x, y: 1 - piq.ssim(x, y, data_range=1.0, downsample=False)
         if kornia:
-            cases["SSIM"]["kornia"] = lambda x, y: kornia.losses.ssim_loss(x, y, 11, padding="valid") * 2
+            cases["SSIM"]["kornia"] = lambda x, y: (
+                kornia.losses.ssim_loss(x, y, 11, padding="valid") * 2
+            )
             mix = kornia.losses.MS_SSIMLoss(alpha=L.PAPER_ALPHA, compensation=1.0).to(device)
             cases["Mix"]["kornia"] = lambda x, y: mix(x, y)
         if tm:
-            cases["SSIM"]["torchmetrics"] = lambda x, y: 1 - tm.structural_similarity_index_measure(
-                x, y, data_range=1.0
+            cases["SSIM"]["torchmetrics"] = lambda x, y: (
+                1 - tm.structural_similarity_index_measure(x, y, data_range=1.0)
             )
     return cases, missing
 
@@ -157,11 +160,17 @@ def bench_losses(
     y = (x + 0.1 * torch.randn(shape, generator=gen).to(device)).clamp(0, 1)
     cases, missing = peer_cases(mode, device)
     runs = {
-        f"{measure}|{lib}": _fwd_bwd(fn, x, y) for measure, libs in cases.items() for lib, fn in libs.items()
+        f"{measure}|{lib}": _fwd_bwd(fn, x, y)
+        for measure, libs in cases.items()
+        for lib, fn in libs.items()
     }
     # kornia's sliding Mix (33x33 2-D kernels) takes about a minute per call on a 2-core CPU:
     # on the CPU it gets its own, shorter series of rounds.
-    slow = {k: runs.pop(k) for k in list(runs) if mode == "sliding" and k == "Mix|kornia" and device.type == "cpu"}
+    slow = {
+        k: runs.pop(k)
+        for k in list(runs)
+        if mode == "sliding" and k == "Mix|kornia" and device.type == "cpu"
+    }
     med = interleaved(runs, rounds, device)
     if slow and slow_rounds > 0:
         med.update(interleaved(slow, slow_rounds, device))
@@ -185,8 +194,17 @@ def bench_losses(
                 }
             )
     for lib, reason in missing.items():
-        rows.append({"mode": mode, "shape": "x".join(map(str, shape)), "measure": "-", "library": lib,
-                     "ms": None, "speedup_vs_fastest_peer": None, "unavailable": reason})
+        rows.append(
+            {
+                "mode": mode,
+                "shape": "x".join(map(str, shape)),
+                "measure": "-",
+                "library": lib,
+                "ms": None,
+                "speedup_vs_fastest_peer": None,
+                "unavailable": reason,
+            }
+        )
     return rows
 
 
@@ -210,7 +228,7 @@ def _training_step(device: torch.device, rounds: int, batch: int) -> list[dict]:
         tgt = target[..., crop : crop + out_size, crop : crop + out_size]
         pred = torch.rand(batch, 3, out_size, out_size, generator=gen).to(device)
 
-        def step() -> None:
+        def step(net=net, opt=opt, tgt=tgt) -> None:  # bind this iteration's objects
             opt.zero_grad(set_to_none=True)
             mix(net(inputs), tgt).backward()
             opt.step()
@@ -248,9 +266,12 @@ def provenance(device: torch.device) -> dict:
     root = Path(__file__).resolve().parents[1]
     commit = os.environ.get("IMGLOSS_COMMIT", "")
     try:
-        commit = commit or subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
+        commit = (
+            commit
+            or subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+            ).stdout.strip()
+        )
     except (OSError, subprocess.CalledProcessError):
         commit = commit or "unknown"
     libs = {}
@@ -258,9 +279,11 @@ def provenance(device: torch.device) -> dict:
         mod, _ = _try_import(name)
         libs[name] = getattr(mod, "__version__", None) if mod else None
     return {
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "commit": commit,
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
+        "device": torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else platform.processor() or platform.machine(),
         "threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
@@ -269,19 +292,33 @@ def provenance(device: torch.device) -> dict:
 
 
 def markdown(result: dict) -> str:
-    lines = [f"Device: {result['provenance']['device']} ({result['provenance']['threads']} threads), "
-             f"torch {result['provenance']['versions']['torch']}, commit {result['provenance']['commit'][:10]}, "
-             f"{result['provenance']['date']}; float32 matmul {result['matmul_gflops']:.0f} GFLOP/s.", ""]
-    lines += ["| mode | shape | measure | library | fwd+bwd ms | speed-up vs fastest peer |",
-              "|---|---|---|---|---:|---:|"]
+    lines = [
+        (
+            f"Device: {result['provenance']['device']} ({result['provenance']['threads']} threads), "
+            f"torch {result['provenance']['versions']['torch']}, commit {result['provenance']['commit'][:10]}, "
+            f"{result['provenance']['date']}; float32 matmul {result['matmul_gflops']:.0f} GFLOP/s."
+        ),
+        "",
+    ]
+    lines += [
+        "| mode | shape | measure | library | fwd+bwd ms | speed-up vs fastest peer |",
+        "|---|---|---|---|---:|---:|",
+    ]
     for r in result["losses"]:
         if r.get("unavailable"):
-            lines.append(f"| {r['mode']} | {r['shape']} | - | {r['library']} | unavailable: {r['unavailable']} | |")
+            lines.append(
+                f"| {r['mode']} | {r['shape']} | - | {r['library']} | unavailable: {r['unavailable']} | |"
+            )
             continue
         sp = f"{r['speedup_vs_fastest_peer']:.2f}x" if r["speedup_vs_fastest_peer"] else ""
-        lines.append(f"| {r['mode']} | {r['shape']} | {r['measure']} | {r['library']} | {r['ms']:.2f} | {sp} |")
-    lines += ["", "| paper network | batch | output | step ms | patches/s | GFLOP/s (fraction of matmul) | Mix loss ms | Mix share of step |",
-              "|---|---:|---|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"| {r['mode']} | {r['shape']} | {r['measure']} | {r['library']} | {r['ms']:.2f} | {sp} |"
+        )
+    lines += [
+        "",
+        "| paper network | batch | output | step ms | patches/s | GFLOP/s (fraction of matmul) | Mix loss ms | Mix share of step |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
+    ]
     for r in result["training_step"]:
         lines.append(
             f"| {r['convolutions']} convolutions | {r['batch']} | {r['output']} | {r['step_ms']:.1f} | {r['patches_per_s']:.0f} | "
@@ -292,21 +329,30 @@ def markdown(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--sliding-batch", type=int, default=16)
-    parser.add_argument("--slow-rounds", type=int, default=3, help="rounds for very slow peers on CPU")
-    parser.add_argument("--step-batch", type=int, nargs="+", default=[64], help="training-step batch sizes")
+    parser.add_argument(
+        "--slow-rounds", type=int, default=3, help="rounds for very slow peers on CPU"
+    )
+    parser.add_argument(
+        "--step-batch", type=int, nargs="+", default=[64], help="training-step batch sizes"
+    )
     parser.add_argument("--json", type=Path, help="write results (with provenance) to this file")
     parser.add_argument("--markdown", type=Path, help="write the table to this file")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     result = {
         "provenance": provenance(device),
-        "command": "python benchmarks/bench_losses.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python benchmarks/bench_losses.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
         "matmul_gflops": matmul_gflops(device),
-        "losses": bench_losses("sliding", (args.sliding_batch, 3, 256, 256), device, args.rounds, args.slow_rounds)
+        "losses": bench_losses(
+            "sliding", (args.sliding_batch, 3, 256, 256), device, args.rounds, args.slow_rounds
+        )
         + bench_losses("patch", (64, 3, 31, 31), device, args.rounds * 4),
         "training_step": bench_training_step(device, args.rounds * 2, args.step_batch),
     }

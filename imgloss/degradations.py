@@ -27,12 +27,16 @@ PATTERNS = ("RGGB", "BGGR", "GRBG", "GBRG")
 
 def _check_images(name: str, t: torch.Tensor, channels: int | None = None) -> None:
     if not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.dim() != 4:
-        raise TypeError(f"{name} must be a floating-point NCHW tensor, got {getattr(t, 'shape', type(t))}")
+        raise TypeError(
+            f"{name} must be a floating-point NCHW tensor, got {getattr(t, 'shape', type(t))}"
+        )
     if channels is not None and t.shape[1] != channels:
         raise ValueError(f"{name} must have {channels} channel(s), got shape {tuple(t.shape)}")
 
 
-def bayer_masks(pattern: str, height: int, width: int, *, device=None, dtype=torch.float32) -> torch.Tensor:
+def bayer_masks(
+    pattern: str, height: int, width: int, *, device=None, dtype=torch.float32
+) -> torch.Tensor:
     """``(1, 3, H, W)`` 0/1 masks of the R, G and B sites of a Bayer ``pattern`` (e.g. ``"RGGB"``).
 
     The pattern names the colours of the top-left 2 x 2 block in reading order.
@@ -134,7 +138,9 @@ def bilinear_upscale_input(rgb: torch.Tensor, scale: int = 3) -> torch.Tensor:
         raise ValueError(
             f"image size {h}x{w} is not a multiple of scale {scale}; crop it first with modcrop()"
         )
-    low = F.interpolate(rgb, size=(h // scale, w // scale), mode="bicubic", antialias=True, align_corners=False)
+    low = F.interpolate(
+        rgb, size=(h // scale, w // scale), mode="bicubic", antialias=True, align_corners=False
+    )
     return F.interpolate(low.clamp(0, 1), size=(h, w), mode="bilinear", align_corners=False)
 
 

@@ -48,5 +48,7 @@ def real_pair(request) -> tuple[torch.Tensor, torch.Tensor]:
     _, img = request.param
     clean = to_tensor(img[:256, :320], torch.float64)
     gen = torch.Generator().manual_seed(0)
-    noisy = (clean + 0.08 * torch.randn(clean.shape, generator=gen, dtype=torch.float64)).clamp(0, 1)
+    noisy = (clean + 0.08 * torch.randn(clean.shape, generator=gen, dtype=torch.float64)).clamp(
+        0, 1
+    )
     return noisy, clean

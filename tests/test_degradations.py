@@ -61,7 +61,10 @@ def _reference_bilinear(mosaic: np.ndarray, masks: np.ndarray) -> np.ndarray:
     k_g = np.array([[0, 1, 0], [1, 4, 1], [0, 1, 0]]) / 4
     k_rb = np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / 4
     return np.stack(
-        [ndimage.convolve(mosaic * masks[c], k, mode="constant") for c, k in enumerate([k_rb, k_g, k_rb])]
+        [
+            ndimage.convolve(mosaic * masks[c], k, mode="constant")
+            for c, k in enumerate([k_rb, k_g, k_rb])
+        ]
     )
 
 
@@ -91,7 +94,9 @@ def test_jpeg_q25_equals_a_pillow_file_round_trip():
     buf = io.BytesIO()
     Image.fromarray(u8).save(buf, format="JPEG", quality=25)
     ref = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
-    assert torch.equal((out[0].permute(1, 2, 0) * 255).round().to(torch.uint8), torch.from_numpy(ref.copy()))
+    assert torch.equal(
+        (out[0].permute(1, 2, 0) * 255).round().to(torch.uint8), torch.from_numpy(ref.copy())
+    )
     psnr = -10 * torch.log10(((out - img) ** 2).mean())
     assert 22 < psnr.item() < 40
     with pytest.raises(ValueError, match="quality"):

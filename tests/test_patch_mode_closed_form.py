@@ -38,8 +38,16 @@ def _grad(loss, x, y):
 
 
 CASES = [
-    ("ssim5", lambda x, y: cf.ssim_patch_loss(x, y, 5.0), lambda x, y: cf.ssim_patch_gradient(x, y, 5.0)),
-    ("ssim9", lambda x, y: cf.ssim_patch_loss(x, y, 9.0), lambda x, y: cf.ssim_patch_gradient(x, y, 9.0)),
+    (
+        "ssim5",
+        lambda x, y: cf.ssim_patch_loss(x, y, 5.0),
+        lambda x, y: cf.ssim_patch_gradient(x, y, 5.0),
+    ),
+    (
+        "ssim9",
+        lambda x, y: cf.ssim_patch_loss(x, y, 9.0),
+        lambda x, y: cf.ssim_patch_gradient(x, y, 9.0),
+    ),
     ("msssim", cf.msssim_patch_loss, cf.msssim_patch_gradient),
     ("mix", cf.mix_patch_loss, cf.mix_patch_gradient),
 ]
@@ -51,14 +59,18 @@ def test_patch_loss_value_and_gradient_equal_the_papers_equations(name, value_re
     x, y = _patches(1, real=real)
     loss = L.get(name, window="patch")
     assert loss(x, y).item() == pytest.approx(value_ref(x.numpy(), y.numpy()), abs=1e-12)
-    np.testing.assert_allclose(_grad(loss, x, y), grad_ref(x.numpy(), y.numpy()), rtol=1e-8, atol=1e-14)
+    np.testing.assert_allclose(
+        _grad(loss, x, y), grad_ref(x.numpy(), y.numpy()), rtol=1e-8, atol=1e-14
+    )
 
 
 def test_rectangular_odd_patches_and_other_data_range():
     x, y = _patches(2, n=2, c=1, h=15, w=21)
     loss = L.get("mix", window="patch", data_range=255.0)
     value = loss(x * 255, y * 255).item()
-    assert value == pytest.approx(cf.mix_patch_loss(x.numpy() * 255, y.numpy() * 255, data_range=255.0), abs=1e-12)
+    assert value == pytest.approx(
+        cf.mix_patch_loss(x.numpy() * 255, y.numpy() * 255, data_range=255.0), abs=1e-12
+    )
     np.testing.assert_allclose(
         _grad(loss, x * 255, y * 255),
         cf.mix_patch_gradient(x.numpy() * 255, y.numpy() * 255, data_range=255.0),
@@ -86,7 +98,11 @@ def test_gradcheck_patch_mode(name):
     x, y = _patches(5, n=2, c=2, h=9, w=11)
     x.requires_grad_(True)
     y.requires_grad_(True)
-    loss = L.get(name, window="patch", sigmas=(0.5, 1.0, 2.0)) if name != "ssim5" else L.get(name, window="patch")
+    loss = (
+        L.get(name, window="patch", sigmas=(0.5, 1.0, 2.0))
+        if name != "ssim5"
+        else L.get(name, window="patch")
+    )
     assert torch.autograd.gradcheck(loss, (x, y))
 
 

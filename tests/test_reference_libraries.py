@@ -155,5 +155,8 @@ def test_nchw_layout_used_on_gpus_gives_the_same_values_and_gradients(real_pair,
     b = noisy.clone().requires_grad_(True)
     L.ms_ssim(b, clean, variant="pyramid", weights=(0.5, 0.5)).backward()
     assert _rel_err(b.grad, a.grad) < 1e-12
-    small = (noisy[:, :1, :15, :17].clone().requires_grad_(True), clean[:, :1, :15, :17].clone().requires_grad_(True))
+    small = (
+        noisy[:, :1, :15, :17].clone().requires_grad_(True),
+        clean[:, :1, :15, :17].clone().requires_grad_(True),
+    )
     assert torch.autograd.gradcheck(lambda x, y: L.ssim(x, y, sigma=1.0), small)

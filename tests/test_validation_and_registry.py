@@ -140,7 +140,9 @@ class TestRegistry:
         assert L.get("msssim").options["variant"] == "gaussian"
 
     def test_unknown_name_lists_the_valid_ones(self):
-        with pytest.raises(ValueError, match=r"unknown loss 'ssim'.*'l1', 'l2', 'ssimK'.*'msssim', 'mix'"):
+        with pytest.raises(
+            ValueError, match=r"unknown loss 'ssim'.*'l1', 'l2', 'ssimK'.*'msssim', 'mix'"
+        ):
             L.get("ssim")
         with pytest.raises(ValueError, match="unknown loss 'ssim0'"):
             L.get("ssim0")

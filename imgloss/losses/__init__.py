@@ -22,15 +22,15 @@ from .registry import PAPER_LOSSES, available, get
 from .ssim import SSIMLoss, ssim, ssim_loss, ssim_map
 
 __all__ = [
+    "PAPER_ALPHA",
+    "PAPER_LOSSES",
+    "PAPER_SIGMAS",
+    "WANG_WEIGHTS",
     "L1Loss",
     "L2Loss",
     "MSSSIMLoss",
     "MixLoss",
-    "PAPER_ALPHA",
-    "PAPER_LOSSES",
-    "PAPER_SIGMAS",
     "SSIMLoss",
-    "WANG_WEIGHTS",
     "available",
     "get",
     "l1_loss",

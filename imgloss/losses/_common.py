@@ -25,7 +25,12 @@ def sliding_kernel(
     if win_size is None:
         radius = gaussian_radius(sigma)
     else:
-        if isinstance(win_size, bool) or not isinstance(win_size, int) or win_size < 1 or win_size % 2 == 0:
+        if (
+            isinstance(win_size, bool)
+            or not isinstance(win_size, int)
+            or win_size < 1
+            or win_size % 2 == 0
+        ):
             raise ValueError(f"win_size must be a positive odd integer, got {win_size!r}")
         radius = win_size // 2
     return gaussian_1d(sigma, radius, dtype=like.dtype, device=like.device), 2 * radius + 1

@@ -180,7 +180,9 @@ class SlidingSSIMMeans(torch.autograd.Function):
         if need_y:
             sides.append((mu_y, mu_x))
         count = len(sides) + 2
-        layout = torch.channels_last if channels_last_is_faster(x.device) else torch.contiguous_format
+        layout = (
+            torch.channels_last if channels_last_is_faster(x.device) else torch.contiguous_format
+        )
         maps = torch.empty(
             (1, count * n * c, *mu_x.shape[2:]),
             dtype=mu_x.dtype,

@@ -110,16 +110,16 @@ class MixLoss(nn.Module):
         check_finite: bool = True,
     ) -> None:
         super().__init__()
-        self.options = dict(
-            alpha=_check_alpha(alpha),
-            sigmas=check_sigmas(sigmas),
-            data_range=check_data_range(data_range),
-            window=check_window(window),
-            k1=k1,
-            k2=k2,
-            reduction=reduction,
-            check_finite=check_finite,
-        )
+        self.options = {
+            "alpha": _check_alpha(alpha),
+            "sigmas": check_sigmas(sigmas),
+            "data_range": check_data_range(data_range),
+            "window": check_window(window),
+            "k1": k1,
+            "k2": k2,
+            "reduction": reduction,
+            "check_finite": check_finite,
+        }
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return mix_loss(prediction, target, **self.options)

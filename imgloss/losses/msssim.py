@@ -237,19 +237,19 @@ class MSSSIMLoss(nn.Module):
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
         if variant == "pyramid" and window == "patch":
             raise ValueError("variant='pyramid' needs window='sliding'")
-        self.options = dict(
-            variant=variant,
-            sigmas=check_sigmas(sigmas),
-            weights=tuple(weights),
-            sigma=sigma,
-            data_range=check_data_range(data_range),
-            window=check_window(window),
-            win_size=win_size,
-            k1=k1,
-            k2=k2,
-            reduction=reduction,
-            check_finite=check_finite,
-        )
+        self.options = {
+            "variant": variant,
+            "sigmas": check_sigmas(sigmas),
+            "weights": tuple(weights),
+            "sigma": sigma,
+            "data_range": check_data_range(data_range),
+            "window": check_window(window),
+            "win_size": win_size,
+            "k1": k1,
+            "k2": k2,
+            "reduction": reduction,
+            "check_finite": check_finite,
+        }
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return ms_ssim_loss(prediction, target, **self.options)

@@ -58,7 +58,7 @@ class _PixelLoss(nn.Module):
         super().__init__()
         check_window(window)
         check_data_range(data_range)
-        self.options = dict(reduction=reduction, check_finite=check_finite)
+        self.options = {"reduction": reduction, "check_finite": check_finite}
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return type(self)._fn(prediction, target, **self.options)

@@ -122,16 +122,16 @@ class SSIMLoss(nn.Module):
         check_finite: bool = True,
     ) -> None:
         super().__init__()
-        self.options = dict(
-            sigma=float(sigma),
-            data_range=check_data_range(data_range),
-            window=check_window(window),
-            win_size=win_size,
-            k1=k1,
-            k2=k2,
-            reduction=reduction,
-            check_finite=check_finite,
-        )
+        self.options = {
+            "sigma": float(sigma),
+            "data_range": check_data_range(data_range),
+            "window": check_window(window),
+            "win_size": win_size,
+            "k1": k1,
+            "k2": k2,
+            "reduction": reduction,
+            "check_finite": check_finite,
+        }
         constants(1.0, k1, k2)
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
