@@ -41,13 +41,50 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="seed of the noise")
 
     sub.add_parser("losses", help="list the loss names accepted by imgloss.losses.get")
+
+    data = sub.add_parser("data", help="list, check or fetch the registered datasets")
+    data.add_argument("action", choices=["list", "check", "fetch"])
+    data.add_argument("names", nargs="*", help="dataset names (default for check: all)")
+    data.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
     return parser
+
+
+def _data_command(args: argparse.Namespace) -> int:
+    from imgloss import data
+
+    if args.action == "list":
+        for ds in data.DATASETS.values():
+            print(f"{ds.name:<11s} {ds.role:<5s} {ds.count:>4d} images  {ds.licence}")
+        return 0
+    names = args.names or (list(data.DATASETS) if args.action == "check" else [])
+    if not names:
+        print(
+            "name the dataset(s) to fetch, e.g. `imgloss data fetch Kodak24 --root DIR`",
+            file=sys.stderr,
+        )
+        return 2
+    status = 0
+    for name in names:
+        try:
+            folder = (
+                data.check(name, args.root)
+                if args.action == "check"
+                else data.fetch(name, args.root)
+            )
+            print(f"{name}: ok ({folder})")
+        except (data.DatasetError, FileNotFoundError, ValueError) as err:
+            print(f"{name}: {err}", file=sys.stderr)
+            status = 1
+    return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit status (errors in the demo's input exit via argparse, 2)."""
     parser = _build_parser()
     args = parser.parse_args(argv)
+
+    if args.command == "data":
+        return _data_command(args)
 
     if args.command == "losses":
         from imgloss import losses

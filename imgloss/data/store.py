@@ -1,0 +1,137 @@
+"""Finding, checking and fetching datasets under a data root."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .registry import Dataset, data_root, get, pixel_sha256
+
+#: Raw-file URL of a file in a public git repository at a commit.
+RAW_URL = "https://raw.githubusercontent.com/{repo}/{commit}/{path}"
+
+
+class DatasetError(RuntimeError):
+    """A dataset is missing, incomplete or has corrupt files (the message says which)."""
+
+
+def _fetch_hint(name: str, root: Path) -> str:
+    return f"fetch it with `imgloss data fetch {name} --root {root}`"
+
+
+def check(name: str, root: str | os.PathLike | None = None) -> Path:
+    """Verify every file of dataset ``name`` against its pixel checksums; return its folder.
+
+    Raises:
+        DatasetError: listing every missing, undecodable or altered file by name, with the
+            expected place and the fetch command.
+    """
+    ds = get(name)
+    root = data_root(root)
+    folder = root / name
+    if not folder.is_dir():
+        raise DatasetError(
+            f"dataset {name} not found: expected the folder {folder}; {_fetch_hint(name, root)}"
+        )
+    problems = []
+    for file, expected in tqdm(ds.files.items(), desc=f"checking {name}", unit="img", leave=False):
+        path = folder / file
+        if not path.is_file():
+            problems.append(f"{file}: missing")
+            continue
+        try:
+            digest, _, _ = pixel_sha256(path)
+        except ValueError as err:
+            problems.append(f"{file}: corrupt or truncated ({err})")
+            continue
+        if digest != expected["sha256"]:
+            problems.append(f"{file}: pixels differ from the registered checksum")
+    if problems:
+        listed = "\n  ".join(problems)
+        raise DatasetError(
+            f"dataset {name} in {folder} has {len(problems)} bad file(s):\n  {listed}\n"
+            f"{_fetch_hint(name, root)}"
+        )
+    return folder
+
+
+def image_paths(
+    name: str, root: str | os.PathLike | None = None, *, verify: bool = True
+) -> list[Path]:
+    """Paths of the images of dataset ``name`` in registry order (checked first by default)."""
+    ds = get(name)
+    folder = check(name, root) if verify else data_root(root) / name
+    return [folder / file for file in ds.files]
+
+
+def load(
+    name: str, root: str | os.PathLike | None = None, *, verify: bool = True
+) -> list[tuple[str, np.ndarray]]:
+    """``[(file name, H x W x 3 uint8)]`` for dataset ``name`` (grey images are expanded to RGB)."""
+    from PIL import Image
+
+    out = []
+    for path in image_paths(name, root, verify=verify):
+        with Image.open(path) as img:
+            out.append((path.name, np.asarray(img.convert("RGB"))))
+    return out
+
+
+def _download(url: str, dest: Path) -> None:
+    with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as fh:
+        shutil.copyfileobj(response, fh)
+
+
+def fetch(name: str, root: str | os.PathLike | None = None, *, base_url: str = RAW_URL) -> Path:
+    """Download dataset ``name`` from its public source into ``root/name`` and verify it.
+
+    Each file is downloaded to a temporary file, decoded and checked against its registered
+    pixel checksum, then moved into place (as PNG when the source is TIFF or BMP, losslessly;
+    JPEG and PNG sources are kept byte for byte, except BSD100, stored decoded as PNG). Files
+    already present and correct are skipped, so an interrupted fetch resumes.
+    """
+    from PIL import Image
+
+    ds: Dataset = get(name)
+    root = data_root(root)
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    src = ds.source
+    for file, expected in tqdm(ds.files.items(), desc=f"fetching {name}", unit="img"):
+        target = folder / file
+        if target.is_file():
+            try:
+                if pixel_sha256(target)[0] == expected["sha256"]:
+                    continue
+            except ValueError:
+                pass  # corrupt: fetch again
+        stem = Path(file).stem
+        path = src.path.format(stem=stem, name=file, split=expected.get("split", ""))
+        url = base_url.format(repo=src.repo, commit=src.commit, path=path)
+        with tempfile.TemporaryDirectory(dir=folder) as tmp:
+            raw = Path(tmp) / f"download{src.ext}"
+            try:
+                _download(url, raw)
+            except OSError as err:
+                raise DatasetError(f"{name}/{file}: download of {url} failed: {err}") from err
+            digest, _, _ = pixel_sha256(raw)
+            if digest != expected["sha256"]:
+                raise DatasetError(
+                    f"{name}/{file}: the pixels downloaded from {url} do not match the registry"
+                )
+            staged = Path(tmp) / file
+            if raw.suffix.lower() == target.suffix.lower():
+                raw.replace(staged)
+            else:
+                with Image.open(raw) as img:
+                    img.save(staged)
+                if pixel_sha256(staged)[0] != expected["sha256"]:
+                    raise DatasetError(f"{name}/{file}: lossless conversion changed the pixels")
+            os.replace(staged, target)
+    return folder
