@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
+from torch import nn
 
 from ._filters import gaussian_1d, gaussian_radius
 from ._validation import check_positive
@@ -66,3 +69,22 @@ def check_sigmas(sigmas: tuple[float, ...] | list[float]) -> tuple[float, ...]:
     if not out:
         raise ValueError("sigmas must not be empty")
     return out
+
+
+class FunctionalLoss(nn.Module):
+    """Module form of a functional loss: ``forward`` calls ``loss_fn(prediction, target, **options)``.
+
+    Subclasses validate their options in ``__init__`` and store them in ``self.options``.
+    """
+
+    loss_fn: Callable[..., torch.Tensor]
+
+    def __init__(self, **options) -> None:
+        super().__init__()
+        self.options = options
+
+    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return type(self).loss_fn(prediction, target, **self.options)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.options.items())

@@ -23,9 +23,8 @@ factor is applied; pass ``alpha`` yourself and scale outside if you want those c
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from ._common import check_fits, check_sigmas, constants, reduce
+from ._common import FunctionalLoss, check_fits, check_sigmas, constants, reduce
 from ._filters import gaussian_radius
 from ._stats import full_precision, patch_lcs, patch_weighted_sum
 from ._validation import (
@@ -94,8 +93,10 @@ def mix_loss(
     return reduce(values, reduction)
 
 
-class MixLoss(nn.Module):
+class MixLoss(FunctionalLoss):
     """Module form of :func:`mix_loss` (registry name ``"mix"``)."""
+
+    loss_fn = staticmethod(mix_loss)
 
     def __init__(
         self,
@@ -109,20 +110,13 @@ class MixLoss(nn.Module):
         reduction: str = "mean",
         check_finite: bool = True,
     ) -> None:
-        super().__init__()
-        self.options = {
-            "alpha": _check_alpha(alpha),
-            "sigmas": check_sigmas(sigmas),
-            "data_range": check_data_range(data_range),
-            "window": check_window(window),
-            "k1": k1,
-            "k2": k2,
-            "reduction": reduction,
-            "check_finite": check_finite,
-        }
-
-    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return mix_loss(prediction, target, **self.options)
-
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self.options.items())
+        super().__init__(
+            alpha=_check_alpha(alpha),
+            sigmas=check_sigmas(sigmas),
+            data_range=check_data_range(data_range),
+            window=check_window(window),
+            k1=k1,
+            k2=k2,
+            reduction=reduction,
+            check_finite=check_finite,
+        )

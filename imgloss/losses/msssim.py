@@ -29,9 +29,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from ._common import check_fits, check_sigmas, constants, reduce, sliding_kernel
+from ._common import FunctionalLoss, check_fits, check_sigmas, constants, reduce, sliding_kernel
 from ._filters import filter_valid, gaussian_1d, gaussian_radius
 from ._stats import (
     SlidingSSIMMeans,
@@ -214,8 +213,10 @@ def ms_ssim_loss(prediction: torch.Tensor, target: torch.Tensor, **options) -> t
     return 1 - ms_ssim(prediction, target, **options)
 
 
-class MSSSIMLoss(nn.Module):
+class MSSSIMLoss(FunctionalLoss):
     """Module form of :func:`ms_ssim_loss` (registry name ``"msssim"``)."""
+
+    loss_fn = staticmethod(ms_ssim_loss)
 
     def __init__(
         self,
@@ -232,27 +233,20 @@ class MSSSIMLoss(nn.Module):
         reduction: str = "mean",
         check_finite: bool = True,
     ) -> None:
-        super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
         if variant == "pyramid" and window == "patch":
             raise ValueError("variant='pyramid' needs window='sliding'")
-        self.options = {
-            "variant": variant,
-            "sigmas": check_sigmas(sigmas),
-            "weights": tuple(weights),
-            "sigma": sigma,
-            "data_range": check_data_range(data_range),
-            "window": check_window(window),
-            "win_size": win_size,
-            "k1": k1,
-            "k2": k2,
-            "reduction": reduction,
-            "check_finite": check_finite,
-        }
-
-    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return ms_ssim_loss(prediction, target, **self.options)
-
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self.options.items())
+        super().__init__(
+            variant=variant,
+            sigmas=check_sigmas(sigmas),
+            weights=tuple(weights),
+            sigma=sigma,
+            data_range=check_data_range(data_range),
+            window=check_window(window),
+            win_size=win_size,
+            k1=k1,
+            k2=k2,
+            reduction=reduction,
+            check_finite=check_finite,
+        )

@@ -10,9 +10,8 @@ same options. Note: the authors' Caffe ``L2`` layer halves the squared error
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from ._common import reduce
+from ._common import FunctionalLoss, reduce
 from ._validation import check_data_range, check_pair, check_window
 
 
@@ -44,8 +43,8 @@ def l2_loss(
     return reduce(_per_channel((prediction - target).square()), reduction)
 
 
-class _PixelLoss(nn.Module):
-    _fn = staticmethod(l1_loss)
+class _PixelLoss(FunctionalLoss):
+    """Per-pixel losses take the shared options; ``window`` and ``data_range`` change nothing."""
 
     def __init__(
         self,
@@ -55,22 +54,18 @@ class _PixelLoss(nn.Module):
         reduction: str = "mean",
         check_finite: bool = True,
     ) -> None:
-        super().__init__()
         check_window(window)
         check_data_range(data_range)
-        self.options = {"reduction": reduction, "check_finite": check_finite}
-
-    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return type(self)._fn(prediction, target, **self.options)
+        super().__init__(reduction=reduction, check_finite=check_finite)
 
 
 class L1Loss(_PixelLoss):
     """Module form of :func:`l1_loss` (registry name ``"l1"``)."""
 
-    _fn = staticmethod(l1_loss)
+    loss_fn = staticmethod(l1_loss)
 
 
 class L2Loss(_PixelLoss):
     """Module form of :func:`l2_loss` (registry name ``"l2"``)."""
 
-    _fn = staticmethod(l2_loss)
+    loss_fn = staticmethod(l2_loss)

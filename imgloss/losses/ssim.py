@@ -19,9 +19,8 @@ All statistics are computed in at least float32, also under ``torch.autocast``.
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from ._common import check_fits, constants, reduce, sliding_kernel
+from ._common import FunctionalLoss, check_fits, constants, reduce, sliding_kernel
 from ._stats import SlidingSSIMMeans, full_precision, patch_lcs, sliding_lcs_maps
 from ._validation import (
     check_data_range,
@@ -103,11 +102,13 @@ def ssim_loss(prediction: torch.Tensor, target: torch.Tensor, **options) -> torc
     return 1 - ssim(prediction, target, **options)
 
 
-class SSIMLoss(nn.Module):
+class SSIMLoss(FunctionalLoss):
     """Module form of :func:`ssim_loss`: ``SSIMLoss(sigma=5, window="patch")(pred, target)``.
 
     ``SSIM_k`` of the paper is ``SSIMLoss(sigma=k)``; the registry name is ``"ssimK"``.
     """
+
+    loss_fn = staticmethod(ssim_loss)
 
     def __init__(
         self,
@@ -121,21 +122,14 @@ class SSIMLoss(nn.Module):
         reduction: str = "mean",
         check_finite: bool = True,
     ) -> None:
-        super().__init__()
-        self.options = {
-            "sigma": float(sigma),
-            "data_range": check_data_range(data_range),
-            "window": check_window(window),
-            "win_size": win_size,
-            "k1": k1,
-            "k2": k2,
-            "reduction": reduction,
-            "check_finite": check_finite,
-        }
+        super().__init__(
+            sigma=float(sigma),
+            data_range=check_data_range(data_range),
+            window=check_window(window),
+            win_size=win_size,
+            k1=k1,
+            k2=k2,
+            reduction=reduction,
+            check_finite=check_finite,
+        )
         constants(1.0, k1, k2)
-
-    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return ssim_loss(prediction, target, **self.options)
-
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self.options.items())
