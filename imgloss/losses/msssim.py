@@ -89,28 +89,24 @@ def _gaussian_sliding_maps(
     to the valid region of the largest window so that they are aligned. ``extra`` (``(N, C, H,
     W)``), if given, is filtered with the largest Gaussian on the same region (Mix's l1 term).
     """
+    n, c = x.shape[:2]
     radii = [gaussian_radius(s) for s in sigmas]
     r_max = max(radii)
     top = sigmas.index(max(sigmas))
-    moments = [x, y, x * x, y * y, x * y]
-    stack = stack_for_filtering(moments)
+    stack = stack_for_filtering([x, y, x * x, y * y, x * y])
     product = l_top = extra_f = None
     for i, (sigma, radius) in enumerate(zip(sigmas, radii)):
         kernel = gaussian_1d(sigma, radius, dtype=x.dtype, device=x.device)
-        with_extra = i == top and extra is not None
-        filtered = filter_valid(
-            stack_for_filtering([*moments, extra]) if with_extra else stack, kernel
-        )
+        filtered = filter_valid(stack, kernel)
         crop = r_max - radius
         if crop:
             filtered = filtered[..., crop:-crop, crop:-crop]
-        parts = unstack(filtered, 6 if with_extra else 5, *x.shape[:2])
-        l, cs = luminance_contrast_structure(*parts[:5], c1, c2)
+        l, cs = luminance_contrast_structure(*unstack(filtered, 5, n, c), c1, c2)
         product = cs if product is None else product * cs
-        if i == top:
+        if i == top:  # the largest window: no crop; Mix's l1 term shares its region
             l_top = l
-            if with_extra:
-                extra_f = parts[5]
+            if extra is not None:
+                extra_f = unstack(filter_valid(stack_for_filtering([extra]), kernel), 1, n, c)[0]
     assert product is not None and l_top is not None
     return l_top * product, extra_f
 
