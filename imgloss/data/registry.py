@@ -177,8 +177,8 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     return Path(value)
 
 
-def pixel_sha256(path: str | os.PathLike) -> tuple[str, list[int], str]:
-    """SHA-256 of the decoded pixels of an image file, with their shape and Pillow mode.
+def decode(path: str | os.PathLike) -> np.ndarray:
+    """The pixels of an image file in its own mode (``H x W`` or ``H x W x C``).
 
     Raises ``ValueError`` naming the file if it cannot be decoded completely.
     """
@@ -187,9 +187,21 @@ def pixel_sha256(path: str | os.PathLike) -> tuple[str, list[int], str]:
     try:
         with Image.open(path) as img:
             img.load()
-            mode = img.mode
-            pixels = np.ascontiguousarray(np.asarray(img))
+            return np.ascontiguousarray(np.asarray(img))
     except (OSError, SyntaxError, ValueError) as err:
         raise ValueError(f"cannot decode image {path}: {err}") from err
-    digest = hashlib.sha256(pixels.tobytes()).hexdigest()
-    return digest, list(pixels.shape), mode
+
+
+def sha256_of(pixels: np.ndarray) -> str:
+    """SHA-256 of a decoded pixel array (the checksum stored in ``manifest.json``)."""
+    return hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest()
+
+
+def pixel_sha256(path: str | os.PathLike) -> tuple[str, list[int], str]:
+    """SHA-256 of the decoded pixels of an image file, with their shape and Pillow mode."""
+    from PIL import Image
+
+    pixels = decode(path)
+    with Image.open(path) as img:
+        mode = img.mode
+    return sha256_of(pixels), list(pixels.shape), mode

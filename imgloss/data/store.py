@@ -6,12 +6,13 @@ import os
 import shutil
 import tempfile
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from .registry import Dataset, data_root, get, pixel_sha256
+from .registry import Dataset, data_root, decode, get, pixel_sha256, sha256_of
 
 #: Raw-file URL of a file in a public git repository at a commit.
 RAW_URL = "https://raw.githubusercontent.com/{repo}/{commit}/{path}"
@@ -25,12 +26,14 @@ def _fetch_hint(name: str, root: Path) -> str:
     return f"fetch it with `imgloss data fetch {name} --root {root}`"
 
 
-def check(name: str, root: str | os.PathLike | None = None) -> Path:
-    """Verify every file of dataset ``name`` against its pixel checksums; return its folder.
+def _scan(
+    name: str, root: str | os.PathLike | None, *, verify: bool = True
+) -> Iterator[tuple[str, np.ndarray]]:
+    """Decode every image of dataset ``name`` once, yielding ``(file name, pixels)``.
 
-    Raises:
-        DatasetError: listing every missing, undecodable or altered file by name, with the
-            expected place and the fetch command.
+    With ``verify``, each image is checked against its registered pixel checksum; every missing,
+    undecodable or altered file is collected and reported together, by name, with the expected
+    place and the fetch command, in a :class:`DatasetError` raised at the end of the scan.
     """
     ds = get(name)
     root = data_root(root)
@@ -40,47 +43,62 @@ def check(name: str, root: str | os.PathLike | None = None) -> Path:
             f"dataset {name} not found: expected the folder {folder}; {_fetch_hint(name, root)}"
         )
     problems = []
-    for file, expected in tqdm(ds.files.items(), desc=f"checking {name}", unit="img", leave=False):
+    for file, expected in tqdm(ds.files.items(), desc=f"reading {name}", unit="img", leave=False):
         path = folder / file
         if not path.is_file():
             problems.append(f"{file}: missing")
             continue
         try:
-            digest, _, _ = pixel_sha256(path)
+            pixels = decode(path)
         except ValueError as err:
             problems.append(f"{file}: corrupt or truncated ({err})")
             continue
-        if digest != expected["sha256"]:
+        if verify and sha256_of(pixels) != expected["sha256"]:
             problems.append(f"{file}: pixels differ from the registered checksum")
+            continue
+        yield file, pixels
     if problems:
         listed = "\n  ".join(problems)
         raise DatasetError(
             f"dataset {name} in {folder} has {len(problems)} bad file(s):\n  {listed}\n"
             f"{_fetch_hint(name, root)}"
         )
-    return folder
+
+
+def check(name: str, root: str | os.PathLike | None = None) -> Path:
+    """Verify every file of dataset ``name`` against its pixel checksums; return its folder.
+
+    Raises:
+        DatasetError: listing every missing, undecodable or altered file by name, with the
+            expected place and the fetch command.
+    """
+    for _ in _scan(name, root):
+        pass
+    return data_root(root) / name
 
 
 def image_paths(
     name: str, root: str | os.PathLike | None = None, *, verify: bool = True
 ) -> list[Path]:
     """Paths of the images of dataset ``name`` in registry order (checked first by default)."""
-    ds = get(name)
     folder = check(name, root) if verify else data_root(root) / name
-    return [folder / file for file in ds.files]
+    return [folder / file for file in get(name).files]
 
 
 def load(
     name: str, root: str | os.PathLike | None = None, *, verify: bool = True
 ) -> list[tuple[str, np.ndarray]]:
-    """``[(file name, H x W x 3 uint8)]`` for dataset ``name`` (grey images are expanded to RGB)."""
+    """``[(file name, H x W x 3 uint8)]`` for dataset ``name`` (grey images are expanded to RGB).
+
+    Each file is decoded once, and (by default) checked against its checksum before any image
+    is returned.
+    """
     from PIL import Image
 
-    out = []
-    for path in image_paths(name, root, verify=verify):
-        with Image.open(path) as img:
-            out.append((path.name, np.asarray(img.convert("RGB"))))
-    return out
+    return [
+        (file, np.asarray(Image.fromarray(pixels).convert("RGB")))
+        for file, pixels in _scan(name, root, verify=verify)
+    ]
 
 
 def _download(url: str, dest: Path) -> None:
