@@ -46,7 +46,59 @@ def _build_parser() -> argparse.ArgumentParser:
     data.add_argument("action", choices=["list", "check", "fetch"])
     data.add_argument("names", nargs="*", help="dataset names (default for check: all)")
     data.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
+
+    base = sub.add_parser(
+        "baselines",
+        help="Table 1's non-network columns (Noisy, Bilinear, Original JPEG) with all nine "
+        "measures",
+        description="Corrupt every test image of each task as the networks' inputs are "
+        "corrupted, score it against the clean image with the nine measures, and write "
+        "<out>/<task>.json with per-image values, means, the paper's column and provenance.",
+    )
+    base.add_argument(
+        "--task", nargs="*", default=None, choices=["demosaic", "sr", "jpeg"], help="default: all"
+    )
+    base.add_argument(
+        "--datasets",
+        nargs="*",
+        default=None,
+        help="test sets (default: the task's test sets present under the data root, else the "
+        "embedded scikit-image photographs)",
+    )
+    base.add_argument(
+        "--metrics", nargs="*", default=None, help="a subset of the nine measures (default: all)"
+    )
+    base.add_argument("--out", default="results/baselines", metavar="DIR")
+    base.add_argument("--seed", type=int, default=0, help="seed of the noise (demosaic)")
+    base.add_argument("--device", default="cpu")
+    base.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
     return parser
+
+
+def _baselines_command(args: argparse.Namespace) -> int:
+    from imgloss import baselines, data
+
+    try:
+        paths = baselines.write_baselines(
+            args.out,
+            args.task,
+            datasets=args.datasets,
+            seed=args.seed,
+            device=args.device,
+            root=args.root,
+            metrics=args.metrics,
+        )
+    except (data.DatasetError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    import json
+
+    for path in paths:
+        result = json.loads(path.read_text())
+        print(f"\n## {result['task']}: {result['column']}\n")
+        print(baselines.format_table(result))
+        print(f"\nwrote {path}")
+    return 0
 
 
 def _data_command(args: argparse.Namespace) -> int:
@@ -85,6 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "data":
         return _data_command(args)
+
+    if args.command == "baselines":
+        return _baselines_command(args)
 
     if args.command == "losses":
         from imgloss import losses

@@ -21,8 +21,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +29,7 @@ from tqdm import tqdm
 
 import imgloss
 from imgloss import losses
+from imgloss.provenance import atomic_write, git_commit
 
 CROP = 256
 KODAK_IMAGE = Path("Kodak24") / "kodim23.png"
@@ -94,34 +93,6 @@ def error_maps(degraded: torch.Tensor, clean: torch.Tensor) -> dict[str, tuple[s
     return {name: (label, m[0].mean(0)) for name, (label, m) in maps.items()}
 
 
-def git_commit() -> str:
-    """The repository's ``HEAD`` commit, or ``"unknown"`` outside a git checkout."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` on a temporary file next to ``path``, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _save_figure(path: Path, clean, degraded, maps, values, noise) -> None:
     import matplotlib
 
@@ -151,7 +122,7 @@ def _save_figure(path: Path, clean, degraded, maps, values, noise) -> None:
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(f"Loss values (sliding mode): {summary}", fontsize=10)
-    _atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
     plt.close(fig)
 
 
@@ -209,5 +180,5 @@ def run(
     }
     _save_figure(out / "losses.png", clean, degraded, maps, values, noise)
     text = json.dumps(result, indent=2) + "\n"
-    _atomic_write(out / "losses.json", lambda tmp: Path(tmp).write_text(text))
+    atomic_write(out / "losses.json", lambda tmp: Path(tmp).write_text(text))
     return result

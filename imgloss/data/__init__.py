@@ -5,11 +5,13 @@ data.DATASETS["Kodak24"].count        # 24
 images = data.load("Kodak24")         # checks every file against its checksum first
 """
 
+from .embedded import EMBEDDED, is_embedded, load_embedded
 from .registry import DATASETS, ENV_VAR, Dataset, Source, data_root, get, manifest, pixel_sha256
-from .store import DatasetError, check, fetch, image_paths, load
+from .store import DatasetError, check, fetch, image_paths, is_present, load, load_images
 
 __all__ = [
     "DATASETS",
+    "EMBEDDED",
     "ENV_VAR",
     "Dataset",
     "DatasetError",
@@ -19,7 +21,11 @@ __all__ = [
     "fetch",
     "get",
     "image_paths",
+    "is_embedded",
+    "is_present",
     "load",
+    "load_embedded",
+    "load_images",
     "manifest",
     "pixel_sha256",
 ]

@@ -153,3 +153,40 @@ def fetch(name: str, root: str | os.PathLike | None = None, *, base_url: str = R
                     raise DatasetError(f"{name}/{file}: lossless conversion changed the pixels")
             os.replace(staged, target)
     return folder
+
+
+def is_present(name: str, root: str | os.PathLike | None = None) -> bool:
+    """Whether dataset ``name``'s folder holds all its registered files (not verified)."""
+    from .embedded import is_embedded
+
+    if is_embedded(name):
+        return True
+    try:
+        folder = data_root(root) / name
+    except FileNotFoundError:
+        return False
+    return folder.is_dir() and all((folder / f).is_file() for f in get(name).files)
+
+
+def load_images(
+    name: str, root: str | os.PathLike | None = None
+) -> tuple[list[tuple[str, np.ndarray]], dict]:
+    """Images of a registered or embedded dataset, and a record of where they came from.
+
+    Returns ``([(file name, H x W x 3 uint8)], {"name", "images", "source", "verified"})``;
+    registered datasets are checked against their checksums first (a :class:`DatasetError`
+    names every bad file).
+    """
+    from .embedded import is_embedded, load_embedded, source
+
+    if is_embedded(name):
+        images = load_embedded(name)
+        return images, {"name": name, "images": len(images), "source": source(), "verified": True}
+    images = load(name, root)
+    record = {
+        "name": name,
+        "images": len(images),
+        "source": f"{data_root(root) / name} (registered; pixel checksums verified)",
+        "verified": True,
+    }
+    return images, record

@@ -1,0 +1,253 @@
+"""The nine image-quality measures of the paper's Table 1, faithful to their original code.
+
+``evaluate(prediction, target)`` returns, for NCHW RGB tensors in ``[0, data_range]``::
+
+    l2      mean squared error                   (lower is better; Table 1 shows 1000 * l2)
+    psnr    10 log10(L^2 / l2), per image, dB    (higher)
+    l1      mean absolute error                  (lower; Table 1 shows 1000 * l1)
+    ssim    Wang et al. 2004, per channel         (higher)      :mod:`.ssim`
+    ms_ssim Wang et al. 2003, per channel         (higher)      :mod:`.ssim`
+    iw_ssim Wang & Li 2011, per channel           (higher)      :mod:`.iwssim`
+    gmsd    Xue et al. 2014, per channel          (lower)       :mod:`.gmsd`
+    fsim    Zhang et al. 2011, per channel        (higher)      :mod:`.fsim`
+    fsimc   Zhang et al. 2011, colour (YIQ)       (higher)      :mod:`.fsim`
+
+As in Table 1, SSIM, MS-SSIM, IW-SSIM, GMSD and FSIM are computed on each of R, G and B
+separately and averaged; FSIMc is the colour version. ``target`` is the reference image: it
+matters for IW-SSIM (its information weights come from the reference) and for FSIM/FSIMc's
+argument order in the MATLAB code. :func:`evaluate_dataset` evaluates a whole test set image by
+image and averages per image, as the paper does.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from tqdm.auto import tqdm
+
+from ..losses._validation import check_data_range, check_pair
+
+#: The measures, in Table 1's row order.
+METRICS: tuple[str, ...] = (
+    "l2",
+    "psnr",
+    "l1",
+    "ssim",
+    "ms_ssim",
+    "iw_ssim",
+    "gmsd",
+    "fsim",
+    "fsimc",
+)
+#: Measures for which a lower value is better (Table 1's caption).
+LOWER_IS_BETTER = frozenset({"l2", "l1", "gmsd"})
+#: Table 1's labels.
+LABELS = {
+    "l2": "1000·ℓ2",
+    "psnr": "PSNR",
+    "l1": "1000·ℓ1",
+    "ssim": "SSIM",
+    "ms_ssim": "MS-SSIM",
+    "iw_ssim": "IW-SSIM",
+    "gmsd": "GMSD",
+    "fsim": "FSIM",
+    "fsimc": "FSIMc",
+}
+#: Table 1 prints l2 and l1 multiplied by 1000.
+DISPLAY_SCALE = {"l2": 1000.0, "l1": 1000.0}
+
+# name -> (module, function, per-channel?, takes data_range?)
+_IMPLEMENTATIONS: dict[str, tuple[str, str, bool, bool]] = {
+    "l2": ("pixel", "mse", False, False),
+    "psnr": ("pixel", "psnr", False, True),
+    "l1": ("pixel", "mae", False, False),
+    "ssim": ("ssim", "ssim", True, True),
+    "ms_ssim": ("ssim", "ms_ssim", True, True),
+    "iw_ssim": ("iwssim", "iw_ssim", True, True),
+    "gmsd": ("gmsd", "gmsd", True, True),
+    "fsim": ("fsim", "fsim", True, True),
+    "fsimc": ("fsim", "fsimc", False, True),
+}
+
+
+def metric_function(name: str) -> Callable[..., torch.Tensor]:
+    """The function computing measure ``name`` (``(N, C, H, W)`` pair -> ``(N,)`` or ``(N, C)``)."""
+    if name not in _IMPLEMENTATIONS:
+        raise ValueError(f"unknown metric {name!r}; choose from {', '.join(METRICS)}")
+    module, fn, _, _ = _IMPLEMENTATIONS[name]
+    return getattr(importlib.import_module(f"{__name__}.{module}"), fn)
+
+
+def check_metrics(metrics: Sequence[str] | None) -> tuple[str, ...]:
+    """``metrics`` as a tuple of known names (``None``: all nine)."""
+    if metrics is None:
+        return METRICS
+    if isinstance(metrics, str):
+        raise TypeError(f"metrics must be a sequence of names, got the string {metrics!r}")
+    unknown = [m for m in metrics if m not in _IMPLEMENTATIONS]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {unknown}; choose from {', '.join(METRICS)}")
+    if not metrics:
+        raise ValueError("metrics must not be empty")
+    return tuple(metrics)
+
+
+@torch.no_grad()
+def evaluate_batch(
+    prediction: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    data_range: float = 1.0,
+    metrics: Sequence[str] | None = None,
+    ssim_downsample: bool | None = None,
+) -> dict[str, torch.Tensor]:
+    """Every measure per image: ``{name: (N,) tensor}`` (per-channel measures averaged over C).
+
+    Args:
+        prediction: ``(N, 3, H, W)`` images to judge, in ``[0, data_range]``.
+        target: ``(N, 3, H, W)`` reference images.
+        metrics: a subset of :data:`METRICS` (default: all nine).
+        ssim_downsample: SSIM's automatic downsampling (see
+            :data:`imgloss.metrics.ssim.SSIM_DOWNSAMPLE_DEFAULT`); ``None`` keeps the default.
+    """
+    check_pair(prediction, target)
+    if prediction.shape[1] != 3:
+        raise ValueError(
+            f"prediction must be RGB, (N, 3, H, W), got {tuple(prediction.shape)} (expand a grey "
+            "image to three equal channels first)"
+        )
+    data_range = check_data_range(data_range)
+    names = check_metrics(metrics)
+    x, y = prediction, target
+    if x.dtype in (torch.float16, torch.bfloat16):
+        x, y = x.float(), y.float()
+    out: dict[str, torch.Tensor] = {}
+    for name in names:
+        _, _, per_channel, takes_range = _IMPLEMENTATIONS[name]
+        kwargs: dict = {"data_range": data_range} if takes_range else {}
+        if name == "ssim" and ssim_downsample is not None:
+            kwargs["downsample"] = ssim_downsample
+        value = metric_function(name)(x, y, **kwargs)
+        out[name] = value.mean(dim=1) if per_channel else value
+    return out
+
+
+def evaluate(
+    prediction: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    data_range: float = 1.0,
+    metrics: Sequence[str] | None = None,
+    ssim_downsample: bool | None = None,
+) -> dict[str, float]:
+    """Every measure, averaged over the images of the batch: ``{name: float}``.
+
+    See :func:`evaluate_batch` for the arguments; ``evaluate(x, y)["psnr"]`` is the mean of the
+    per-image PSNRs, as in Table 1.
+    """
+    values = evaluate_batch(
+        prediction,
+        target,
+        data_range=data_range,
+        metrics=metrics,
+        ssim_downsample=ssim_downsample,
+    )
+    return {name: float(v.double().mean()) for name, v in values.items()}
+
+
+@dataclass
+class MetricTable:
+    """Per-image values of a set of measures on one test set, and their means.
+
+    ``rows[image] = {metric: value}``; :meth:`mean` averages per image (Table 1's convention).
+    """
+
+    metrics: tuple[str, ...]
+    rows: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def add(self, image: str, values: dict[str, float]) -> None:
+        if image in self.rows:
+            raise ValueError(f"image {image!r} is already in the table")
+        self.rows[image] = {m: float(values[m]) for m in self.metrics}
+
+    def mean(self) -> dict[str, float]:
+        if not self.rows:
+            raise ValueError("the table is empty")
+        return {
+            m: math.fsum(r[m] for r in self.rows.values()) / len(self.rows) for m in self.metrics
+        }
+
+    def to_dict(self) -> dict:
+        return {"metrics": list(self.metrics), "mean": self.mean(), "per_image": self.rows}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> MetricTable:
+        table = cls(tuple(d["metrics"]))
+        for image, values in d["per_image"].items():
+            table.add(image, values)
+        return table
+
+
+def evaluate_dataset(
+    pairs: Iterable[tuple[str, torch.Tensor, torch.Tensor]],
+    *,
+    data_range: float = 1.0,
+    metrics: Sequence[str] | None = None,
+    ssim_downsample: bool | None = None,
+    batch_size: int = 8,
+    progress: bool | str = True,
+    total: int | None = None,
+) -> MetricTable:
+    """Evaluate ``(image name, prediction, target)`` triples, one row per image.
+
+    ``prediction`` and ``target`` are ``(3, H, W)`` or ``(1, 3, H, W)``; consecutive images of the
+    same size are batched (up to ``batch_size``), which is what makes a GPU fast here. Images
+    may differ in size. ``progress`` shows a tqdm bar (a string is used as its label).
+    """
+    names = check_metrics(metrics)
+    if not (isinstance(batch_size, int) and batch_size >= 1):
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    table = MetricTable(names)
+    pending: list[tuple[str, torch.Tensor, torch.Tensor]] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        x = torch.cat([p for _, p, _ in pending])
+        y = torch.cat([t for _, _, t in pending])
+        values = evaluate_batch(
+            x, y, data_range=data_range, metrics=names, ssim_downsample=ssim_downsample
+        )
+        for i, (image, _, _) in enumerate(pending):
+            table.add(image, {m: float(values[m][i]) for m in names})
+        pending.clear()
+
+    label = progress if isinstance(progress, str) else "evaluating"
+    for image, prediction, target in tqdm(
+        pairs, desc=label, total=total, unit="img", disable=not progress, leave=False
+    ):
+        x, y = (t if t.dim() == 4 else t.unsqueeze(0) for t in (prediction, target))
+        check_pair(x, y)
+        if pending and (x.shape != pending[0][1].shape or len(pending) == batch_size):
+            flush()
+        pending.append((image, x, y))
+    flush()
+    return table
+
+
+__all__ = [
+    "DISPLAY_SCALE",
+    "LABELS",
+    "LOWER_IS_BETTER",
+    "METRICS",
+    "MetricTable",
+    "check_metrics",
+    "evaluate",
+    "evaluate_batch",
+    "evaluate_dataset",
+    "metric_function",
+]

@@ -1,0 +1,106 @@
+"""Table 1's non-network columns, the paper's transcribed numbers, and the CLI command."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from imgloss import baselines, paper, tasks
+from imgloss.cli import main
+from imgloss.metrics import METRICS
+
+PAPER_MD = Path(__file__).resolve().parents[2] / "shared" / "paper" / "zhao2017-loss-functions.md"
+
+
+def test_resolve_test_sets_falls_back_to_the_embedded_photographs(monkeypatch, tmp_path):
+    monkeypatch.setenv("IMGLOSS_DATA_ROOT", str(tmp_path))
+    assert baselines.resolve_test_sets(tasks.get("sr")) == ["embedded_test"]
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT")
+    assert baselines.resolve_test_sets(tasks.get("demosaic")) == ["embedded_test"]
+    assert baselines.resolve_test_sets(tasks.get("jpeg"), ["LIVE1"]) == ["LIVE1"]
+
+
+def test_baseline_table_on_embedded_data_records_values_paper_and_provenance():
+    result = baselines.baseline_table("demosaic", ["embedded_test"], metrics=["psnr", "ssim", "l2"])
+    entry = result["datasets"]["embedded_test"]
+    assert set(entry["per_image"]) == {"astronaut", "chelsea", "coffee"}
+    assert 20 < entry["mean"]["psnr"] < 35 and 0 < entry["mean"]["ssim"] < 1
+    assert 20 < entry["mosaic_psnr"] < 35
+    assert result["column"] == "Noisy"
+    assert result["paper"]["values"]["psnr"] == 28.24
+    prov = result["provenance"]
+    assert (
+        prov["data"][0]["name"] == "embedded_test" and "scikit-image" in prov["data"][0]["source"]
+    )
+    assert {"git_commit", "versions", "device", "date_utc"} <= set(prov)
+    # Same seed, same numbers; the table formats our values next to the paper's.
+    again = baselines.baseline_table("demosaic", ["embedded_test"], metrics=["psnr", "ssim", "l2"])
+    assert again["datasets"]["embedded_test"]["mean"] == entry["mean"]
+    text = baselines.format_table(result)
+    assert "embedded_test (ours)" in text and "paper (FiveK)" in text and "1000·ℓ2" in text
+
+
+def test_cli_baselines_writes_one_json_per_task(tmp_path, capsys):
+    status = main(
+        [
+            "baselines",
+            "--task",
+            "jpeg",
+            "sr",
+            "--datasets",
+            "embedded_test",
+            "--metrics",
+            "psnr",
+            "l1",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert status == 0
+    for task in ("jpeg", "sr"):
+        result = json.loads((tmp_path / f"{task}.json").read_text())
+        assert result["task"] == task and result["provenance"]["metrics"] == ["psnr", "l1"]
+    out = capsys.readouterr().out
+    assert "Original JPEG" in out and "Bilinear" in out
+
+
+def test_cli_baselines_reports_a_missing_dataset(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("IMGLOSS_DATA_ROOT", str(tmp_path))
+    status = main(["baselines", "--task", "sr", "--datasets", "Set5", "--out", str(tmp_path)])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "Set5" in err and "imgloss data fetch Set5" in err
+
+
+@pytest.mark.skipif(not PAPER_MD.is_file(), reason="the paper's text is not next to the repo")
+def test_paper_table1_transcription_matches_the_paper_text():
+    text = PAPER_MD.read_text()
+    rows = {
+        "1000 \\cdot \\ell_2": "l2",
+        "PSNR": "psnr",
+        "1000 \\cdot \\ell_1": "l1",
+        "SSIM": "ssim",
+        "MS-SSIM": "ms_ssim",
+        "IW-SSIM": "iw_ssim",
+        "GMSD": "gmsd",
+        "FSIM": "fsim",
+        "FSIM <sub>c</sub>": "fsimc",
+    }
+    blocks = text.split("Training cost function")[1:4]
+    for task, block in zip(("demosaic", "sr", "jpeg"), blocks, strict=True):
+        columns = list(paper.TABLE1[task])
+        found = 0
+        for line in block.splitlines():
+            cells = line.split("\t")
+            label = cells[0].replace("$", "").strip()
+            if label in rows:
+                numbers = [float(re.sub(r"<[^>]+>", "", c)) for c in cells[1:]]
+                metric = rows[label]
+                scale = 1000 if metric in ("l2", "l1") else 1
+                for column, value in zip(columns, numbers, strict=True):
+                    assert paper.TABLE1[task][column][metric] * scale == pytest.approx(value)
+                found += 1
+        assert found == len(METRICS), task
