@@ -72,7 +72,122 @@ def _build_parser() -> argparse.ArgumentParser:
     base.add_argument("--seed", type=int, default=0, help="seed of the noise (demosaic)")
     base.add_argument("--device", default="cpu")
     base.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
+
+    train = sub.add_parser(
+        "train",
+        help="train and evaluate one run (task, loss schedule, seed, profile)",
+        description="Train one network and evaluate it on the profile's test sets; a finished "
+        "run (same configuration) is reused. Results go to "
+        "<results>/runs/<profile>/<task>/<schedule>/seed<k>-<hash>/.",
+    )
+    train.add_argument("--task", required=True, choices=["demosaic", "sr", "jpeg"])
+    train.add_argument(
+        "--loss",
+        required=True,
+        nargs="+",
+        metavar="LOSS",
+        help="the loss, or a schedule of losses, e.g. `--loss l2 l1` (l2, then l1 from the "
+        "converged l2 network); names as `imgloss losses`",
+    )
+    train.add_argument("--alpha", type=float, default=None, help="Mix's alpha (loss mix only)")
+    _run_options(train)
+    train.add_argument("--seed", type=int, default=0)
+
+    run = sub.add_parser(
+        "run",
+        help="run an experiment (table1, fig8, switching, alpha, or all) at a profile",
+        description="Run every run of an experiment, reusing finished ones, and write "
+        "<results>/<profile>/<experiment>.json (means and 95%% CIs over seeds).",
+    )
+    run.add_argument("experiment", choices=["table1", "fig8", "switching", "alpha", "all"])
+    _run_options(run)
+    run.add_argument("--tasks", nargs="*", default=None, choices=["demosaic", "sr", "jpeg"])
+    run.add_argument(
+        "--list",
+        action="store_true",
+        help="print one `imgloss train` command per run (to launch them as separate processes, "
+        "e.g. one per GPU) instead of running",
+    )
     return parser
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--profile",
+        default=None,
+        choices=["smoke", "quick", "paper"],
+        help="default: paper on a GPU, quick otherwise",
+    )
+    p.add_argument("--results", default="results", metavar="DIR")
+    p.add_argument("--device", default=None, help="default: cuda if available, else cpu")
+    p.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
+
+
+def _default_profile(name: str | None) -> str:
+    if name:
+        return name
+    import torch
+
+    return "paper" if torch.cuda.is_available() else "quick"
+
+
+def _train_command(args: argparse.Namespace) -> int:
+    from imgloss import data, runner
+
+    items = [
+        (name, {"alpha": args.alpha}) if (name == "mix" and args.alpha is not None) else name
+        for name in args.loss
+    ]
+    if args.alpha is not None and "mix" not in args.loss:
+        print("error: --alpha applies to the mix loss only", file=sys.stderr)
+        return 2
+    try:
+        run = runner.spec(args.task, *items, seed=args.seed)
+        folder = runner.run_one(
+            run,
+            _default_profile(args.profile),
+            results=args.results,
+            device=args.device,
+            root=args.root,
+        )
+    except (data.DatasetError, FileNotFoundError, ValueError, TypeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"finished: {folder}")
+    return 0
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    from imgloss import data, runner
+
+    profile = runner.PROFILES[_default_profile(args.profile)]
+    experiments = profile.experiments if args.experiment == "all" else (args.experiment,)
+    if args.list:
+        for experiment in experiments:
+            for r in runner.experiment_runs(experiment, profile, args.tasks):
+                losses = " ".join(name for name, _ in r.losses)
+                alpha = dict(r.losses[-1][1]).get("alpha")
+                extra = f" --alpha {alpha:g}" if alpha is not None else ""
+                print(
+                    f"imgloss train --task {r.task} --loss {losses}{extra} --seed {r.seed} "
+                    f"--profile {profile.name} --results {args.results}"
+                )
+        return 0
+    try:
+        for experiment in experiments:
+            runner.run_experiment(
+                experiment,
+                profile,
+                results=args.results,
+                device=args.device,
+                root=args.root,
+                tasks=args.tasks,
+            )
+            print(f"wrote {args.results}/{profile.name}/{experiment}.json")
+    except (data.DatasetError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _baselines_command(args: argparse.Namespace) -> int:
@@ -137,6 +252,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "data":
         return _data_command(args)
+
+    if args.command == "train":
+        return _train_command(args)
+
+    if args.command == "run":
+        return _run_command(args)
 
     if args.command == "baselines":
         return _baselines_command(args)

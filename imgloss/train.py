@@ -1,0 +1,423 @@
+"""The trainer: one network, one task, a loss schedule; readable top to bottom.
+
+A run trains :func:`imgloss.models.for_task` on random patches of the training set with Adam and
+a per-phase cosine learning-rate schedule. Only the loss differs between the runs of an
+experiment: the architecture, the initialisation (``seed``), the optimiser, the schedule and the
+sequence of training batches (drawn from a generator seeded with ``seed``) are identical.
+
+**Optimiser.** Adam (``betas = (0.9, 0.999)``). Adam's update is invariant to a constant
+rescaling of the loss, which matters here: ``l2`` is ~1e-3 while ``1 - SSIM`` is ~1e-1, so plain
+SGD would need a learning rate per loss, and any choice would favour one of them. Each phase
+decays its learning rate from ``lr`` to ``lr * min_lr_ratio`` along a cosine; Adam's moments are
+reset when the loss changes (the old second moments are on another scale).
+
+**Loss schedule** (Section 5.1): ``phases`` is a sequence of ``Phase(loss, steps, lr)``; a
+switching run is the phases of a finished run plus a new one, and starts from that run's final
+checkpoint (see :mod:`imgloss.runner`).
+
+**Robustness.** Checkpoints (weights, optimiser, step, random-generator state, curves) are
+written atomically every ``checkpoint_every`` steps; a run killed at any point resumes from its
+last checkpoint to the same result as an uninterrupted run (tested by killing a real process).
+A non-finite loss stops the run before the optimiser step, with the step and the loss named in
+:class:`NonFiniteLossError` (checked every ``check_every`` steps, 1 by default; each check
+waits for the device), and a checkpoint is never written with non-finite weights, so the last
+checkpoint stays the last good state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from . import losses, models
+from . import tasks as T
+from .data import is_present, load_images
+from .metrics import evaluate_batch
+from .provenance import atomic_write, write_json
+from .sampling import PatchSampler
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite (the message names the step and the loss)."""
+
+
+@dataclass(frozen=True)
+class Phase:
+    """``steps`` optimiser steps with loss ``loss`` (a name for :func:`imgloss.losses.get`,
+    always in the paper's patch mode) and a cosine schedule starting at ``lr``."""
+
+    loss: str
+    steps: int
+    lr: float = 1e-3
+    options: tuple[tuple[str, Any], ...] = ()  # extra loss options, e.g. (("alpha", 0.5),)
+
+    def label(self) -> str:
+        extra = ",".join(
+            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.options
+        )
+        return self.loss + (f"[{extra}]" if extra else "")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a run's result (its output folder is derived from it)."""
+
+    task: str
+    phases: tuple[Phase, ...]
+    seed: int = 0
+    batch_size: int = 64
+    patch: int = 31  # input patch side (the paper's 31 x 31); the loss sees the network output
+    eval_every: int = 100
+    checkpoint_every: int = 100
+    min_lr_ratio: float = 0.01
+    train_set: str | None = None  # None: BSDS_train if present, else embedded_train
+    train_images: int | None = None  # use only the first N training images
+    val_set: str | None = None  # None: the task's first test set present, else embedded_test
+    val_crops: int = 8  # fixed validation crops for the curves
+    val_size: int = 96
+    amp: bool | None = None  # bfloat16 autocast for the network; None: on CUDA only
+    compile: bool = False
+    deterministic: bool = True  # cuDNN deterministic algorithms on CUDA
+    check_every: int = 1  # steps between NaN checks of the loss (each is a device sync)
+
+    def __post_init__(self) -> None:
+        T.get(self.task)
+        if not self.phases:
+            raise ValueError("phases must hold at least one Phase")
+        for p in self.phases:
+            if not isinstance(p, Phase):
+                raise TypeError(f"phases must be Phase objects, got {p!r}")
+            losses.get(p.loss, window="patch", **dict(p.options))  # unknown loss/option: raise
+            if not (isinstance(p.steps, int) and p.steps >= 1):
+                raise ValueError(f"phase {p.label()}: steps must be a positive integer")
+            if not (math.isfinite(p.lr) and p.lr > 0):
+                raise ValueError(f"phase {p.label()}: lr must be a positive number, got {p.lr}")
+        for name in ("batch_size", "eval_every", "checkpoint_every", "val_crops", "check_every"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        margin = models.for_task(self.task).margin
+        out = self.patch - 2 * margin
+        if out < 1 or out % 2 == 0:
+            raise ValueError(
+                f"patch={self.patch} gives a {out} x {out} network output for task {self.task} "
+                f"(margin {margin}); the patch-mode losses need an odd positive output size, so "
+                f"patch must be odd and larger than {2 * margin}"
+            )
+        if self.val_size <= 2 * margin:
+            raise ValueError(f"val_size must exceed {2 * margin}, got {self.val_size}")
+
+    @property
+    def total_steps(self) -> int:
+        return sum(p.steps for p in self.phases)
+
+    def schedule_label(self) -> str:
+        return "-".join(p.label() for p in self.phases)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["phases"] = [asdict(p) | {"options": dict(p.options)} for p in self.phases]
+        return d
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """``device`` if given, else CUDA when available, else the CPU."""
+    if device is not None:
+        device = torch.device(device)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device='cuda' was requested but no CUDA device is available")
+        return device
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _to_chw(img, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(img.copy()).permute(2, 0, 1).contiguous().to(device)
+
+
+def _as_float(t: torch.Tensor) -> torch.Tensor:
+    return t.float() / 255 if t.dtype == torch.uint8 else t.float()
+
+
+@dataclass
+class TrainingData:
+    """The training patches of a task, resident on the device.
+
+    demosaic: clean patches are mosaicked, made noisy and demosaicked per batch (fresh noise);
+    jpeg, sr: whole images are corrupted once, then co-located patches are cut.
+    """
+
+    task: T.Task
+    sampler: PatchSampler
+    generator: torch.Generator
+    record: dict = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, cfg: TrainConfig, device: torch.device, root=None) -> TrainingData:
+        task = T.get(cfg.task)
+        name = cfg.train_set
+        if name is None:
+            name = task.train_set if is_present(task.train_set, root) else "embedded_train"
+        images, record = load_images(name, root)
+        if cfg.train_images is not None:
+            images = images[: cfg.train_images]
+            record = record | {"images_used": len(images)}
+        images = [(n, a) for n, a in images if min(a.shape[:2]) >= cfg.patch]
+        generator = torch.Generator(device=device).manual_seed(cfg.seed)
+        clean = [_to_chw(a, device) for _, a in images]  # uint8, 1/4 of the memory of float
+        inputs = None
+        if task.name != "demosaic":
+            if task.name == "sr":
+                clean = [T.get("sr").prepare(c[None])[0] for c in clean]
+            inputs = []
+            for c in clean:
+                x = task.corrupt(_as_float(c)[None])[0]
+                inputs.append((x * 255).round().to(torch.uint8) if task.name == "jpeg" else x)
+        margin = models.for_task(cfg.task).margin
+        sampler = PatchSampler(
+            clean, inputs, in_size=cfg.patch, out_size=cfg.patch - 2 * margin, generator=generator
+        )
+        return cls(task, sampler, generator, record)
+
+    def batch(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = self.sampler.sample(size)
+        x, y = _as_float(x), _as_float(y)
+        if self.task.name == "demosaic":
+            x = self.task.corrupt(x, generator=self.generator)
+        return x, y
+
+
+def validation_crops(
+    cfg: TrainConfig, device: torch.device, root=None
+) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """Fixed ``(inputs, targets)`` crops of the validation set for the training curves.
+
+    Crops are taken at fixed positions from the corrupted *full* test images (so the network
+    sees the real context, no padding): inputs ``(K, 3, S + 2m, S + 2m)``, targets
+    ``(K, 3, S, S)``.
+    """
+    from .baselines import resolve_test_sets
+
+    task = T.get(cfg.task)
+    name = cfg.val_set or resolve_test_sets(task, None, root)[0]
+    images, record = load_images(name, root)
+    m, s = models.for_task(cfg.task).margin, cfg.val_size
+    xs, ys = [], []
+    for k in range(cfg.val_crops):
+        image, img = images[k % len(images)]
+        clean = T.to_tensor(img)
+        x, y = task.test_pair(clean, seed=0, dataset=name, image=image)
+        h, w = y.shape[-2:]
+        if min(h, w) < s + 2 * m:
+            raise ValueError(f"validation image {image} of {name} is smaller than {s + 2 * m} px")
+        # Spread the crops over the image: a different fixed position per repeat.
+        rep = k // len(images)
+        top = m + (rep * 37) % (h - s - 2 * m + 1)
+        left = m + (rep * 53 + (w - s - 2 * m) // 2) % (w - s - 2 * m + 1)
+        xs.append(x[..., top - m : top + s + m, left - m : left + s + m])
+        ys.append(y[..., top : top + s, left : left + s])
+    return torch.cat(xs).to(device), torch.cat(ys).to(device), record
+
+
+def _cosine_lr(phase: Phase, step_in_phase: int, min_ratio: float) -> float:
+    t = step_in_phase / max(1, phase.steps - 1)
+    return phase.lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def _locate(phases: Sequence[Phase], step: int) -> tuple[int, int]:
+    """``(phase index, step within the phase)`` of global ``step``."""
+    for i, p in enumerate(phases):
+        if step < p.steps:
+            return i, step
+        step -= p.steps
+    raise IndexError(step)
+
+
+def _autocast(device: torch.device, enabled: bool):
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+@torch.no_grad()
+def _validate(model, val_x, val_y, amp: bool) -> dict[str, float]:
+    model.eval()
+    with _autocast(val_x.device, amp):
+        out = model(val_x)
+    model.train()
+    if not torch.isfinite(out).all():
+        raise NonFiniteLossError("the network's validation output is not finite (NaN/Inf)")
+    values = evaluate_batch(out.float(), val_y, metrics=["l2", "psnr", "ssim"])
+    return {f"val_{k}": float(v.double().mean()) for k, v in values.items()}
+
+
+CHECKPOINT = "checkpoint.pt"
+CURVES = "curves.json"
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    """Write ``state`` atomically; refuses non-finite weights (a NaN never reaches disk)."""
+    for name, t in state["model"].items():
+        if t.is_floating_point() and not torch.isfinite(t).all():
+            raise NonFiniteLossError(f"refusing to checkpoint non-finite weights ({name})")
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
+def train(
+    cfg: TrainConfig,
+    out_dir: str | os.PathLike,
+    *,
+    device: str | torch.device | None = None,
+    root: str | os.PathLike | None = None,
+    init_checkpoint: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> dict:
+    """Train (or resume) the run ``cfg`` in ``out_dir``; return its summary.
+
+    ``out_dir/checkpoint.pt`` is resumed when present. Otherwise, ``init_checkpoint`` (the final
+    checkpoint of a run whose phases are a prefix of ``cfg.phases``) is the starting state.
+    Writes ``checkpoint.pt`` and ``curves.json``; the final weights are in the checkpoint.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    dev = pick_device(device)
+    amp = dev.type == "cuda" if cfg.amp is None else cfg.amp
+    if dev.type == "cuda":
+        torch.backends.cudnn.deterministic = cfg.deterministic
+        torch.backends.cudnn.benchmark = not cfg.deterministic
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+
+    torch.manual_seed(cfg.seed)
+    model = models.for_task(cfg.task).to(dev)
+    if dev.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    data = TrainingData.build(cfg, dev, root)
+    val_x, val_y, val_record = validation_crops(cfg, dev, root)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.phases[0].lr)
+    step, curves, elapsed = 0, [], 0.0
+
+    resume = out / CHECKPOINT
+    start_from = resume if resume.is_file() else init_checkpoint
+    if start_from is not None:
+        state = torch.load(start_from, map_location=dev, weights_only=False)
+        model.load_state_dict(state["model"])
+        data.generator.set_state(state["generator"].cpu())
+        step, curves, elapsed = state["step"], state["curves"], state["elapsed"]
+        if step > cfg.total_steps:
+            raise ValueError(f"{start_from} is at step {step}, beyond this run's {cfg.total_steps}")
+        if state["step"] < cfg.total_steps and state.get("optimizer") is not None:
+            boundary = _locate(cfg.phases, state["step"])[1] == 0
+            if not boundary:
+                optimizer.load_state_dict(state["optimizer"])
+
+    forward = torch.compile(model) if cfg.compile else model
+    # Inputs are not checked for NaN inside the loss (a device sync per call); the loss value is.
+    loss_fns = [
+        losses.get(p.loss, window="patch", check_finite=False, **dict(p.options))
+        for p in cfg.phases
+    ]
+    total = cfg.total_steps
+    running = torch.zeros((), device=dev, dtype=torch.float64)
+    running_n = 0
+    t0 = time.perf_counter() - elapsed
+    bar = tqdm(
+        total=total,
+        initial=step,
+        desc=f"{cfg.task} {cfg.schedule_label()} s{cfg.seed}",
+        unit="step",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+    while step < total:
+        phase_index, in_phase = _locate(cfg.phases, step)
+        phase = cfg.phases[phase_index]
+        if in_phase == 0 and step > 0:
+            optimizer = torch.optim.Adam(model.parameters(), lr=phase.lr)  # fresh moments
+        lr = _cosine_lr(phase, in_phase, cfg.min_lr_ratio)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+
+        x, y = data.batch(cfg.batch_size)
+        if dev.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        with _autocast(dev, amp):
+            prediction = forward(x)
+        loss = loss_fns[phase_index](prediction.float(), y)
+        if step % cfg.check_every == 0 and not torch.isfinite(loss):
+            bar.close()
+            raise NonFiniteLossError(
+                f"loss {phase.label()} became {loss.item()} at step {step} of run {cfg.task} "
+                f"seed {cfg.seed}; the last checkpoint in {out} is the last good state"
+            )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        running += loss.detach()
+        running_n += 1
+        step += 1
+        bar.update(1)
+
+        if step % cfg.eval_every == 0 or step == total:
+            try:
+                validation = _validate(forward, val_x, val_y, amp)
+            except NonFiniteLossError as err:
+                bar.close()
+                raise NonFiniteLossError(
+                    f"{err} after step {step} ({phase.label()}); the last checkpoint in {out} is "
+                    "the last good state"
+                ) from None
+            record = {
+                "step": step,
+                "phase": phase_index,
+                "loss": phase.label(),
+                "lr": lr,
+                "train_loss": float(running) / running_n,
+                **validation,
+                "time_s": time.perf_counter() - t0,
+            }
+            running.zero_()
+            running_n = 0
+            curves.append(record)
+            bar.set_postfix(loss=f"{record['train_loss']:.4g}", psnr=f"{record['val_psnr']:.2f}")
+            write_json(out / CURVES, {"config": cfg.to_dict(), "curves": curves})
+        if step % cfg.checkpoint_every == 0 or step == total:
+            save_checkpoint(
+                resume,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "generator": data.generator.get_state(),
+                    "step": step,
+                    "curves": curves,
+                    "elapsed": time.perf_counter() - t0,
+                    "config": cfg.to_dict(),
+                },
+            )
+    bar.close()
+    wall = time.perf_counter() - t0
+    last = curves[-1] if curves else {}
+    summary = {
+        "steps": total,
+        "patches": total * cfg.batch_size,
+        "wall_s": wall,
+        "final": last,
+        "device": str(dev),
+        "amp_bfloat16": amp,
+        "train_data": data.record,
+        "val_data": val_record | {"crops": cfg.val_crops, "size": cfg.val_size},
+    }
+    if progress:
+        print(
+            f"[{cfg.task} {cfg.schedule_label()} seed {cfg.seed}] {total} steps in {wall:.0f} s; "
+            f"val PSNR {last.get('val_psnr', float('nan')):.2f} dB, "
+            f"SSIM {last.get('val_ssim', float('nan')):.4f}"
+        )
+    return {"model": model, "summary": summary}

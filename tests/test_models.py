@@ -1,0 +1,75 @@
+"""The networks: the paper's layer sizes, valid convolutions, full-image inference, init."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from imgloss import models
+
+
+def test_paper_net_has_the_papers_layers_and_margin():
+    net = models.PaperNet()
+    shapes = [tuple(c.weight.shape) for c in net.convs]
+    assert shapes == [(64, 3, 9, 9), (64, 64, 5, 5), (3, 64, 5, 5)]
+    assert [a.weight.numel() for a in net.acts] == [64, 64]  # PReLU per channel, 2 inner layers
+    assert net.margin == 8
+    assert net(torch.rand(2, 3, 31, 31)).shape == (2, 3, 15, 15)
+
+
+def test_srcnn_is_9_1_5_with_prelu_on_rgb():
+    net = models.SRCNN()
+    shapes = [tuple(c.weight.shape) for c in net.convs]
+    assert shapes == [(64, 3, 9, 9), (32, 64, 1, 1), (3, 32, 5, 5)]
+    assert all(isinstance(a, torch.nn.PReLU) for a in net.acts)
+    assert net.margin == 6 and net(torch.rand(1, 3, 31, 31)).shape == (1, 3, 19, 19)
+    assert isinstance(models.for_task("sr"), models.SRCNN)
+    assert isinstance(models.for_task("jpeg"), models.PaperNet)
+    with pytest.raises(ValueError, match="unknown task"):
+        models.for_task("deblur")
+
+
+def test_full_image_prediction_keeps_the_size_and_the_interior_is_exact():
+    torch.manual_seed(0)
+    net = models.PaperNet()
+    x = torch.rand(1, 3, 40, 52)
+    full = net.predict(x)
+    assert full.shape == x.shape
+    m = net.margin
+    # Away from the border, reflect padding changes nothing: the output is the valid output.
+    torch.testing.assert_close(full[..., m:-m, m:-m], net(x), rtol=1e-5, atol=1e-6)
+    manual = net(F.pad(x, (m, m, m, m), mode="reflect"))
+    torch.testing.assert_close(full, manual)
+
+
+def test_same_seed_same_initial_weights_for_every_loss():
+    torch.manual_seed(3)
+    a = models.PaperNet().state_dict()
+    torch.manual_seed(3)
+    b = models.PaperNet().state_dict()
+    torch.manual_seed(4)
+    c = models.PaperNet().state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["convs.0.weight"], c["convs.0.weight"])
+    assert all((b[k] == 0).all() for k in b if k.endswith("bias"))
+    assert torch.allclose(a["acts.0.weight"], torch.full((64,), 0.25))
+    # He init for a PReLU with slope 0.25: std = sqrt(2 / ((1 + a^2) fan_in)).
+    std = a["convs.1.weight"].std().item()
+    assert std == pytest.approx((2 / (1.0625 * 64 * 25)) ** 0.5, rel=0.05)
+
+
+def test_forward_flops_counts_each_valid_layer():
+    net = models.PaperNet()
+    expected = 2 * (3 * 64 * 81 * 23**2 + 64 * 64 * 25 * 19**2 + 64 * 3 * 25 * 15**2)
+    assert models.forward_flops(net, 15) == expected
+
+
+def test_bad_inputs():
+    net = models.PaperNet()
+    with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
+        net(torch.rand(1, 1, 31, 31))
+    with pytest.raises(ValueError, match="too small"):
+        net(torch.rand(1, 3, 16, 40))
+    with pytest.raises(ValueError, match="larger than 8"):
+        net.predict(torch.rand(1, 3, 8, 40))

@@ -1,0 +1,171 @@
+"""The experiment runner: run grids, output folders, reuse, final evaluation and summaries."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+
+from imgloss import runner as R
+from imgloss.cli import main
+from imgloss.metrics import METRICS
+
+# The smoke profile on the bundled photographs: no data root needed, seconds per run.
+SMOKE = R.PROFILES["smoke"]
+
+
+@pytest.fixture
+def embedded(monkeypatch, tmp_path):
+    monkeypatch.setenv("IMGLOSS_DATA_ROOT", str(tmp_path / "no-data-here"))
+    torch.set_num_threads(1)
+
+
+def test_experiment_grids():
+    one_seed = replace(SMOKE, seeds=(0,))
+    table1 = R.experiment_runs("table1", one_seed)
+    assert len(table1) == 6 + 4 + 4
+    assert {r.label for r in table1 if r.task == "demosaic"} == {
+        "l2",
+        "l1",
+        "ssim5",
+        "ssim9",
+        "msssim",
+        "mix",
+    }
+    assert [r.label for r in R.experiment_runs("fig8", one_seed)] == [
+        "ssim1",
+        "ssim3",
+        "ssim5",
+        "ssim9",
+    ]
+    assert [r.label for r in R.experiment_runs("switching", one_seed)] == [
+        "l1-l2",
+        "l2-l1",
+        "l1-l1",
+        "l2-l2",
+    ]
+    alpha = [r.label for r in R.experiment_runs("alpha", one_seed)]
+    assert alpha == ["mix_alpha0", "mix_alpha0.25", "mix_alpha0.5", "mix", "mix_alpha1"]
+    assert len(R.experiment_runs("table1", R.PROFILES["paper"])) == 14 * 3
+    assert len(R.experiment_runs("table1", one_seed, ["sr"])) == 4
+    with pytest.raises(ValueError, match="unknown experiment"):
+        R.experiment_runs("fig9", one_seed)
+
+
+def test_run_dir_is_derived_from_the_whole_configuration(tmp_path):
+    run = R.spec("demosaic", "l2", "l1", seed=1)
+    assert run.parent() == R.spec("demosaic", "l2", seed=1)
+    a = R.run_dir(tmp_path, run, SMOKE)
+    assert a == R.run_dir(tmp_path, R.spec("demosaic", "l2", "l1", seed=1), SMOKE)
+    assert a.parts[-4:-1] == ("smoke", "demosaic", "l2-l1") and a.name.startswith("seed1-")
+    assert a != R.run_dir(tmp_path, run, replace(SMOKE, steps=7))
+    assert a != R.run_dir(tmp_path, run, replace(SMOKE, test_images=2))
+    assert a != R.run_dir(tmp_path, R.spec("demosaic", "l2", "l1", seed=2), SMOKE)
+
+
+def test_run_one_writes_metrics_curves_weights_crops_and_provenance(tmp_path, embedded):
+    run = R.spec("jpeg", "mix", seed=0)
+    folder = R.run_one(run, SMOKE, results=tmp_path, device="cpu", progress=False)
+    m = json.loads((folder / "metrics.json").read_text())
+    assert list(m["test"]) == ["embedded_test"]
+    table = m["test"]["embedded_test"]
+    assert tuple(table["metrics"]) == METRICS and len(table["per_image"]) == 1
+    assert m["run"] == {"task": "jpeg", "schedule": "mix", "seed": 0}
+    prov = m["provenance"]
+    assert prov["profile"] == "smoke" and prov["device"].startswith("cpu")
+    assert prov["train_data"]["name"] == "embedded_train"
+    assert prov["test_data"][0]["name"] == "embedded_test" and prov["wall_s"] > 0
+    assert {"git_commit", "versions", "date_utc", "config"} <= set(prov)
+    assert (folder / "model.pt").is_file() and (folder / "curves.json").is_file()
+    kinds = sorted(p.name.rsplit("-", 1)[1] for p in (folder / "crops").glob("*.png"))
+    assert kinds == ["input.png", "output.png", "target.png"]
+    # A finished run is reused, not retrained.
+    stamp = (folder / "metrics.json").stat().st_mtime_ns
+    assert R.run_one(run, SMOKE, results=tmp_path, device="cpu", progress=False) == folder
+    assert (folder / "metrics.json").stat().st_mtime_ns == stamp
+
+
+def test_switching_run_continues_from_its_finished_parent(tmp_path, embedded):
+    folder = R.run_one(
+        R.spec("demosaic", "l2", "l1"), SMOKE, results=tmp_path, device="cpu", progress=False
+    )
+    parent = R.run_dir(tmp_path, R.spec("demosaic", "l2"), SMOKE)
+    assert R.is_finished(parent)
+    curves = json.loads((folder / "curves.json").read_text())["curves"]
+    assert [c["loss"] for c in curves] == ["l2", "l2", "l1", "l1"]
+    parent_curves = json.loads((parent / "curves.json").read_text())["curves"]
+    assert curves[:2] == parent_curves
+
+
+def test_summary_has_means_and_confidence_intervals_over_seeds(tmp_path, embedded):
+    two = replace(SMOKE, seeds=(0, 1))
+    R.run_experiment("table1", two, results=tmp_path, device="cpu", tasks=["sr"], progress=False)
+    summary = json.loads((tmp_path / "smoke" / "table1.json").read_text())
+    cell = summary["tasks"]["sr"]["l1"]["embedded_test"]["psnr"]
+    assert cell["seeds"] == 2 and cell["ci95"] is not None and cell["ci95"] >= 0
+    assert set(summary["tasks"]["sr"]) == {"l2", "l1", "msssim", "mix"}
+    assert R._ci95([1.0]) is None
+    assert R._ci95([1.0, 3.0]) == pytest.approx(12.706 * 2**0.5 / 2**0.5)
+
+
+def test_cli_train_and_list(tmp_path, embedded, capsys):
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "sr",
+                "--loss",
+                "l1",
+                "--profile",
+                "smoke",
+                "--results",
+                str(tmp_path),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
+    assert "finished:" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "sr",
+                "--loss",
+                "l1",
+                "--alpha",
+                "0.5",
+                "--profile",
+                "smoke",
+                "--results",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "sr",
+                "--loss",
+                "ssimx",
+                "--profile",
+                "smoke",
+                "--results",
+                str(tmp_path),
+            ]
+        )
+        == 1
+    )
+    assert "ssimx" in capsys.readouterr().err
+    assert main(["run", "all", "--profile", "quick", "--list"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 14 + 4 and len(set(lines)) == len(lines)
+    assert "imgloss train --task demosaic --loss l2 l1 --seed 0 --profile quick" in lines[-3]
