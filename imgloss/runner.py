@@ -22,6 +22,7 @@ l2, each starting from the converged Table 1 network), ``alpha`` (Mix's alpha, b
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -307,6 +308,30 @@ def run_one(
     folder = run_dir(results, run, profile)
     if is_finished(folder):
         return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    with _run_lock(folder):  # another process may be training this very run: wait for it
+        if is_finished(folder):
+            return folder
+        return _train_and_evaluate(run, profile, folder, results, device, root, progress)
+
+
+@contextlib.contextmanager
+def _run_lock(folder: Path):
+    """An exclusive lock on ``folder/.lock`` (POSIX ``flock``; a no-op where unavailable)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(folder / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _train_and_evaluate(run, profile, folder, results, device, root, progress) -> Path:
     init = None
     parent = run.parent()
     if parent is not None:

@@ -36,6 +36,9 @@ class PatchSampler:
             must be even: the margin the network's unpadded convolutions consume).
         align: top-left corners are multiples of ``align``.
         generator: the random source (on the images' device) for reproducible draws.
+        method: ``"gather"`` (one gather from a packed buffer: GPUs), ``"slice"`` (slice and
+            stack: CPUs) or ``"auto"`` (by device). Both give identical patches for the same
+            draws.
 
     :meth:`sample` returns ``(inputs, targets)``: ``(B, 3, in_size, in_size)`` patches of
     ``inputs`` (or of ``clean`` when there are none) and ``(B, 3, out_size, out_size)`` of
@@ -51,6 +54,7 @@ class PatchSampler:
         out_size: int,
         align: int = 1,
         generator: torch.Generator | None = None,
+        method: str = "auto",
     ) -> None:
         if not clean:
             raise ValueError("clean must hold at least one image")
@@ -96,7 +100,9 @@ class PatchSampler:
         self._ny = (heights - in_size) // align + 1
         self._nx = (widths - in_size) // align + 1
         self._weights = (self._ny * self._nx).double()
-        self._gpu = self.device.type != "cpu"
+        if method not in ("auto", "gather", "slice"):
+            raise ValueError(f"method must be 'auto', 'gather' or 'slice', got {method!r}")
+        self._gpu = self.device.type != "cpu" if method == "auto" else method == "gather"
         if self._gpu:
             self._clean = torch.cat([t.reshape(3, -1) for t in clean], dim=1)
             self._inputs = (

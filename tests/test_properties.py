@@ -71,15 +71,19 @@ def test_values_and_gradients_are_finite(name, options, size):
 def test_identity_symmetry_and_bounds(name, options, size):
     index = _index(name, options)
 
+    # float64 rounding: sigma^2 = E[x^2] - mu^2 cancels to ~1e-16 on flat patches, which C2
+    # (9e-4) turns into ~1e-13 relative errors of the ratio; hypothesis found 1.2e-12.
+    tol = 1e-10
+
     @SETTINGS
     @given(image_pairs(size))
     def check(pair):
         x, y = pair
-        assert index(x, x).item() == pytest.approx(1.0, abs=1e-12)
+        assert index(x, x).item() == pytest.approx(1.0, abs=tol)
         if name != "mix":  # SSIM and MS-SSIM are symmetric; Mix's l1 term is too
-            assert index(x, y).item() == pytest.approx(index(y, x).item(), abs=1e-12)
+            assert index(x, y).item() == pytest.approx(index(y, x).item(), abs=tol)
         if name.startswith("ssim") or options.get("variant") == "pyramid":
-            assert -1 - 1e-12 <= index(x, y).item() <= 1 + 1e-12
+            assert -1 - tol <= index(x, y).item() <= 1 + tol
         if options.get("variant") == "pyramid":
             assert index(x, y).item() >= 0  # negative means are clamped before the power
 

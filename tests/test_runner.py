@@ -169,3 +169,31 @@ def test_cli_train_and_list(tmp_path, embedded, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 14 + 4 and len(set(lines)) == len(lines)
     assert "imgloss train --task demosaic --loss l2 l1 --seed 0 --profile quick" in lines[-3]
+
+
+def test_concurrent_launches_of_one_run_train_it_once(tmp_path, embedded, monkeypatch):
+    import threading
+
+    calls = []
+    real = R.train
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(R, "train", counting)
+    run = R.spec("sr", "l2")
+    folders = []
+    threads = [
+        threading.Thread(
+            target=lambda: folders.append(
+                R.run_one(run, SMOKE, results=tmp_path, device="cpu", progress=False)
+            )
+        )
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(folders) == 2 and folders[0] == folders[1] and len(calls) == 1

@@ -132,3 +132,25 @@ def test_sampler_bad_arguments():
         PatchSampler(images, in_size=5, out_size=5, align=0)
     with pytest.raises(ValueError, match="batch"):
         PatchSampler(images, in_size=5, out_size=5).sample(0)
+
+
+def test_sampler_gather_and_slice_paths_cut_identical_patches():
+    images = _coordinate_images()
+    inputs = [t * 3 for t in images]
+    a, b = (
+        PatchSampler(
+            images,
+            inputs,
+            in_size=15,
+            out_size=9,
+            method=m,
+            generator=torch.Generator().manual_seed(9),
+        )
+        for m in ("gather", "slice")
+    )
+    for _ in range(3):
+        xa, ya = a.sample(37)
+        xb, yb = b.sample(37)
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
+    with pytest.raises(ValueError, match="method"):
+        PatchSampler(images, in_size=5, out_size=5, method="fast")

@@ -7,6 +7,8 @@ tensors:
 
 * ``imfilter(img, ones(f)/f^2, 'symmetric', 'same')`` followed by ``img(1:f:end, 1:f:end)``
   (Wang's ``ssim.m`` automatic downsampling and ``msssim.m``'s pyramid): :func:`box_downsample`.
+* ``conv2(img, ones(f)/f^2, 'same')`` (zero borders) followed by ``img(1:f:end, 1:f:end)``
+  (Zhang's ``FeatureSIM.m`` and Xue's ``GMSD.m``): :func:`conv2_same_average_downsample`.
 * the automatic scale factor ``f = max(1, round(min(M, N) / 256))``: :func:`auto_factor`.
 """
 
@@ -50,3 +52,18 @@ def box_downsample(x: torch.Tensor, factor: int) -> torch.Tensor:
     cols = _symmetric_indices(-c, out_w * factor, w, x.device)
     padded = x.index_select(-2, rows).index_select(-1, cols)
     return F.avg_pool2d(padded, kernel_size=factor, stride=factor)
+
+
+def conv2_same_average_downsample(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """``conv2(x, fspecial('average', f), 'same')`` then ``x(1:f:end, 1:f:end)``.
+
+    MATLAB's 'same' keeps the central part of the full convolution starting at index
+    ``floor(f / 2) + 1``, so output ``i`` averages inputs ``i - (f - 1) // 2 .. i + f // 2``
+    (zeros outside). Zero padding by those amounts followed by an ``f x f`` average pool with
+    stride ``f`` yields exactly the samples ``1:f:end``: ``(N, C, ceil(H / f), ceil(W / f))``.
+    """
+    if factor == 1:
+        return x
+    before, after = (factor - 1) // 2, factor // 2
+    x = F.pad(x, (before, after, before, after))
+    return F.avg_pool2d(x, factor, stride=factor)

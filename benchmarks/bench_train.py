@@ -1,0 +1,250 @@
+"""Training-speed benchmark of the paper's network, against the machine's own matmul rate.
+
+    python benchmarks/bench_train.py                      # CPU: batch 64
+    python benchmarks/bench_train.py --device cuda        # GPU: batches 512..8192, bf16, compile
+    python benchmarks/bench_train.py --json out.json --markdown out.md
+
+Measured in one process, so the ratios compare like with like:
+
+* ``matmul``: a 2048^3 float32 matrix product (CPU) or 8192^3 in float32 / TF32 / bfloat16
+  (GPU), the reference rate of the machine.
+* ``step``: one Adam step of PaperNet (31 x 31 inputs, valid convolutions, 15 x 15 outputs)
+  with the patch-mode Mix loss, on pre-made batches. Its FLOP count is 3x the forward pass minus
+  the first layer's input gradient (which is never computed); ``of_matmul`` is the achieved
+  FLOP rate over the float32 matmul rate (the issue's CPU target: >= 0.8).
+* ``loss share``: forward + backward of the loss alone on the network's output size, over the
+  step time (target: <= 5%).
+* ``data``: patches/s of the resident sampler plus the on-the-fly demosaicking degradation
+  (must exceed the step's patches/s so the trainer never waits for data).
+* ``trainer``: patches/s of :func:`imgloss.train.train` end to end (sampling, degradation, step,
+  NaN checks, no evaluation), the number to plan the ``paper`` profile with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from imgloss import losses, models
+from imgloss.provenance import provenance
+from imgloss.train import Phase, TrainConfig, TrainingData, train
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(fn, device: torch.device, rounds: int, warmup: int = 3) -> float:
+    """Median seconds per call."""
+    for _ in range(warmup):
+        fn()
+    _sync(device)
+    times = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def matmul_rates(device: torch.device) -> dict[str, float]:
+    n = 8192 if device.type == "cuda" else 2048
+    out = {}
+    dtypes = {"float32": torch.float32}
+    if device.type == "cuda":
+        dtypes["bfloat16"] = torch.bfloat16
+    for name, dtype in dtypes.items():
+        a = torch.randn(n, n, device=device, dtype=dtype)
+        b = torch.randn(n, n, device=device, dtype=dtype)
+        if device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = False
+        s = timed(lambda a=a, b=b: a @ b, device, rounds=10)
+        out[f"{name}_gflops"] = 2 * n**3 / s / 1e9
+        if device.type == "cuda" and dtype == torch.float32:
+            torch.backends.cuda.matmul.allow_tf32 = True
+            s = timed(lambda a=a, b=b: a @ b, device, rounds=10)
+            out["tf32_gflops"] = 2 * n**3 / s / 1e9
+    return out
+
+
+def step_flops(net: models._ValidConvNet, out_size: int, batch: int) -> float:
+    fwd = models.forward_flops(net, out_size)
+    first = net.convs[0]
+    side = out_size + 2 * (net.margin - (first.kernel_size[0] - 1) // 2)
+    first_dgrad = 2 * first.in_channels * first.out_channels * first.kernel_size[0] ** 2 * side**2
+    return batch * (3 * fwd - first_dgrad)
+
+
+def bench_step(device, batch, *, amp, channels_last, compile_, loss_name, rounds) -> dict:
+    torch.manual_seed(0)
+    net = models.PaperNet().to(device)
+    if channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    fwd = torch.compile(net) if compile_ else net
+    opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+    loss = losses.get(loss_name, window="patch", check_finite=False)
+    x = torch.rand(batch, 3, 31, 31, device=device)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    y = torch.rand(batch, 3, 15, 15, device=device)
+
+    def step() -> None:
+        ctx = torch.autocast(device.type, dtype=torch.bfloat16) if amp else _Null()
+        with ctx:
+            out = fwd(x)
+        value = loss(out.float(), y)
+        opt.zero_grad(set_to_none=True)
+        value.backward()
+        opt.step()
+
+    s = timed(step, device, rounds, warmup=5 if compile_ else 3)
+    out = torch.rand(batch, 3, 15, 15, device=device, requires_grad=True)
+
+    def loss_only() -> None:
+        loss(out, y).backward()
+
+    s_loss = timed(loss_only, device, rounds)
+    return {
+        "batch": batch,
+        "amp_bf16": amp,
+        "channels_last": channels_last,
+        "compile": compile_,
+        "loss": loss_name,
+        "step_ms": s * 1e3,
+        "patches_per_s": batch / s,
+        "gflops": step_flops(net, 15, batch) / s / 1e9,
+        "loss_share": s_loss / s,
+    }
+
+
+class _Null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def bench_data(device, batch, rounds) -> dict:
+    cfg = TrainConfig("demosaic", (Phase("mix", 1),), batch_size=batch)
+    data = TrainingData.build(cfg, device)
+    s = timed(lambda: data.batch(batch), device, rounds)
+    return {"batch": batch, "patches_per_s": batch / s, "train_data": data.record["name"]}
+
+
+def bench_trainer(device, batch, steps) -> dict:
+    cfg = TrainConfig(
+        "demosaic",
+        (Phase("mix", steps),),
+        batch_size=batch,
+        eval_every=10**9,
+        checkpoint_every=10**9,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        out = train(cfg, tmp, device=device, progress=False)
+        wall = time.perf_counter() - t
+    return {
+        "batch": batch,
+        "steps": steps,
+        "patches_per_s_training_loop": batch * steps / out["summary"]["wall_s"],
+        "wall_s_including_setup": wall,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--rounds", type=int, default=10)
+    p.add_argument("--batches", type=int, nargs="*", default=None)
+    p.add_argument("--trainer-steps", type=int, default=None)
+    p.add_argument("--json", default=None)
+    p.add_argument("--markdown", default=None)
+    args = p.parse_args(argv)
+    device = torch.device(args.device)
+    gpu = device.type == "cuda"
+    batches = args.batches or ([512, 2048, 8192] if gpu else [64])
+    result = {"matmul": matmul_rates(device), "steps": [], "data": [], "trainer": []}
+    ref = result["matmul"]["float32_gflops"]
+    variants = [(False, False, False)]
+    if gpu:
+        variants = [
+            (False, False, False),
+            (True, False, False),
+            (True, True, False),
+            (True, True, True),
+        ]
+    for batch in batches:
+        for amp, cl, comp in variants:
+            for loss_name in ("mix", "l2"):
+                r = bench_step(
+                    device,
+                    batch,
+                    amp=amp,
+                    channels_last=cl,
+                    compile_=comp,
+                    loss_name=loss_name,
+                    rounds=args.rounds,
+                )
+                r["of_float32_matmul"] = r["gflops"] / ref
+                result["steps"].append(r)
+                print(json.dumps(r), flush=True)
+        result["data"].append(bench_data(device, batch, args.rounds))
+        print(json.dumps(result["data"][-1]), flush=True)
+    steps = args.trainer_steps or (300 if gpu else 30)
+    result["trainer"].append(bench_trainer(device, batches[-1 if gpu else 0], steps))
+    print(json.dumps(result["trainer"][-1]), flush=True)
+    result["provenance"] = provenance(device, command=" ".join(["bench_train.py", *sys.argv[1:]]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    text = markdown(result)
+    print(text)
+    if args.markdown:
+        Path(args.markdown).write_text(text + "\n")
+    return 0
+
+
+def markdown(result: dict) -> str:
+    m = result["matmul"]
+    rates = ", ".join(f"{k.replace('_gflops', '')} {v:,.0f} GFLOP/s" for k, v in m.items())
+    lines = [
+        f"Matmul reference: {rates}. Device: {result['provenance']['device']}.",
+        "",
+        (
+            "| batch | bf16 | channels_last | compile | loss | step ms | patches/s | GFLOP/s | "
+            "of fp32 matmul | loss share |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in result["steps"]:
+        lines.append(
+            f"| {r['batch']} | {r['amp_bf16']} | {r['channels_last']} | {r['compile']} | "
+            f"{r['loss']} | {r['step_ms']:.2f} | {r['patches_per_s']:,.0f} | {r['gflops']:,.0f} | "
+            f"{r['of_float32_matmul']:.2f} | {r['loss_share']:.1%} |"
+        )
+    for d in result["data"]:
+        lines.append(
+            f"\nData (sampler + degradation), batch {d['batch']}: "
+            f"{d['patches_per_s']:,.0f} patches/s ({d['train_data']})."
+        )
+    for t in result["trainer"]:
+        lines.append(
+            f"Trainer loop, batch {t['batch']}: {t['patches_per_s_training_loop']:,.0f} "
+            f"patches/s over {t['steps']} steps."
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
