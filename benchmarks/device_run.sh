@@ -1,15 +1,58 @@
 #!/usr/bin/env bash
-# The one GPU check of a lent device session (see benchmarks/README.md): GPU benchmarks first
-# (their results are the point of the lease), then the CUDA tests. Results go to $OUT.
-# Usage there: IMGLOSS_COMMIT=<sha> bash benchmarks/device_run.sh
+# The one GPU job of a lent device session (see DEVELOPERS.md, "GPU runs"):
+#   1. the CUDA tests (training path, metrics on the GPU, losses),
+#   2. the training benchmark (benchmarks/bench_train.py --device cuda),
+#   3. the `paper` profile: Table 1 then the switching runs, seed by seed, as independent
+#      `imgloss train` processes, PARALLEL at a time on the one GPU, until BUDGET seconds are
+#      spent (finished runs are kept and reused by the next session; unfinished ones are redone).
+# Results (JSON, curves, output crops; no weights) are copied to $OUT.
+# Usage there: OUT=... BUDGET=540 IMGLOSS_COMMIT=<sha> bash benchmarks/device_run.sh
 set -uo pipefail
-OUT=${OUT:-results/device}
+: "${OUT:?set OUT to the folder that comes back}"
+BUDGET=${BUDGET:-540}
+PARALLEL=${PARALLEL:-4}
+start=$(date +%s)
+export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 TQDM_DISABLE=1 OMP_NUM_THREADS=4
+export IMGLOSS_DATA_ROOT=${IMGLOSS_DATA_ROOT:-$PWD/devdata}
 mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-  && export PYTHONPATH=/tmp/site:$PWD || exit 1
-export PYTHONUNBUFFERED=1
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT/gpu.txt"
-timeout 240 python3 benchmarks/bench_losses.py --device cuda --rounds 30 --step-batch 64 4096 \
-  --json "$OUT/bench-gpu.json" --markdown "$OUT/bench-gpu.md" 2>&1 | tee "$OUT/bench-gpu.log"
-timeout 200 python3 -m pytest -q -p no:cacheprovider -x tests/test_cuda.py tests/test_reference_libraries.py \
-  2>&1 | tee "$OUT/pytest-gpu.log" | tail -15
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
+python3 -c "import torch; print('torch', torch.__version__)" >> "$OUT/gpu.txt" 2>&1
+ls "$IMGLOSS_DATA_ROOT" >> "$OUT/gpu.txt" 2>&1
+
+timeout 150 python3 -m pytest -q -p no:cacheprovider tests/test_cuda_training.py tests/test_cuda.py \
+  > "$OUT/pytest-gpu.log" 2>&1
+echo "pytest exit $? after $(( $(date +%s) - start )) s" >> "$OUT/pytest-gpu.log"
+
+timeout 150 python3 benchmarks/bench_train.py --device cuda --rounds 10 \
+  --json "$OUT/bench-train-gpu.json" --markdown "$OUT/bench-train-gpu.md" \
+  > "$OUT/bench-train-gpu.log" 2>&1
+echo "bench exit $? after $(( $(date +%s) - start )) s" >> "$OUT/bench-train-gpu.log"
+
+python3 - > /tmp/runs.txt <<'EOF'
+from imgloss import runner as R
+p = R.PROFILES["paper"]
+for seed in p.seeds:
+    one = R.Profile(**{**p.__dict__, "seeds": (seed,)})
+    for experiment in ("table1", "switching"):
+        for r in R.experiment_runs(experiment, one):
+            losses = " ".join(name for name, _ in r.losses)
+            print(f"--task {r.task} --loss {losses} --seed {r.seed}")
+EOF
+left=$(( BUDGET - ($(date +%s) - start) - 25 ))
+echo "runs: $(wc -l < /tmp/runs.txt), $left s left" > "$OUT/runs.log"
+if [ "$left" -gt 30 ]; then
+  timeout "$left" xargs -P "$PARALLEL" -L 1 sh -c \
+    'python3 -m imgloss.cli train "$@" --profile paper --device cuda --results results 2>&1 | tail -3' _ \
+    >> "$OUT/runs.log" 2>&1
+  echo "runs exit $? after $(( $(date +%s) - start )) s" >> "$OUT/runs.log"
+fi
+python3 - >> "$OUT/runs.log" 2>&1 <<'EOF'
+from imgloss import runner as R
+from imgloss.provenance import write_json
+for e in ("table1", "switching"):
+    write_json(f"results/paper/{e}.json", R.summarize(e, "paper", results="results"))
+    print("summary", e)
+EOF
+cd results && find paper runs/paper \( -name '*.json' -o -name '*-output.png' \) -print0 2>/dev/null \
+  | xargs -0 -r cp --parents -t "$OUT" 2>/dev/null
+echo "done after $(( $(date +%s) - start )) s" >> "$OUT/runs.log"
