@@ -75,6 +75,7 @@ def matmul_rates(device: torch.device) -> dict[str, float]:
             torch.backends.cuda.matmul.allow_tf32 = True
             s = timed(lambda a=a, b=b: a @ b, device, rounds=10)
             out["tf32_gflops"] = 2 * n**3 / s / 1e9
+            torch.backends.cuda.matmul.allow_tf32 = False  # PyTorch's default, as in training
     return out
 
 

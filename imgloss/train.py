@@ -293,7 +293,6 @@ def train(
     if dev.type == "cuda":
         torch.backends.cudnn.deterministic = cfg.deterministic
         torch.backends.cudnn.benchmark = not cfg.deterministic
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
 
     torch.manual_seed(cfg.seed)
     model = models.for_task(cfg.task).to(dev)

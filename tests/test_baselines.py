@@ -104,3 +104,16 @@ def test_paper_table1_transcription_matches_the_paper_text():
                     assert paper.TABLE1[task][column][metric] * scale == pytest.approx(value)
                 found += 1
         assert found == len(METRICS), task
+
+
+def test_noise_analysis_predicts_the_noisy_psnr_from_the_mean_intensity():
+    from imgloss.data import load_embedded
+
+    images = load_embedded("embedded_test")
+    out = baselines.noise_analysis(tasks.get("demosaic"), images, "embedded_test", seed=0)
+    # Clipping only lowers the error, so the model's prediction is a lower bound, and close.
+    assert out["model_predicted_mosaic_psnr"] <= out["mosaic_psnr"] + 0.05
+    assert abs(out["mosaic_psnr"] - out["model_predicted_mosaic_psnr"]) < 1.0
+    assert 0 < out["mean_mosaic_intensity"] < 1
+    # 28.24 dB = -10 log10(0.005 m + 0.0001)  =>  m ~= 0.28
+    assert out["paper_psnr_implies_mean_intensity"] == pytest.approx(0.2797, abs=1e-3)

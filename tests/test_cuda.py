@@ -64,3 +64,24 @@ def test_torch_compile_on_gpu(name, options, size):
     value.backward()
     assert abs(value.item() - eager.item()) < 1e-5
     assert ((xb.grad - xa.grad).norm() / xa.grad.norm()).item() < 1e-3
+
+
+@pytest.mark.parametrize("name", ["msssim", "mix", "ssim5"])
+def test_patch_losses_ignore_a_global_tf32_setting(name):
+    # Training scripts often call torch.set_float32_matmul_precision("high"); TF32 would ruin the
+    # patch statistics (the variances are differences of nearly equal moments).
+    x, y = _pair(31)
+    loss = L.get(name, window="patch")
+    ref = loss(x.requires_grad_(), y)
+    (ref_grad,) = torch.autograd.grad(ref, x)
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("high")
+    try:
+        xc = x.detach().float().cuda().requires_grad_()
+        value = loss(xc, y.float().cuda())
+        (grad,) = torch.autograd.grad(value, xc)
+        assert torch.get_float32_matmul_precision() == "high"  # restored after the loss
+    finally:
+        torch.set_float32_matmul_precision(before)
+    assert abs(value.item() - ref.item()) < 1e-5
+    torch.testing.assert_close(grad.double().cpu(), ref_grad, rtol=1e-3, atol=1e-7)
