@@ -5,7 +5,8 @@
 #   3. the `paper` profile: Table 1 then the switching runs, seed by seed, as independent
 #      `imgloss train` processes, PARALLEL at a time on the one GPU, until BUDGET seconds are
 #      spent (finished runs are kept and reused by the next session; unfinished ones are redone).
-# Results (JSON, curves, output crops; no weights) are copied to $OUT.
+# Results (JSON, curves, output crops; no weights) come back as $OUT/paper-results.tgz:
+#   tar xzf paper-results.tgz -C results
 # Usage there: OUT=... BUDGET=540 IMGLOSS_COMMIT=<sha> bash benchmarks/device_run.sh
 set -uo pipefail
 : "${OUT:?set OUT to the folder that comes back}"
@@ -14,7 +15,9 @@ PARALLEL=${PARALLEL:-4}
 start=$(date +%s)
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 TQDM_DISABLE=1 OMP_NUM_THREADS=4
 export IMGLOSS_DATA_ROOT=${IMGLOSS_DATA_ROOT:-$PWD/devdata}
-mkdir -p "$OUT"
+mkdir -p "$OUT" results-device
+# Finished runs committed from earlier sessions are reused (a run folder with metrics.json).
+[ -d results/runs/paper ] && mkdir -p results-device/runs && cp -rn results/runs/paper results-device/runs/
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
 python3 -c "import torch; print('torch', torch.__version__)" >> "$OUT/gpu.txt" 2>&1
 ls "$IMGLOSS_DATA_ROOT" >> "$OUT/gpu.txt" 2>&1
@@ -42,17 +45,19 @@ left=$(( BUDGET - ($(date +%s) - start) - 25 ))
 echo "runs: $(wc -l < /tmp/runs.txt), $left s left" > "$OUT/runs.log"
 if [ "$left" -gt 30 ]; then
   timeout "$left" xargs -P "$PARALLEL" -L 1 sh -c \
-    'python3 -m imgloss.cli train "$@" --profile paper --device cuda --results results 2>&1 | tail -3' _ \
-    >> "$OUT/runs.log" 2>&1
+    'python3 -m imgloss.cli train "$@" --profile paper --device cuda --results results-device 2>&1 | tail -3' _ \
+    < /tmp/runs.txt >> "$OUT/runs.log" 2>&1
   echo "runs exit $? after $(( $(date +%s) - start )) s" >> "$OUT/runs.log"
 fi
 python3 - >> "$OUT/runs.log" 2>&1 <<'EOF'
 from imgloss import runner as R
 from imgloss.provenance import write_json
 for e in ("table1", "switching"):
-    write_json(f"results/paper/{e}.json", R.summarize(e, "paper", results="results"))
+    write_json(f"results-device/paper/{e}.json", R.summarize(e, "paper", results="results-device"))
     print("summary", e)
 EOF
-cd results && find paper runs/paper \( -name '*.json' -o -name '*-output.png' \) -print0 2>/dev/null \
-  | xargs -0 -r cp --parents -t "$OUT" 2>/dev/null
+# $OUT returns only shallow folders, and the next call's sync deletes files made here that the
+# local tree lacks: bring everything back as one archive, in this call.
+tar czf "$OUT/paper-results.tgz" --exclude='*.pt' --exclude='*-input.png' --exclude='*-target.png' \
+  --exclude=".lock" -C results-device paper runs/paper 2>> "$OUT/runs.log"
 echo "done after $(( $(date +%s) - start )) s" >> "$OUT/runs.log"
