@@ -108,6 +108,12 @@ def _build_parser() -> argparse.ArgumentParser:
         help="print one `imgloss train` command per run (to launch them as separate processes, "
         "e.g. one per GPU) instead of running",
     )
+
+    report = sub.add_parser(
+        "report", help="print Table 1 from the results files, ours next to the paper's"
+    )
+    report.add_argument("--profile", default=None, choices=["smoke", "quick", "paper"])
+    report.add_argument("--results", default="results", metavar="DIR")
     return parser
 
 
@@ -258,6 +264,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "run":
         return _run_command(args)
+
+    if args.command == "report":
+        from imgloss import report
+
+        print(report.table1_markdown(_default_profile(args.profile), args.results))
+        return 0
 
     if args.command == "baselines":
         return _baselines_command(args)

@@ -106,6 +106,12 @@ def test_summary_has_means_and_confidence_intervals_over_seeds(tmp_path, embedde
     cell = summary["tasks"]["sr"]["l1"]["embedded_test"]["psnr"]
     assert cell["seeds"] == 2 and cell["ci95"] is not None and cell["ci95"] >= 0
     assert set(summary["tasks"]["sr"]) == {"l2", "l1", "msssim", "mix"}
+    from imgloss.report import table1_markdown
+
+    text = table1_markdown("smoke", tmp_path)
+    assert "Super-resolution (x3), embedded_test" in text and "seeds per cell: 2" in text
+    assert " ± " in text and "**" in text  # CIs, and the best of ours in bold
+    assert "The paper's Table 1, Super-resolution" in text and "31.34" in text  # labelled
     assert R._ci95([1.0]) is None
     assert R._ci95([1.0, 3.0]) == pytest.approx(12.706 * 2**0.5 / 2**0.5)
 

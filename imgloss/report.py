@@ -1,0 +1,92 @@
+"""Markdown tables of the results files: ours next to the paper's (labelled as the paper's).
+
+``table1_markdown("quick")`` reads ``results/baselines/<task>.json`` and
+``results/<profile>/table1.json`` (written by ``imgloss baselines`` and ``imgloss run``) and
+returns, per task and test set, Table 1's rows (the nine measures) with the baseline column and
+one column per training loss (mean over seeds, +- the 95% confidence half-width when there are
+several seeds), followed by the paper's values for the same columns on its own test set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .metrics import DISPLAY_SCALE, LABELS, LOWER_IS_BETTER, METRICS
+from .paper import PAPER_TEST_SET, TABLE1
+from .runner import TABLE1_LOSSES
+from .tasks import TASKS
+
+
+def _fmt(value: float, metric: str, ci: float | None = None) -> str:
+    scale = DISPLAY_SCALE.get(metric, 1.0)
+    digits = 2 if metric == "psnr" else (3 if metric in DISPLAY_SCALE else 4)
+    text = f"{value * scale:.{digits}f}"
+    if ci is not None:
+        text += f" ± {ci * scale:.{digits}f}"
+    return text
+
+
+def load(results: str | os.PathLike, *parts: str) -> dict | None:
+    path = Path(results, *parts)
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def table1_markdown(profile: str, results: str | os.PathLike = "results") -> str:
+    """Table 1 for every task with results, ours and the paper's; best of ours in bold."""
+    summary = load(results, profile, "table1.json") or {"tasks": {}}
+    out = []
+    for task_name, task in TASKS.items():
+        base = load(results, "baselines", f"{task_name}.json")
+        runs = summary["tasks"].get(task_name, {})
+        datasets = list((base or {}).get("datasets", {})) or sorted(
+            {d for cells in runs.values() for d in cells}
+        )
+        losses = [name for name in TABLE1_LOSSES[task_name] if name in runs]
+        for dataset in datasets:
+            if not any(dataset in runs[n] for n in losses) and base is None:
+                continue
+            header = [task.baseline, *losses]
+            rows = []
+            for metric in METRICS:
+                cells = []
+                if base and dataset in base["datasets"]:
+                    cells.append((base["datasets"][dataset]["mean"][metric], None))
+                else:
+                    cells.append(None)
+                for name in losses:
+                    cell = runs[name].get(dataset, {}).get(metric)
+                    cells.append((cell["mean"], cell["ci95"]) if cell else None)
+                values = [c[0] for c in cells[1:] if c is not None]
+                best = (min if metric in LOWER_IS_BETTER else max)(values) if values else None
+                text = []
+                for i, c in enumerate(cells):
+                    if c is None:
+                        text.append("—")
+                        continue
+                    s = _fmt(c[0], metric, c[1])
+                    text.append(f"**{s}**" if i > 0 and c[0] == best and len(values) > 1 else s)
+                rows.append(f"| {LABELS[metric]} | " + " | ".join(text) + " |")
+            seeds = {runs[n][dataset]["psnr"]["seeds"] for n in losses if dataset in runs[n]}
+            out.append(
+                f"**{task.title}, {dataset}** (ours: profile `{profile}`, seeds per cell: "
+                f"{', '.join(map(str, sorted(seeds))) or '—'})\n"
+            )
+            out.append("| measure | " + " | ".join(header) + " |")
+            out.append("|---|" + "---|" * len(header))
+            out.extend(rows)
+            out.append("")
+        paper = TABLE1[task_name]
+        columns = [c for c in paper]
+        out.append(f"*The paper's Table 1, {task.title} ({PAPER_TEST_SET}; not computed by us):*\n")
+        out.append("| measure | " + " | ".join(columns) + " |")
+        out.append("|---|" + "---|" * len(columns))
+        for metric in METRICS:
+            out.append(
+                f"| {LABELS[metric]} | "
+                + " | ".join(_fmt(paper[c][metric], metric) for c in columns)
+                + " |"
+            )
+        out.append("")
+    return "\n".join(out)
