@@ -127,3 +127,19 @@ def test_cli_data_list_and_check(capsys, tmp_path):
     assert "Kodak24     test    24 images" in capsys.readouterr().out
     assert main(["data", "check", "Set5", "--root", str(tmp_path)]) == 1
     assert "Set5 not found" in capsys.readouterr().err
+
+
+def test_embedded_default_needs_no_data_root(monkeypatch, tmp_path):
+    from imgloss import data
+
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
+    images, record = data.load_images("embedded_test")
+    assert [n for n, _ in images] == ["astronaut", "chelsea", "coffee"]
+    assert all(a.ndim == 3 and a.shape[2] == 3 and a.dtype.name == "uint8" for _, a in images)
+    assert record["name"] == "embedded_test" and "scikit-image" in record["source"]
+    train, _ = data.load_images("embedded_train")
+    assert {n for n, _ in train}.isdisjoint(n for n, _ in images)
+    assert data.is_present("embedded_train") and not data.is_present("Kodak24")
+    assert not data.is_present("Kodak24", tmp_path)
+    with pytest.raises(ValueError, match="unknown embedded dataset"):
+        data.load_embedded("embedded_valid")
