@@ -33,6 +33,20 @@ def load(results: str | os.PathLike, *parts: str) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def _baseline_means(base: dict | None, dataset: str, images: list[str] | None) -> dict | None:
+    """The baseline column over exactly the images the networks were scored on."""
+    if not base or dataset not in base["datasets"]:
+        return None
+    per_image = base["datasets"][dataset]["per_image"]
+    names = [n for n in (images or per_image) if n in per_image]
+    if not names:
+        return None
+    return {
+        m: (sum(per_image[n][m] for n in names) / len(names), None)
+        for m in base["datasets"][dataset]["metrics"]
+    }
+
+
 def table1_markdown(profile: str, results: str | os.PathLike = "results") -> str:
     """Table 1 for every task with results, ours and the paper's; best of ours in bold."""
     summary = load(results, profile, "table1.json") or {"tasks": {}}
@@ -48,13 +62,12 @@ def table1_markdown(profile: str, results: str | os.PathLike = "results") -> str
             if not any(dataset in runs[n] for n in losses) and base is None:
                 continue
             header = [task.baseline, *losses]
+            used = summary.get("images", {}).get(task_name, {}).get(dataset)
+            cropped = summary.get("evaluation", {}).get("test_crop") is not None
+            baseline = None if cropped else _baseline_means(base, dataset, used)
             rows = []
             for metric in METRICS:
-                cells = []
-                if base and dataset in base["datasets"]:
-                    cells.append((base["datasets"][dataset]["mean"][metric], None))
-                else:
-                    cells.append(None)
+                cells = [baseline.get(metric) if baseline else None]
                 for name in losses:
                     cell = runs[name].get(dataset, {}).get(metric)
                     cells.append((cell["mean"], cell["ci95"]) if cell else None)
@@ -69,9 +82,12 @@ def table1_markdown(profile: str, results: str | os.PathLike = "results") -> str
                     text.append(f"**{s}**" if i > 0 and c[0] == best and len(values) > 1 else s)
                 rows.append(f"| {LABELS[metric]} | " + " | ".join(text) + " |")
             seeds = {runs[n][dataset]["psnr"]["seeds"] for n in losses if dataset in runs[n]}
+            n_images = len(
+                used or (base or {}).get("datasets", {}).get(dataset, {}).get("per_image", ())
+            )
             out.append(
-                f"**{task.title}, {dataset}** (ours: profile `{profile}`, seeds per cell: "
-                f"{', '.join(map(str, sorted(seeds))) or '—'})\n"
+                f"**{task.title}, {dataset}** (ours: profile `{profile}`, {n_images} images, "
+                f"seeds per cell: {', '.join(map(str, sorted(seeds))) or '—'})\n"
             )
             out.append("| measure | " + " | ".join(header) + " |")
             out.append("|---|" + "---|" * len(header))

@@ -411,6 +411,7 @@ def summarize(
     """Mean and 95% CI over seeds of every measure, per task, schedule and test set."""
     profile = PROFILES[profile] if isinstance(profile, str) else profile
     cells: dict = {}
+    images: dict = {}  # task -> dataset -> the test images the runs were scored on
     commits, devices = set(), set()
     for run in experiment_runs(experiment, profile, tasks):
         folder = run_dir(results, run, profile)
@@ -423,7 +424,14 @@ def summarize(
             cell = cells.setdefault(run.task, {}).setdefault(run.label, {}).setdefault(dataset, {})
             for metric, value in MetricTable.from_dict(table).mean().items():
                 cell.setdefault(metric, []).append(value)
-    out: dict = {"experiment": experiment, "profile": profile.name, "tasks": {}}
+            images.setdefault(run.task, {}).setdefault(dataset, sorted(table["per_image"]))
+    out: dict = {
+        "experiment": experiment,
+        "profile": profile.name,
+        "evaluation": _evaluation_settings(profile),
+        "tasks": {},
+        "images": images,
+    }
     for task, schedules in cells.items():
         for label, datasets in schedules.items():
             for dataset, per_metric in datasets.items():

@@ -117,3 +117,30 @@ def test_noise_analysis_predicts_the_noisy_psnr_from_the_mean_intensity():
     assert 0 < out["mean_mosaic_intensity"] < 1
     # 28.24 dB = -10 log10(0.005 m + 0.0001)  =>  m ~= 0.28
     assert out["paper_psnr_implies_mean_intensity"] == pytest.approx(0.2797, abs=1e-3)
+
+
+def test_report_compares_the_baseline_on_the_images_the_networks_were_scored_on(tmp_path):
+    from imgloss.provenance import write_json
+    from imgloss.report import table1_markdown
+
+    base = baselines.baseline_table("sr", ["embedded_test"], metrics=list(METRICS)[:3])
+    base["provenance"]["metrics"] = list(METRICS)
+    for m in METRICS[3:]:  # fill the rest so the table is complete
+        for row in base["datasets"]["embedded_test"]["per_image"].values():
+            row[m] = 0.5
+    base["datasets"]["embedded_test"]["metrics"] = list(METRICS)
+    write_json(tmp_path / "baselines" / "sr.json", base)
+    cell = {m: {"mean": 0.9, "ci95": None, "seeds": 1} for m in METRICS}
+    summary = {
+        "tasks": {"sr": {"l1": {"embedded_test": cell}}},
+        "evaluation": {"test_crop": None},
+        "images": {"sr": {"embedded_test": ["chelsea"]}},
+    }
+    write_json(tmp_path / "quick" / "table1.json", summary)
+    text = table1_markdown("quick", tmp_path)
+    psnr = base["datasets"]["embedded_test"]["per_image"]["chelsea"]["psnr"]
+    assert f"| PSNR | {psnr:.2f} | 0.90 |" in text  # chelsea only, not the 3-image mean
+    assert "1 images" in text
+    summary["evaluation"]["test_crop"] = 192  # networks scored on crops: no baseline shown
+    write_json(tmp_path / "quick" / "table1.json", summary)
+    assert "| PSNR | — | 0.90 |" in table1_markdown("quick", tmp_path)

@@ -110,6 +110,8 @@ def test_summary_has_means_and_confidence_intervals_over_seeds(tmp_path, embedde
 
     text = table1_markdown("smoke", tmp_path)
     assert "Super-resolution (x3), embedded_test" in text and "seeds per cell: 2" in text
+    assert summary["images"]["sr"]["embedded_test"] == ["astronaut"]  # smoke: 1 image
+    assert summary["evaluation"]["test_crop"] == 192
     assert " ± " in text and "**" in text  # CIs, and the best of ours in bold
     assert "The paper's Table 1, Super-resolution" in text and "31.34" in text  # labelled
     assert R._ci95([1.0]) is None
