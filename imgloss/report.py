@@ -33,6 +33,14 @@ def load(results: str | os.PathLike, *parts: str) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def _subset_mean(table: dict, metric: str, images: list[str] | None):
+    rows = table["per_image"]
+    names = [n for n in (images or rows) if n in rows]
+    if not names or (images and len(names) < len(images)):
+        return None  # not scored on the same images: no comparison
+    return (sum(rows[n][metric] for n in names) / len(names), None)
+
+
 def _baseline_means(base: dict | None, dataset: str, images: list[str] | None) -> dict | None:
     """The baseline column over exactly the images the networks were scored on."""
     if not base or dataset not in base["datasets"]:
@@ -61,13 +69,18 @@ def table1_markdown(profile: str, results: str | os.PathLike = "results") -> str
         for dataset in datasets:
             if not any(dataset in runs[n] for n in losses) and base is None:
                 continue
-            header = [task.baseline, *losses]
             used = summary.get("images", {}).get(task_name, {}).get(dataset)
             cropped = summary.get("evaluation", {}).get("test_crop") is not None
+            bm3d = load(results, "bm3d", "demosaic.json") if task_name == "demosaic" else None
+            full_images = bm3d and bm3d["settings"].get("crop") is None and not cropped
+            bm3d_cells = bm3d["datasets"].get(dataset) if full_images else None
+            header = [task.baseline, *(["BM3D"] if bm3d_cells else []), *losses]
             baseline = None if cropped else _baseline_means(base, dataset, used)
             rows = []
             for metric in METRICS:
                 cells = [baseline.get(metric) if baseline else None]
+                if bm3d_cells:
+                    cells.append(_subset_mean(bm3d_cells, metric, used))
                 for name in losses:
                     cell = runs[name].get(dataset, {}).get(metric)
                     cells.append((cell["mean"], cell["ci95"]) if cell else None)

@@ -3,6 +3,7 @@
 #
 # Source it, don't run it:   source scripts/setup_env.sh [dev|book]
 #   dev  (default) installs imgloss in editable mode with the [dev] extras (tests, reference libs)
+#        and [bm3d] (the BM3D baseline; non-commercial licence, so it is never a core dependency)
 #   book           also installs the [book] extras (jupyter-book, papermill, ipykernel, ipywidgets)
 #
 # Idempotent: a stamp file (.venv/.imgloss-stamp) records a hash of pyproject.toml, the extras and
@@ -18,8 +19,8 @@ _imgloss_setup() {
     local torch_version="${IMGLOSS_TORCH_VERSION:-2.13.0}"
     local extras
     case "$profile" in
-        dev) extras="dev" ;;
-        book) extras="dev,book" ;;
+        dev) extras="dev,bm3d" ;;
+        book) extras="dev,bm3d,book" ;;
         *) echo "setup_env.sh: unknown profile '$profile' (use 'dev' or 'book')" >&2; return 2 ;;
     esac
 
