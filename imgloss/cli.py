@@ -306,7 +306,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "report":
         from imgloss import report
 
-        print(report.table1_markdown(_default_profile(args.profile), args.results))
+        profile = _default_profile(args.profile)
+        print(report.table1_markdown(profile, args.results))
+        print(report.switching_markdown(profile, args.results))
         return 0
 
     if args.command == "baselines":

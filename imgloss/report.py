@@ -67,8 +67,8 @@ def table1_markdown(profile: str, results: str | os.PathLike = "results") -> str
         )
         losses = [name for name in TABLE1_LOSSES[task_name] if name in runs]
         for dataset in datasets:
-            if not any(dataset in runs[n] for n in losses) and base is None:
-                continue
+            if losses and not any(dataset in runs[n] for n in losses):
+                continue  # the profile did not score the networks on this test set
             used = summary.get("images", {}).get(task_name, {}).get(dataset)
             cropped = summary.get("evaluation", {}).get("test_crop") is not None
             bm3d = load(results, "bm3d", "demosaic.json") if task_name == "demosaic" else None
@@ -117,5 +117,36 @@ def table1_markdown(profile: str, results: str | os.PathLike = "results") -> str
                 + " | ".join(_fmt(paper[c][metric], metric) for c in columns)
                 + " |"
             )
+        out.append("")
+    return "\n".join(out)
+
+
+def switching_markdown(profile: str, results: str | os.PathLike = "results") -> str:
+    """Section 5.1: the measures after l1 -> l2 and l2 -> l1, next to the single-loss runs and
+    the continued controls (l1 -> l1, l2 -> l2), on every test set of the demosaicking task."""
+    table1 = (load(results, profile, "table1.json") or {"tasks": {}})["tasks"].get("demosaic", {})
+    switch = (load(results, profile, "switching.json") or {"tasks": {}})["tasks"].get(
+        "demosaic", {}
+    )
+    if not switch:
+        return ""
+    rows = [("l1", table1.get("l1")), ("l2", table1.get("l2"))]
+    rows += [(label.replace("-", " → "), cells) for label, cells in switch.items()]
+    datasets = sorted({d for _, cells in rows if cells for d in cells})
+    out = []
+    for dataset in datasets:
+        out.append(
+            f"**Loss switching (Section 5.1), demosaicking, {dataset}** (profile `{profile}`)\n"
+        )
+        out.append("| training | 1000·ℓ2 | PSNR | 1000·ℓ1 | SSIM |")
+        out.append("|---|---|---|---|---|")
+        for label, cells in rows:
+            cell = (cells or {}).get(dataset)
+            if not cell:
+                continue
+            values = " | ".join(
+                _fmt(cell[m]["mean"], m, cell[m]["ci95"]) for m in ("l2", "psnr", "l1", "ssim")
+            )
+            out.append(f"| {label} | {values} |")
         out.append("")
     return "\n".join(out)

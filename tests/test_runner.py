@@ -205,3 +205,14 @@ def test_concurrent_launches_of_one_run_train_it_once(tmp_path, embedded, monkey
     for t in threads:
         t.join()
     assert len(folders) == 2 and folders[0] == folders[1] and len(calls) == 1
+
+
+def test_switching_experiment_and_its_report(tmp_path, embedded):
+    from imgloss.report import switching_markdown
+
+    assert switching_markdown("smoke", tmp_path) == ""  # nothing run yet
+    R.run_experiment("switching", SMOKE, results=tmp_path, device="cpu", progress=False)
+    text = switching_markdown("smoke", tmp_path)
+    assert "Loss switching (Section 5.1)" in text
+    for label in ("l2 → l1", "l1 → l2", "l1 → l1", "l2 → l2"):
+        assert f"| {label} |" in text
