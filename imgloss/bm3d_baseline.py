@@ -13,7 +13,9 @@ its time, following the BM3D authors' recommendation for raw data:
 BM3D has no CFA mode. ``layout`` says how the mosaic is shown to it: ``"whole"`` (the mosaic as
 one grey image), ``"planes"`` (the four half-resolution colour planes R, G1, G2, B separately)
 or ``"tiled"`` (the four planes tiled 2 x 2 into one image, so blocks can match across planes).
-:func:`compare_layouts` measures them; the default is the best one measured (see the docs).
+:func:`compare_layouts` measures them: on 256 x 256 centre crops of the first three Kodak24
+images, ``"whole"`` gave 31.80 dB against 30.92 (``"planes"``) and 30.93 (``"tiled"``)
+(``results/bm3d/layouts.json``), so ``"whole"`` is the default.
 
 ``bm3d`` is licensed for non-commercial use only: it is an optional extra
 (``pip install imgloss[bm3d]``), imported lazily, never vendored; without it everything else

@@ -13,7 +13,7 @@ import json
 import os
 from pathlib import Path
 
-from .metrics import DISPLAY_SCALE, LABELS, LOWER_IS_BETTER, METRICS
+from .metrics import DISPLAY_SCALE, EXTRA_METRICS, LABELS, LOWER_IS_BETTER, METRICS
 from .paper import PAPER_TEST_SET, TABLE1
 from .runner import TABLE1_LOSSES
 from .tasks import TASKS
@@ -36,8 +36,8 @@ def load(results: str | os.PathLike, *parts: str) -> dict | None:
 def _subset_mean(table: dict, metric: str, images: list[str] | None):
     rows = table["per_image"]
     names = [n for n in (images or rows) if n in rows]
-    if not names or (images and len(names) < len(images)):
-        return None  # not scored on the same images: no comparison
+    if not names or (images and len(names) < len(images)) or metric not in rows[names[0]]:
+        return None  # not scored on the same images (or not with this measure): no comparison
     return (sum(rows[n][metric] for n in names) / len(names), None)
 
 
@@ -77,7 +77,10 @@ def table1_markdown(profile: str, results: str | os.PathLike = "results") -> str
             header = [task.baseline, *(["BM3D"] if bm3d_cells else []), *losses]
             baseline = None if cropped else _baseline_means(base, dataset, used)
             rows = []
-            for metric in METRICS:
+            extras = [
+                m for m in EXTRA_METRICS if any(m in runs[n].get(dataset, {}) for n in losses)
+            ]
+            for metric in METRICS + tuple(extras):
                 cells = [baseline.get(metric) if baseline else None]
                 if bm3d_cells:
                     cells.append(_subset_mean(bm3d_cells, metric, used))

@@ -38,7 +38,7 @@ from . import models
 from . import tasks as T
 from .baselines import resolve_test_sets
 from .data import load_images
-from .metrics import METRICS, MetricTable, evaluate_dataset
+from .metrics import EXTRA_METRICS, METRICS, MetricTable, evaluate_dataset
 from .provenance import atomic_write, provenance, write_json
 from .train import CHECKPOINT, Phase, TrainConfig, pick_device, train
 
@@ -283,7 +283,11 @@ def evaluate_model(
                 yield image, out, y
 
         table = evaluate_dataset(
-            pairs(), total=len(images), progress=f"testing on {dataset}", batch_size=1
+            pairs(),
+            metrics=METRICS + EXTRA_METRICS,
+            total=len(images),
+            progress=f"testing on {dataset}",
+            batch_size=1,
         )
         results[dataset] = table.to_dict()
     model.train()
@@ -363,6 +367,37 @@ def _train_and_evaluate(run, profile, folder, results, device, root, progress) -
             wall_s=time.perf_counter() - t0,
         ),
     }
+    write_json(folder / "metrics.json", metrics)
+    return folder
+
+
+def reevaluate(
+    run: RunSpec,
+    profile: Profile | str,
+    *,
+    results: str | os.PathLike = "results",
+    device: str | torch.device | None = None,
+    root: str | os.PathLike | None = None,
+) -> Path | None:
+    """Score a finished run's saved weights again (e.g. after a measure was added).
+
+    Rewrites ``metrics.json``'s test results and crops; keeps its training record and adds the
+    commit that re-evaluated it to the provenance. Returns ``None`` if the run is not finished.
+    """
+    profile = PROFILES[profile] if isinstance(profile, str) else profile
+    folder = run_dir(results, run, profile)
+    if not is_finished(folder) or not (folder / "model.pt").is_file():
+        return None
+    dev = pick_device(device)
+    model = models.for_task(run.task).to(dev)
+    model.load_state_dict(torch.load(folder / "model.pt", map_location=dev, weights_only=True))
+    test, test_data = evaluate_model(
+        model, run.task, profile, device=dev, root=root, crops_dir=folder / "crops"
+    )
+    metrics = json.loads((folder / "metrics.json").read_text())
+    metrics["test"] = test
+    metrics["provenance"]["test_data"] = test_data
+    metrics["provenance"]["reevaluated"] = provenance(dev)
     write_json(folder / "metrics.json", metrics)
     return folder
 

@@ -10,7 +10,7 @@ import torch
 
 from imgloss import runner as R
 from imgloss.cli import main
-from imgloss.metrics import METRICS
+from imgloss.metrics import EXTRA_METRICS, METRICS
 
 # The smoke profile on the bundled photographs: no data root needed, seconds per run.
 SMOKE = R.PROFILES["smoke"]
@@ -71,7 +71,7 @@ def test_run_one_writes_metrics_curves_weights_crops_and_provenance(tmp_path, em
     m = json.loads((folder / "metrics.json").read_text())
     assert list(m["test"]) == ["embedded_test"]
     table = m["test"]["embedded_test"]
-    assert tuple(table["metrics"]) == METRICS and len(table["per_image"]) == 1
+    assert tuple(table["metrics"]) == METRICS + EXTRA_METRICS and len(table["per_image"]) == 1
     assert m["run"] == {"task": "jpeg", "schedule": "mix", "seed": 0}
     prov = m["provenance"]
     assert prov["profile"] == "smoke" and prov["device"].startswith("cpu")
@@ -216,3 +216,32 @@ def test_switching_experiment_and_its_report(tmp_path, embedded):
     assert "Loss switching (Section 5.1)" in text
     for label in ("l2 → l1", "l1 → l2", "l1 → l1", "l2 → l2"):
         assert f"| {label} |" in text
+
+
+def test_reevaluate_rescores_saved_weights_and_adds_the_colour_bias(tmp_path, embedded):
+    run = R.spec("sr", "l1")
+    folder = R.run_one(run, SMOKE, results=tmp_path, device="cpu", progress=False)
+    m = json.loads((folder / "metrics.json").read_text())
+    m["test"]["embedded_test"]["per_image"]["astronaut"].pop("colour_bias")  # as an old run
+    (folder / "metrics.json").write_text(json.dumps(m))
+    assert R.reevaluate(run, SMOKE, results=tmp_path, device="cpu") == folder
+    again = json.loads((folder / "metrics.json").read_text())
+    row = again["test"]["embedded_test"]["per_image"]["astronaut"]
+    assert (
+        row["colour_bias"] >= 0
+        and row["psnr"] == m["test"]["embedded_test"]["per_image"]["astronaut"]["psnr"]
+    )
+    assert "reevaluated" in again["provenance"] and again["training"] == m["training"]
+    assert R.reevaluate(R.spec("sr", "l2"), SMOKE, results=tmp_path) is None  # not run yet
+
+
+def test_colour_bias_measures_a_uniform_colour_shift():
+    from imgloss.metrics import evaluate
+
+    y = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    x = y + torch.tensor([0.03, 0.0, -0.04], dtype=torch.float64).view(1, 3, 1, 1)
+    assert evaluate(x, y, metrics=["colour_bias"])["colour_bias"] == pytest.approx(0.05)
+    noisy = y + 0.1 * torch.randn(
+        y.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64
+    )
+    assert evaluate(noisy, y, metrics=["colour_bias"])["colour_bias"] < 0.01  # noise averages out

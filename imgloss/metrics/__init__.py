@@ -43,8 +43,10 @@ METRICS: tuple[str, ...] = (
     "fsim",
     "fsimc",
 )
+#: Measures beyond Table 1, reported next to it: the colour shift of Section 5.2.
+EXTRA_METRICS: tuple[str, ...] = ("colour_bias",)
 #: Measures for which a lower value is better (Table 1's caption).
-LOWER_IS_BETTER = frozenset({"l2", "l1", "gmsd"})
+LOWER_IS_BETTER = frozenset({"l2", "l1", "gmsd", "colour_bias"})
 #: Table 1's labels.
 LABELS = {
     "l2": "1000·ℓ2",
@@ -56,9 +58,10 @@ LABELS = {
     "gmsd": "GMSD",
     "fsim": "FSIM",
     "fsimc": "FSIMc",
+    "colour_bias": "1000·colour bias",
 }
 #: Table 1 prints l2 and l1 multiplied by 1000.
-DISPLAY_SCALE = {"l2": 1000.0, "l1": 1000.0}
+DISPLAY_SCALE = {"l2": 1000.0, "l1": 1000.0, "colour_bias": 1000.0}
 
 # name -> (module, function, per-channel?, takes data_range?)
 _IMPLEMENTATIONS: dict[str, tuple[str, str, bool, bool]] = {
@@ -71,13 +74,16 @@ _IMPLEMENTATIONS: dict[str, tuple[str, str, bool, bool]] = {
     "gmsd": ("gmsd", "gmsd", True, True),
     "fsim": ("fsim", "fsim", True, True),
     "fsimc": ("fsim", "fsimc", False, True),
+    "colour_bias": ("pixel", "colour_bias", False, False),
 }
 
 
 def metric_function(name: str) -> Callable[..., torch.Tensor]:
     """The function computing measure ``name`` (``(N, C, H, W)`` pair -> ``(N,)`` or ``(N, C)``)."""
     if name not in _IMPLEMENTATIONS:
-        raise ValueError(f"unknown metric {name!r}; choose from {', '.join(METRICS)}")
+        raise ValueError(
+            f"unknown metric {name!r}; choose from {', '.join(METRICS + EXTRA_METRICS)}"
+        )
     module, fn, _, _ = _IMPLEMENTATIONS[name]
     return getattr(importlib.import_module(f"{__name__}.{module}"), fn)
 
@@ -90,7 +96,9 @@ def check_metrics(metrics: Sequence[str] | None) -> tuple[str, ...]:
         raise TypeError(f"metrics must be a sequence of names, got the string {metrics!r}")
     unknown = [m for m in metrics if m not in _IMPLEMENTATIONS]
     if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}; choose from {', '.join(METRICS)}")
+        raise ValueError(
+            f"unknown metric(s) {unknown}; choose from {', '.join(METRICS + EXTRA_METRICS)}"
+        )
     if not metrics:
         raise ValueError("metrics must not be empty")
     return tuple(metrics)
@@ -241,6 +249,7 @@ def evaluate_dataset(
 
 __all__ = [
     "DISPLAY_SCALE",
+    "EXTRA_METRICS",
     "LABELS",
     "LOWER_IS_BETTER",
     "METRICS",

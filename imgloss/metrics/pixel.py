@@ -31,3 +31,12 @@ def psnr(
     """``10 log10(L^2 / MSE)`` per image in dB: ``(N,)``; ``inf`` for identical images."""
     data_range = check_data_range(data_range)
     return 10 * torch.log10(data_range**2 / mse(prediction, target))
+
+
+def colour_bias(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Norm of the mean colour error per image: ``|| mean_p(x_c(p) - y_c(p)) ||_2`` over the
+    channels ``c``: ``(N, C, H, W) -> (N,)``. Not a Table 1 measure: it quantifies the colour
+    shifts that the paper observes for SSIM-trained networks (Section 5.2), which a per-pixel
+    error mixes with noise and an SSIM per channel barely sees."""
+    check_pair(prediction, target)
+    return (prediction - target).mean(dim=(2, 3)).norm(dim=1)
