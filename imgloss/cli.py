@@ -103,6 +103,11 @@ def _build_parser() -> argparse.ArgumentParser:
     _run_options(run)
     run.add_argument("--tasks", nargs="*", default=None, choices=["demosaic", "sr", "jpeg"])
     run.add_argument(
+        "--reevaluate",
+        action="store_true",
+        help="score the finished runs' saved weights again (e.g. after a measure was added)",
+    )
+    run.add_argument(
         "--list",
         action="store_true",
         help="print one `imgloss train` command per run (to launch them as separate processes, "

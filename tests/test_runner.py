@@ -245,3 +245,25 @@ def test_colour_bias_measures_a_uniform_colour_shift():
         y.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64
     )
     assert evaluate(noisy, y, metrics=["colour_bias"])["colour_bias"] < 0.01  # noise averages out
+
+
+def test_cli_run_reevaluate(tmp_path, embedded, capsys):
+    assert (
+        main(
+            [
+                "run",
+                "table1",
+                "--profile",
+                "smoke",
+                "--tasks",
+                "sr",
+                "--reevaluate",
+                "--results",
+                str(tmp_path),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
+    assert "not finished, skipped: sr l2 seed 0" in capsys.readouterr().out
