@@ -200,27 +200,15 @@ def _run_command(args: argparse.Namespace) -> int:
                     f"--profile {profile.name} --results {args.results}"
                 )
         return 0
-    if args.reevaluate:
-        for experiment in experiments:
-            for r in runner.experiment_runs(experiment, profile, args.tasks):
-                folder = runner.reevaluate(
-                    r, profile, results=args.results, device=args.device, root=args.root
-                )
-                print(
-                    f"{'re-evaluated' if folder else 'not finished, skipped'}: {r.task} "
-                    f"{r.label} seed {r.seed}"
-                )
-            runner.run_experiment(
-                experiment,
-                profile,
-                results=args.results,
-                device=args.device,
-                root=args.root,
-                tasks=args.tasks,
-            )
-        return 0
     try:
         for experiment in experiments:
+            if args.reevaluate:  # rescore finished runs first; the summary below uses them
+                for r in runner.experiment_runs(experiment, profile, args.tasks):
+                    folder = runner.reevaluate(
+                        r, profile, results=args.results, device=args.device, root=args.root
+                    )
+                    state = "re-evaluated" if folder else "not finished, skipped"
+                    print(f"{state}: {r.task} {r.label} seed {r.seed}")
             runner.run_experiment(
                 experiment,
                 profile,
