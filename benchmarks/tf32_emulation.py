@@ -7,6 +7,7 @@ patch-statistics matmul (inputs rounded to 10 mantissa bits), or without (``ieee
 
 import json
 import sys
+from pathlib import Path
 
 import torch
 
@@ -38,5 +39,5 @@ cfg = TrainConfig(
     "demosaic", (Phase("msssim", 300),), batch_size=64, eval_every=50, checkpoint_every=1000
 )
 train(cfg, f"/tmp/tf32-{sys.argv[1]}", device="cpu", progress=False)
-c = json.load(open(f"/tmp/tf32-{sys.argv[1]}/curves.json"))["curves"]
+c = json.loads(Path(f"/tmp/tf32-{sys.argv[1]}/curves.json").read_text())["curves"]
 print(sys.argv[1], [(r["step"], round(r["train_loss"], 3), round(r["val_psnr"], 1)) for r in c])
