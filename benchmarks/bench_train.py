@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -35,44 +34,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_losses import interleaved
+
 from imgloss import losses, models
 from imgloss.provenance import provenance
 from imgloss.train import Phase, TrainConfig, TrainingData, train
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def timed(fn, device: torch.device, rounds: int, warmup: int = 3) -> float:
-    """Median seconds per call."""
-    for _ in range(warmup):
-        fn()
-    _sync(device)
-    times = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
-def interleaved(fns: dict, device: torch.device, rounds: int, warmup: int = 3) -> dict[str, float]:
-    """Median seconds per call of each function, timed in alternation round by round."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(rounds):
-        for k, fn in fns.items():
-            _sync(device)
-            t = time.perf_counter()
-            fn()
-            _sync(device)
-            times[k].append(time.perf_counter() - t)
-    return {k: statistics.median(v) for k, v in times.items()}
+def timed(fn, device: torch.device, rounds: int) -> float:
+    """Median seconds per call (bench_losses' timer, one function)."""
+    return interleaved({"f": fn}, rounds, device)["f"]
 
 
 def matmul_rates(device: torch.device) -> dict[str, float]:
@@ -136,12 +107,10 @@ def bench_step(device, batch, *, amp, channels_last, compile_, loss_name, rounds
     n = 8192 if device.type == "cuda" else 2048
     a = torch.randn(n, n, device=device)
     b = torch.randn(n, n, device=device)
-    times = interleaved(
-        {"step": step, "loss": loss_only, "matmul": lambda: a @ b},
-        device,
-        rounds,
-        warmup=5 if compile_ else 3,
-    )
+    if compile_:
+        for _ in range(3):  # compile before timing (interleaved warms up once or twice)
+            step()
+    times = interleaved({"step": step, "loss": loss_only, "matmul": lambda: a @ b}, rounds, device)
     s, s_loss = times["step"], times["loss"]
     matmul_gflops = 2 * n**3 / times["matmul"] / 1e9
     return {

@@ -17,7 +17,9 @@ import pytest
 import torch
 
 import imgloss.metrics.fsim as M
-from imgloss.metrics.fsim import downsample_factor, fsim, fsimc
+from imgloss.metrics._matlab import auto_factor as downsample_factor
+from imgloss.metrics._matlab import conv2_same_average_downsample
+from imgloss.metrics.fsim import fsim, fsimc
 
 REF_DIR = Path(__file__).parent / "reference"
 _spec = importlib.util.spec_from_file_location(
@@ -167,7 +169,7 @@ def _matlab_conv2_same_subsample(a: np.ndarray, f: int) -> np.ndarray:
 @pytest.mark.parametrize("shape", [(9, 12), (10, 13)])
 def test_downsampling_is_matlab_conv2_same_then_subsampling(f, shape):
     a = np.random.default_rng(f).random(shape)
-    ours = M._matlab_average_downsample(torch.from_numpy(a)[None, None], f)[0, 0].numpy()
+    ours = conv2_same_average_downsample(torch.from_numpy(a)[None, None], f)[0, 0].numpy()
     np.testing.assert_allclose(ours, _matlab_conv2_same_subsample(a, f), rtol=0, atol=1e-14)
 
 
@@ -177,8 +179,8 @@ def test_downsample_argument_on_an_image_over_384_pixels():
     full = fsim(pred, tgt, downsample=False)
     assert (auto - full).abs().min().item() > 1e-2  # averaging removes much of the noise
     manual = fsim(
-        M._matlab_average_downsample(pred, 2),
-        M._matlab_average_downsample(tgt, 2),
+        conv2_same_average_downsample(pred, 2),
+        conv2_same_average_downsample(tgt, 2),
         downsample=False,
     )
     assert torch.allclose(auto, manual, rtol=0, atol=1e-6)

@@ -92,7 +92,7 @@ import torch.nn.functional as F
 from ..losses._validation import check_data_range, check_pair
 from ._matlab import auto_factor, conv2_same_average_downsample
 
-__all__ = ["downsample_factor", "fsim", "fsimc"]
+__all__ = ["fsim", "fsimc"]
 
 # FeatureSIM.m constants (for images in 0..255).
 T1 = 0.85
@@ -125,10 +125,6 @@ _YIQ = (
 _COMPUTE_DTYPE: torch.dtype | None = None
 # Images processed per chunk in phase congruency (bounds memory and keeps work in cache).
 _CHUNK_PIXELS = 1 << 20
-
-
-downsample_factor = auto_factor  # FeatureSIM.m's F = max(1, round(min(rows, cols) / 256))
-_matlab_average_downsample = conv2_same_average_downsample
 
 
 def _centred_axis(n: int) -> torch.Tensor:
@@ -315,7 +311,7 @@ def _prepare(prediction, target, data_range, downsample):
     compute = _COMPUTE_DTYPE if _COMPUTE_DTYPE is not None else out_dtype
     ref = target.to(compute) * scale
     dis = prediction.to(compute) * scale
-    factor = downsample_factor(*prediction.shape[-2:]) if downsample else 1
+    factor = auto_factor(*prediction.shape[-2:]) if downsample else 1
     return ref, dis, factor, out_dtype
 
 
@@ -376,8 +372,8 @@ def fsim(
     """
     ref, dis, factor, out_dtype = _prepare(prediction, target, data_range, downsample)
     n, c = ref.shape[:2]
-    ref = _matlab_average_downsample(ref, factor)
-    dis = _matlab_average_downsample(dis, factor)
+    ref = conv2_same_average_downsample(ref, factor)
+    dis = conv2_same_average_downsample(dis, factor)
     h2, w2 = ref.shape[-2:]
     sim, pcm = _feature_maps(ref.reshape(n * c, h2, w2), dis.reshape(n * c, h2, w2))
     value = (sim * pcm).sum((-2, -1)) / pcm.sum((-2, -1))
@@ -413,8 +409,8 @@ def fsimc(
             f"{tuple(prediction.shape)} ({prediction.shape[1]} channel(s))"
         )
     ref, dis, factor, out_dtype = _prepare(prediction, target, data_range, downsample)
-    ref_yiq = _matlab_average_downsample(_to_yiq(ref), factor)
-    dis_yiq = _matlab_average_downsample(_to_yiq(dis), factor)
+    ref_yiq = conv2_same_average_downsample(_to_yiq(ref), factor)
+    dis_yiq = conv2_same_average_downsample(_to_yiq(dis), factor)
     sim, pcm = _feature_maps(ref_yiq[:, 0], dis_yiq[:, 0])
     chroma = _chroma_term(ref_yiq[:, 1], dis_yiq[:, 1], ref_yiq[:, 2], dis_yiq[:, 2])
     value = (sim * chroma * pcm).sum((-2, -1)) / pcm.sum((-2, -1))
