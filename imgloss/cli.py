@@ -135,7 +135,82 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--profile", default=None, choices=["smoke", "quick", "paper"])
     report.add_argument("--results", default="results", metavar="DIR")
+
+    book = sub.add_parser(
+        "book",
+        help="execute the notebooks with papermill and build the HTML book (from a checkout)",
+        description="Execute notebooks/ with papermill into book/executed/ (finished runs are "
+        "reused, missing ones trained), then build the book with jupyter-book into _build/html. "
+        "Examples: `imgloss book` (everything); `imgloss book --only 06 -p seed=1` (rerun one "
+        "notebook with new parameters, then rebuild).",
+    )
+    book.add_argument(
+        "--profile",
+        default=None,
+        choices=["smoke", "quick", "paper"],
+        help="the runs shown (default: paper on a GPU, quick otherwise)",
+    )
+    book.add_argument(
+        "--only",
+        nargs="+",
+        default=None,
+        metavar="NOTEBOOK",
+        help="execute only these notebooks (name, number or unique part, e.g. 06 or switching)",
+    )
+    book.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="notebook parameter (repeatable); VALUE is read as Python/JSON when it parses, "
+        "else as a string",
+    )
+    book.add_argument("--no-build", action="store_true", help="execute only, skip jupyter-book")
+    book.add_argument("--list", action="store_true", help="list the notebooks and parameters")
+    book.add_argument("--root", default=None, help="repository root (default: found from cwd)")
     return parser
+
+
+def _parse_parameters(items: list[str]) -> dict:
+    """``["seed=1", "profile=paper"]`` -> ``{"seed": 1, "profile": "paper"}``."""
+    import ast
+
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise ValueError(f"-p expects NAME=VALUE with a Python identifier, got {item!r}")
+        try:
+            out[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[name] = value
+    return out
+
+
+def _book_command(args) -> int:
+    from imgloss import book
+
+    try:
+        root = book.find_root(args.root)
+        if args.list:
+            for name in book.NOTEBOOKS:
+                params = book.parameters_of(root / "notebooks" / f"{name}.ipynb")
+                print(f"{name}: " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
+            return 0
+        parameters = _parse_parameters(args.parameter)
+        if "profile" in parameters and args.profile and parameters["profile"] != args.profile:
+            raise ValueError("give the profile once: --profile or -p profile=..., not both")
+        parameters.setdefault("profile", _default_profile(args.profile))
+        html = book.make(
+            root, notebooks=args.only, parameters=parameters, build_html=not args.no_build
+        )
+    except (book.BookError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    if html is not None:
+        print(f"book: {html / 'index.html'}")
+    return 0
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
@@ -314,6 +389,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{name}: PSNR {mean['psnr']:.2f} dB, SSIM {mean['ssim']:.4f}")
         print(f"wrote {args.out}/demosaic.json")
         return 0
+
+    if args.command == "book":
+        return _book_command(args)
 
     if args.command == "report":
         from imgloss import report

@@ -55,11 +55,16 @@ def _baseline_means(base: dict | None, dataset: str, images: list[str] | None) -
     }
 
 
-def table1_markdown(profile: str, results: str | os.PathLike = "results") -> str:
-    """Table 1 for every task with results, ours and the paper's; best of ours in bold."""
+def table1_markdown(
+    profile: str, results: str | os.PathLike = "results", tasks: list[str] | None = None
+) -> str:
+    """Table 1 for every task (or ``tasks``) with results, ours and the paper's; best of ours
+    in bold."""
     summary = load(results, profile, "table1.json") or {"tasks": {}}
     out = []
     for task_name, task in TASKS.items():
+        if tasks is not None and task_name not in tasks:
+            continue
         base = load(results, "baselines", f"{task_name}.json")
         runs = summary["tasks"].get(task_name, {})
         datasets = list((base or {}).get("datasets", {})) or sorted(
@@ -152,4 +157,140 @@ def switching_markdown(profile: str, results: str | os.PathLike = "results") -> 
             )
             out.append(f"| {label} | {values} |")
         out.append("")
+    return "\n".join(out)
+
+
+def provenance_markdown(*summaries: dict | None) -> str:
+    """One line naming the profile, commits, devices and test data behind the summaries."""
+    profiles, commits, devices, data = set(), set(), set(), set()
+    for s in summaries:
+        if not s:
+            continue
+        profiles.add(s.get("profile", "?"))
+        commits.update(c[:10] for c in s.get("provenance", {}).get("git_commits", []))
+        devices.update(s.get("provenance", {}).get("devices", []))
+        for datasets in s.get("images", {}).values():
+            for dataset, images in datasets.items():
+                data.add(f"{dataset} ({len(images)} images)")
+    if not profiles:
+        return "*No results for this profile yet.*"
+    return (
+        f"*Computed by imgloss — profile {', '.join(f'`{p}`' for p in sorted(profiles))}; "
+        f"test data: {', '.join(sorted(data)) or '—'}; device: {', '.join(sorted(devices)) or '—'}; "
+        f"commits: {', '.join(sorted(commits)) or '—'}.*"
+    )
+
+
+def _cell(summary: dict | None, task: str, label: str, dataset: str, metric: str):
+    c = (summary or {}).get("tasks", {}).get(task, {}).get(label, {}).get(dataset, {}).get(metric)
+    return None if c is None else (c["mean"], c["ci95"])
+
+
+def _better(metric: str, a: float, b: float) -> bool:
+    return a < b if metric in LOWER_IS_BETTER else a > b
+
+
+def findings(profile: str, results: str | os.PathLike = "results") -> list[dict]:
+    """The paper's main findings, checked against our results (point estimates, mean over seeds).
+
+    Each item: ``{"finding", "task", "dataset", "holds": True | False | None, "evidence"}``;
+    ``None`` when the runs needed are missing.
+    """
+    table1 = load(results, profile, "table1.json")
+    switching = load(results, profile, "switching.json")
+    out: list[dict] = []
+
+    def add(finding, task, dataset, holds, evidence):
+        out.append(
+            {
+                "finding": finding,
+                "task": task,
+                "dataset": dataset,
+                "holds": holds,
+                "evidence": evidence,
+            }
+        )
+
+    for task_name in TABLE1_LOSSES:
+        runs = (table1 or {}).get("tasks", {}).get(task_name, {})
+        datasets = sorted({d for cells in runs.values() for d in cells})
+        for dataset in datasets:
+            l1 = {m: _cell(table1, task_name, "l1", dataset, m) for m in ("l2", "psnr")}
+            l2 = {m: _cell(table1, task_name, "l2", dataset, m) for m in ("l2", "psnr")}
+            if all(l1.values()) and all(l2.values()):
+                ok = all(_better(m, l1[m][0], l2[m][0]) for m in ("l2", "psnr"))
+                add(
+                    "l1 beats l2, even on l2 and PSNR",
+                    task_name,
+                    dataset,
+                    ok,
+                    f"1000·ℓ2 {1000 * l1['l2'][0]:.3f} (l1) vs {1000 * l2['l2'][0]:.3f} (l2); "
+                    f"PSNR {l1['psnr'][0]:.2f} vs {l2['psnr'][0]:.2f} dB",
+                )
+            losses = [n for n in TABLE1_LOSSES[task_name] if dataset in runs.get(n, {})]
+            if "mix" in losses and len(losses) > 1:
+                wins = []
+                for m in METRICS:
+                    vals = {n: runs[n][dataset][m]["mean"] for n in losses}
+                    best = (min if m in LOWER_IS_BETTER else max)(vals.values())
+                    if vals["mix"] == best:
+                        wins.append(LABELS[m])
+                add(
+                    "Mix is best on every measure",
+                    task_name,
+                    dataset,
+                    len(wins) == len(METRICS),
+                    f"Mix best on {len(wins)} of {len(METRICS)} measures"
+                    + (f" ({', '.join(wins)})" if wins and len(wins) < len(METRICS) else ""),
+                )
+            ssim_family = [n for n in ("ssim5", "ssim9", "msssim") if n in losses]
+            pixel = [n for n in ("l1", "l2") if n in losses]
+            if task_name == "demosaic" and ssim_family and pixel:
+                bias = {
+                    n: runs[n][dataset].get("colour_bias", {}).get("mean")
+                    for n in ssim_family + pixel
+                }
+                if all(v is not None for v in bias.values()):
+                    ok = min(bias[n] for n in ssim_family) > max(bias[n] for n in pixel)
+                    add(
+                        "SSIM-trained networks shift colours (more than l1/l2)",
+                        task_name,
+                        dataset,
+                        ok,
+                        "colour bias ×1000: "
+                        + ", ".join(f"{n} {1000 * bias[n]:.2f}" for n in pixel + ssim_family),
+                    )
+    sw = (switching or {}).get("tasks", {}).get("demosaic", {})
+    checks = (  # (first, second, finding, "holds" when the switch beats the control)
+        ("l2", "l1", "Switching from l2 to l1 lowers the l2 error", True),
+        ("l1", "l2", "Switching from l1 to l2 does not lower the l2 error", False),
+    )
+    for dataset in sorted({d for cells in sw.values() for d in cells}):
+        for first, second, finding, lower in checks:
+            switched = _cell(switching, "demosaic", f"{first}-{second}", dataset, "l2")
+            control = _cell(switching, "demosaic", f"{first}-{first}", dataset, "l2")
+            if switched and control:
+                add(
+                    finding,
+                    "demosaic",
+                    dataset,
+                    (switched[0] < control[0]) == lower,
+                    f"1000·ℓ2 {1000 * switched[0]:.3f} after {first} → {second} vs "
+                    f"{1000 * control[0]:.3f} after {first} → {first} (same number of steps)",
+                )
+    return out
+
+
+def findings_markdown(profile: str, results: str | os.PathLike = "results") -> str:
+    """:func:`findings` as a Markdown table."""
+    rows = findings(profile, results)
+    if not rows:
+        return "*No results to check the paper's findings against yet.*"
+    mark = {True: "holds", False: "does not hold", None: "not run"}
+    out = ["| the paper's finding | task, test set | ours | evidence |", "|---|---|---|---|"]
+    for r in rows:
+        out.append(
+            f"| {r['finding']} | {TASKS[r['task']].title}, {r['dataset']} | "
+            f"**{mark[r['holds']]}** | {r['evidence']} |"
+        )
     return "\n".join(out)

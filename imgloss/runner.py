@@ -84,7 +84,8 @@ PROFILES: dict[str, Profile] = {
         crops=1,
         crop_size=48,
     ),
-    # This 2-core CPU: Table 1 (16 runs) + switching (4 runs) in about an hour, one seed.
+    # This 2-core CPU: Table 1 (16 runs) + switching (4 runs) in about an hour, one seed; the
+    # book's Fig. 8 and alpha-sweep chapters add 6 demosaicking runs (about 20 minutes).
     "quick": Profile(
         "quick",
         steps=800,
@@ -94,6 +95,7 @@ PROFILES: dict[str, Profile] = {
         checkpoint_every=100,
         test_sets="primary",
         test_images=8,
+        experiments=("table1", "switching", "fig8", "alpha"),
     ),
     # A GPU: long enough for the validation curves to flatten, three seeds, all test sets.
     "paper": Profile(
@@ -229,6 +231,26 @@ def _save_png(path: Path, t: torch.Tensor) -> None:
     atomic_write(path, lambda tmp: Image.fromarray(arr).save(tmp, format="PNG"))
 
 
+def test_image(task_name: str, profile: Profile, dataset: str, image: str, root=None):
+    """The ``(input, target)`` pair a run of ``profile`` is scored on for one test image
+    (the same centre crop and seeded corruption as :func:`evaluate_model`)."""
+    images, _ = load_images(dataset, root)
+    found = [img for name, img in images if name == image or Path(name).stem == Path(image).stem]
+    if not found:
+        raise ValueError(f"image {image!r} is not in test set {dataset!r}")
+    clean = _centre_crop(T.to_tensor(found[0]), profile.test_crop)
+    return T.get(task_name).test_pair(clean, seed=0, dataset=dataset, image=image)
+
+
+def figure_boxes(target: torch.Tensor, profile: Profile) -> list[tuple]:
+    """Index tuples of the profile's figure crops of a test image (``target``: ``(1, C, H, W)``)."""
+    s = min(profile.crop_size, *target.shape[-2:])
+    return [
+        (..., slice(top, top + s), slice(left, left + s))
+        for top, left in crop_boxes(*target.shape[-2:], profile.crops, s)
+    ]
+
+
 def crop_boxes(height: int, width: int, count: int, size: int) -> list[tuple[int, int]]:
     """Fixed ``(top, left)`` corners of ``count`` figure crops spread along the diagonal."""
     boxes = []
@@ -248,6 +270,7 @@ def evaluate_model(
     root=None,
     crops_dir: Path | None = None,
     seed: int = 0,
+    progress: bool = True,
 ) -> tuple[dict, list[dict]]:
     """Run the network on the profile's test images; score them with all nine measures.
 
@@ -273,9 +296,7 @@ def evaluate_model(
                 x, y = task.test_pair(clean, seed=seed, dataset=dataset, image=image)
                 out = model.predict(x.to(device)).float().clamp(0, 1).cpu()
                 if crops_dir is not None and d_index == 0 and i == 0:
-                    s = min(profile.crop_size, *y.shape[-2:])
-                    for k, (top, left) in enumerate(crop_boxes(*y.shape[-2:], profile.crops, s)):
-                        box = (..., slice(top, top + s), slice(left, left + s))
+                    for k, box in enumerate(figure_boxes(y, profile)):
                         for kind, t in (("input", x), ("output", out), ("target", y)):
                             _save_png(
                                 crops_dir / f"{dataset}-{Path(image).stem}-{k}-{kind}.png", t[box]
@@ -286,7 +307,7 @@ def evaluate_model(
             pairs(),
             metrics=METRICS + EXTRA_METRICS,
             total=len(images),
-            progress=f"testing on {dataset}",
+            progress=f"testing on {dataset}" if progress else False,
             batch_size=1,
         )
         results[dataset] = table.to_dict()
@@ -349,7 +370,13 @@ def _train_and_evaluate(run, profile, folder, results, device, root, progress) -
     trained = train(cfg, folder, device=dev, root=root, init_checkpoint=init, progress=progress)
     model, summary = trained["model"], trained["summary"]
     test, test_data = evaluate_model(
-        model, run.task, profile, device=dev, root=root, crops_dir=folder / "crops"
+        model,
+        run.task,
+        profile,
+        device=dev,
+        root=root,
+        crops_dir=folder / "crops",
+        progress=progress,
     )
     atomic_write(folder / "model.pt", lambda tmp: torch.save(model.state_dict(), tmp))
     metrics = {
@@ -418,9 +445,11 @@ def run_experiment(
         run_one(r, profile, results=results, device=device, root=root, progress=progress)
         for r in experiment_runs(experiment, profile, tasks)
     ]
+    # The summary covers every finished run of the experiment, not only ``tasks``: running one
+    # task must not drop the others from <profile>/<experiment>.json.
     write_json(
         Path(results) / profile.name / f"{experiment}.json",
-        summarize(experiment, profile, results=results, tasks=tasks),
+        summarize(experiment, profile, results=results),
     )
     return folders
 

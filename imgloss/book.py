@@ -1,0 +1,252 @@
+"""Build the HTML book: execute the notebooks with papermill, then run jupyter-book 1.x.
+
+The book lives in the repository (``_config.yml``, ``_toc.yml``, ``book/``, ``notebooks/``), not
+in the installed package, so every function takes the repository root. The steps:
+
+1. :func:`vendor_js` puts MathJax 3 and the ipywidgets HTML manager into ``_vendor/`` (from the
+   npm registry, once): the built pages load them from there, never from a CDN, so the book
+   renders with no network.
+2. :func:`execute` runs each notebook of :data:`NOTEBOOKS` with papermill, injecting the
+   parameters (``profile``, ``results``, ...), into ``book/executed/`` (git-ignored). The
+   notebooks call :mod:`imgloss.runner`, which reuses finished runs and trains missing ones.
+   A failing notebook raises :class:`NotebookError` naming the notebook and the cell.
+3. :func:`build` runs ``jupyter-book build -W -n --keep-going`` with notebook execution off,
+   so a warning fails the build and only the files in ``_toc.yml`` are built.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+# The notebooks, in book order (file stems in notebooks/).
+NOTEBOOKS: tuple[str, ...] = (
+    "01-losses",
+    "02-demosaicking",
+    "03-super-resolution",
+    "04-jpeg",
+    "05-loss-switching",
+    "06-ssim-sigma",
+    "07-interactive-sweeps",
+    "08-results-summary",
+)
+EXECUTED = Path("book", "executed")  # papermill's output, relative to the repository root
+BUILD = Path("_build")
+
+# npm packages served from _vendor/ (pinned: html-manager 1.0.x is the one for ipywidgets 8).
+VENDORED = {
+    "mathjax": ("mathjax@3.2.2", "es5", "tex-mml-chtml.js"),
+    "jupyter-widgets": ("@jupyter-widgets/html-manager@1.0.15", "dist", "embed.js"),
+}
+
+
+class BookError(RuntimeError):
+    """The book could not be built (a missing tool, a failed step)."""
+
+
+class NotebookError(BookError):
+    """A notebook failed while papermill executed it."""
+
+    def __init__(self, notebook: str, cell: int | None, error: str, output: Path):
+        where = f"cell {cell}" if cell is not None else "an unknown cell"
+        super().__init__(
+            f"notebook {notebook!r} failed in {where}: {error} (executed copy with the "
+            f"traceback: {output})"
+        )
+        self.notebook, self.cell, self.output = notebook, cell, output
+
+
+def find_root(start: str | os.PathLike | None = None) -> Path:
+    """The repository root: the first folder upwards holding ``_config.yml`` and ``notebooks/``."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_config.yml").is_file() and (folder / "notebooks").is_dir():
+            return folder
+    raise BookError(
+        f"no book found above {here}: the book is built from a checkout of the imgloss "
+        "repository (a folder with _config.yml and notebooks/), not from the installed package"
+    )
+
+
+def vendor_js(root: str | os.PathLike, *, npm: str = "npm") -> Path:
+    """Unpack MathJax and the widgets' HTML manager into ``<root>/_vendor`` unless present.
+
+    Uses ``npm pack`` (which checks the registry's integrity hash) on the pinned versions of
+    :data:`VENDORED`. Returns the ``_vendor`` folder.
+    """
+    vendor = Path(root) / "_vendor"
+    missing = {k: v for k, v in VENDORED.items() if not (vendor / k / v[2]).is_file()}
+    if not missing:
+        return vendor
+    if shutil.which(npm) is None:
+        raise BookError(
+            f"npm not found: it is needed once to fetch {', '.join(v[0] for v in missing.values())} "
+            f"into {vendor} (install Node.js, or unpack those packages there by hand)"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        for folder, (package, subdir, _) in missing.items():
+            done = subprocess.run(
+                [npm, "pack", package, "--silent"],
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise BookError(f"npm pack {package} failed: {done.stderr.strip()}")
+            tarball = Path(tmp) / done.stdout.strip().splitlines()[-1]
+            with tarfile.open(tarball) as tar:
+                tar.extractall(Path(tmp) / folder, filter="data")
+            target = vendor / folder
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(Path(tmp) / folder / "package" / subdir, target)
+            licence = Path(tmp) / folder / "package" / "LICENSE"
+            if licence.is_file():
+                shutil.copy(licence, target / "LICENSE")
+    return vendor
+
+
+def parameters_of(notebook: str | os.PathLike) -> dict[str, Any]:
+    """The names and default values of the notebook's ``parameters`` cell."""
+    nb = json.loads(Path(notebook).read_text())
+    for cell in nb["cells"]:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            namespace: dict[str, Any] = {}
+            exec("".join(cell["source"]), {}, namespace)  # noqa: S102 - our own notebook
+            return namespace
+    raise BookError(f"{notebook} has no cell tagged 'parameters'")
+
+
+def resolve(names: Iterable[str] | None) -> list[str]:
+    """Notebook stems from full stems or unambiguous prefixes/parts (``"05"``, ``"switching"``)."""
+    if names is None:
+        return list(NOTEBOOKS)
+    out = []
+    for name in names:
+        stem = Path(name).stem
+        hits = [n for n in NOTEBOOKS if n == stem or n.startswith(stem) or stem in n]
+        if len(hits) != 1:
+            raise BookError(
+                f"notebook {name!r} matches {len(hits)} notebooks; choose from {', '.join(NOTEBOOKS)}"
+            )
+        out.append(hits[0])
+    return out
+
+
+def execute(
+    root: str | os.PathLike,
+    notebooks: Iterable[str] | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    progress: bool = True,
+) -> list[Path]:
+    """Execute notebooks with papermill into ``<root>/book/executed``; return their paths.
+
+    ``parameters`` are injected into every notebook that declares them (others are ignored,
+    so ``profile="smoke"`` can be given to all). Unknown names raise :class:`BookError`.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    root = Path(root)
+    names = resolve(notebooks)
+    parameters = dict(parameters or {})
+    declared = {n: parameters_of(root / "notebooks" / f"{n}.ipynb") for n in names}
+    unknown = set(parameters) - set().union(*(set(d) for d in declared.values()))
+    if unknown:
+        raise BookError(
+            f"unknown notebook parameter(s) {sorted(unknown)}; the notebooks declare "
+            f"{sorted(set().union(*(set(d) for d in declared.values())))}"
+        )
+    out_dir = root / EXECUTED
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outputs = []
+    # The kernels inherit the environment: no progress bars in the pages (a stderr output cell
+    # would look like an error in the book).
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    for name in names:
+        source = root / "notebooks" / f"{name}.ipynb"
+        output = out_dir / f"{name}.ipynb"
+        given = {k: v for k, v in parameters.items() if k in declared[name]}
+        if progress:
+            print(f"executing {name} {given or ''}", file=sys.stderr, flush=True)
+        partial = output.with_suffix(".partial.ipynb")
+        try:
+            papermill.execute_notebook(
+                str(source),
+                str(partial),
+                parameters=given,
+                cwd=str(root),
+                kernel_name="python3",
+                progress_bar=progress,
+                log_output=False,
+            )
+        except PapermillExecutionError as e:
+            partial.replace(output)
+            raise NotebookError(name, e.exec_count, f"{e.ename}: {e.evalue}", output) from None
+        partial.replace(output)  # atomic: a half-executed notebook never reaches the book
+        outputs.append(output)
+    return outputs
+
+
+def build(root: str | os.PathLike, *, jupyter_book: str | None = None) -> Path:
+    """Run ``jupyter-book build -W -n --keep-going`` on ``root``; return the HTML folder."""
+    root = Path(root)
+    missing = [n for n in NOTEBOOKS if not (root / EXECUTED / f"{n}.ipynb").is_file()]
+    if missing:
+        raise BookError(f"notebooks not executed yet: {', '.join(missing)} (run `imgloss book`)")
+    vendor_js(root)
+    exe = (
+        jupyter_book
+        or shutil.which("jupyter-book")
+        or str(Path(sys.executable).parent / "jupyter-book")
+    )
+    if not Path(exe).exists() and shutil.which(exe) is None:
+        raise BookError("jupyter-book not found: install the book extra (pip install -e '.[book]')")
+    done = subprocess.run(
+        [exe, "build", "--all", "-W", "-n", "--keep-going", "--path-output", str(root), str(root)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    log = root / BUILD / "build.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(done.stdout + done.stderr)
+    if done.returncode != 0:
+        text = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)  # no colour codes
+        problems = [
+            line
+            for line in text.splitlines()
+            if "WARNING" in line or "ERROR" in line or "Error" in line
+        ]
+        raise BookError(
+            "jupyter-book build failed:\n  "
+            + "\n  ".join(problems[:20] or ["(see log)"])
+            + f"\nfull log: {log}"
+        )
+    return root / BUILD / "html"
+
+
+def make(
+    root: str | os.PathLike | None = None,
+    *,
+    notebooks: Iterable[str] | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    build_html: bool = True,
+    progress: bool = True,
+) -> Path | None:
+    """Execute the notebooks (all, or the ones named) and build the book."""
+    root = find_root(root)
+    vendor_js(root)
+    execute(root, notebooks, parameters, progress=progress)
+    return build(root) if build_html else None

@@ -1,0 +1,219 @@
+"""Figures of the book, from the runner's results files.
+
+* :func:`crop_sets` gathers the paper-style visual comparison (Figs. 1, 3-8): the same crops of
+  the same test image for every training loss. Network outputs are read from each run's
+  ``crops/`` folder; the input and the reference are cut again from the test data (they are
+  pieces of dataset images and are never committed), with the very corruption the runs were
+  scored on.
+* :func:`crops_html` lays them out side by side as zoomable HTML (hover to magnify, pixels kept
+  sharp), each crop with its PSNR against the reference.
+* :func:`load_curves` and :func:`plot_switching` draw the training curves (Section 5.1).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import runner
+
+CROP_CSS = """
+<style>
+.imgloss-crops {border-collapse: collapse; margin: 0.5em 0;}
+.imgloss-crops td, .imgloss-crops th {padding: 2px 4px; text-align: center; vertical-align: top;
+  font-size: 0.8em; border: none;}
+.imgloss-crops img {image-rendering: pixelated; transition: transform 0.12s ease-in-out;
+  position: relative; z-index: 1;}
+.imgloss-crops img:hover {transform: scale(2.6); z-index: 20;
+  box-shadow: 0 0 8px rgba(0, 0, 0, 0.6);}
+</style>
+"""
+
+
+def _phases(item) -> tuple:
+    """``"l1"`` -> one phase; ``("mix", {"alpha": 0.5})`` -> one phase with options;
+    ``("l2", "l1")`` -> two phases."""
+    if isinstance(item, str):
+        return (item,)
+    if len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], dict):
+        return (item,)
+    return tuple(item)
+
+
+def finished_run(
+    results: str | os.PathLike, profile: str, task: str, *losses, seed: int = 0
+) -> Path | None:
+    """The folder of a finished run, or ``None`` (``losses`` as for :func:`runner.spec`)."""
+    folder = runner.run_dir(
+        results, runner.spec(task, *losses, seed=seed), runner.PROFILES[profile]
+    )
+    return folder if runner.is_finished(folder) else None
+
+
+def read_png(path: str | os.PathLike) -> np.ndarray:
+    """An image file as ``H x W x 3`` float64 in ``[0, 1]``."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        return np.asarray(img.convert("RGB"), dtype=np.float64) / 255.0
+
+
+def _to_uint8(t) -> np.ndarray:
+    arr = t[0].permute(1, 2, 0).cpu().numpy() if hasattr(t, "permute") else np.asarray(t)
+    return (np.clip(arr, 0, 1) * 255).round().astype(np.uint8)
+
+
+def crop_sets(
+    results: str | os.PathLike,
+    profile: str,
+    task: str,
+    schedules: list[str | tuple],
+    *,
+    seed: int = 0,
+    root=None,
+    with_input: bool = True,
+) -> dict:
+    """The figure crops of ``schedules``: loss names, ``(name, options)`` pairs, or tuples of
+    those for multi-phase schedules (``("l2", "l1")``).
+
+    Returns ``{"image": name, "dataset": ..., "labels": [...], "crops": [{label: HxWx3 uint8}]}``
+    with ``"input"`` (if ``with_input``), one entry per finished schedule, and ``"reference"``.
+    Schedules without a finished run are listed under ``"missing"``.
+    """
+    prof = runner.PROFILES[profile]
+    folders, missing = {}, []
+    for item in schedules:
+        losses = _phases(item)
+        label = runner.spec(task, *losses).label
+        folder = finished_run(results, profile, task, *losses, seed=seed)
+        if folder is None or not any((folder / "crops").glob("*-output.png")):
+            missing.append(label)
+        else:
+            folders[label] = folder
+    out = {"labels": [], "crops": [], "missing": missing, "image": None, "dataset": None}
+    if not folders:
+        return out
+    first = next(iter(folders.values()))
+    names = sorted((first / "crops").glob("*-output.png"))
+    dataset, image = names[0].name.split("-")[:2]
+    out.update(image=image, dataset=dataset, note=None)
+    try:
+        x, y = runner.test_image(task, prof, dataset, image, root)
+    except (FileNotFoundError, ValueError) as e:  # the test set is not here: outputs only
+        x = y = None
+        out["note"] = (
+            f"input and reference not shown: test image {dataset}/{image} unavailable ({e})"
+        )
+    count = len({p.name.split("-")[2] for p in names})
+    boxes = runner.figure_boxes(y, prof) if y is not None else [None] * count
+    extra = y is not None
+    out["labels"] = (["input"] if with_input and extra else []) + list(folders)
+    out["labels"] += ["reference"] if extra else []
+    for k, box in enumerate(boxes):
+        row = {}
+        if with_input and extra:
+            row["input"] = _to_uint8(x[box])
+        for label, folder in folders.items():
+            path = folder / "crops" / f"{dataset}-{image}-{k}-output.png"
+            if path.is_file():
+                row[label] = (read_png(path) * 255).round().astype(np.uint8)
+        if extra:
+            row["reference"] = _to_uint8(y[box])
+        out["crops"].append(row)
+    return out
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB of two uint8 images (peak 255)."""
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+
+
+def png_data_uri(arr: np.ndarray) -> str:
+    """``data:image/png;base64,...`` of a uint8 image (``H x W`` or ``H x W x 3``)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def crops_html(sets: dict, *, scale: int = 2, caption: str | None = None) -> str:
+    """An HTML table: one row per crop, one column per label; PSNR of each crop under it."""
+    if not sets["crops"]:
+        return "<p><em>No finished runs with figure crops.</em></p>"
+    head = "".join(f"<th>{html.escape(label)}</th>" for label in sets["labels"])
+    rows = []
+    for row in sets["crops"]:
+        cells = []
+        for label in sets["labels"]:
+            arr = row.get(label)
+            if arr is None:
+                cells.append("<td>—</td>")
+                continue
+            size = arr.shape[1] * scale
+            ref = row.get("reference")
+            note = "" if label == "reference" or ref is None else f"{psnr(arr, ref):.2f} dB"
+            cells.append(
+                f'<td><img src="{png_data_uri(arr)}" width="{size}" alt="{html.escape(label)}">'
+                f"<br>{note}</td>"
+            )
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    if sets.get("note"):
+        caption = (caption + " " if caption else "") + f"({sets['note']})"
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return CROP_CSS + f'<table class="imgloss-crops">{cap}<tr>{head}</tr>{"".join(rows)}</table>'
+
+
+def load_curves(folder: Path | None) -> list[dict]:
+    """The rows of a run's ``curves.json`` (``[]`` if there is no run)."""
+    if folder is None or not (folder / "curves.json").is_file():
+        return []
+    return json.loads((folder / "curves.json").read_text())["curves"]
+
+
+def switching_curves(
+    results: str | os.PathLike, profile: str, *, seed: int = 0, metric: str = "val_l2"
+) -> dict[str, dict]:
+    """Test-crop curves of the switching runs (Section 5.1), both phases, for ``metric``.
+
+    Keys ``"l1 → l2"`` etc.; values ``{"step": [...], "value": [...], "switch": step}``. A
+    continued run's ``curves.json`` holds its parent's first phase too, steps counted on.
+    """
+    out = {}
+    for first, second in runner.SWITCHES:
+        rows = load_curves(finished_run(results, profile, "demosaic", first, second, seed=seed))
+        if not rows:
+            continue
+        switch = max((r["step"] for r in rows if r["phase"] == 0), default=0)
+        out[f"{first} → {second}"] = {
+            "step": [r["step"] for r in rows],
+            "value": [r[metric] for r in rows],
+            "switch": switch,
+        }
+    return out
+
+
+def sample_pair(task: str = "demosaic", size: int = 192, *, root=None, seed: int = 0) -> dict:
+    """A degraded test image and its reference: a ``size`` centre crop of the first image of the
+    task's first test set present (else the embedded photographs), corrupted as in testing.
+
+    Returns ``{"dataset", "image", "input", "target", "source"}`` (tensors ``(1, 3, h, w)``).
+    """
+    from . import tasks as T
+    from .baselines import resolve_test_sets
+    from .data import load_images
+
+    t = T.get(task)
+    dataset = resolve_test_sets(t, None, root)[0]
+    images, record = load_images(dataset, root)
+    image, img = images[0]
+    clean = runner._centre_crop(T.to_tensor(img), size)
+    x, y = t.test_pair(clean, seed=seed, dataset=dataset, image=image)
+    return {"dataset": dataset, "image": image, "input": x, "target": y, "source": record["source"]}

@@ -1,0 +1,166 @@
+"""The whole book, built at the ``smoke`` profile and opened in headless Chromium.
+
+The sources (``_config.yml``, ``_toc.yml``, ``book/``, ``notebooks/``) are copied into
+``_build/book-test/``, the notebooks executed there with papermill (results in that folder, so a
+built ``quick``/``paper`` book is not touched), the book built with jupyter-book (warnings are
+errors), and every page of the TOC opened in Chromium with the network cut off. Screenshots of a
+few pages stay in ``_build/book-test/screenshots/`` (CI artifacts).
+
+Needs the ``book`` extra and a Chromium (Debian's ``chromium``; ``IMGLOSS_CHROMIUM`` overrides the
+path). Without them the module is skipped, unless ``IMGLOSS_REQUIRE_BOOK=1`` (set by CI), which
+turns a missing tool into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+WORK = REPO / "_build" / "book-test"
+REQUIRED = os.environ.get("IMGLOSS_REQUIRE_BOOK") == "1"
+SCREENSHOTS = (
+    "index",
+    "book/executed/02-demosaicking",
+    "book/executed/06-ssim-sigma",
+    "book/executed/07-interactive-sweeps",
+    "book/executed/08-results-summary",
+)
+
+
+def _need(condition: bool, what: str) -> None:
+    if not condition:
+        if REQUIRED:
+            pytest.fail(f"IMGLOSS_REQUIRE_BOOK=1 but {what}")
+        pytest.skip(what)
+
+
+def _chromium() -> str | None:
+    path = os.environ.get("IMGLOSS_CHROMIUM")
+    return path or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def built_book():
+    for module in ("papermill", "jupyter_book", "playwright", "ipywidgets"):
+        try:
+            __import__(module)
+        except ImportError:
+            _need(False, f"{module} is not installed (pip install -e '.[book]')")
+    _need(_chromium() is not None, "no chromium found (apt-get install chromium)")
+    from imgloss import book
+
+    toc = (REPO / "_toc.yml").read_text()
+    pages = ["index"] + re.findall(r"file:\s*(\S+)", toc)
+    if os.environ.get("IMGLOSS_BOOK_TEST_REUSE") == "1" and (WORK / "_build" / "html").is_dir():
+        return WORK / "_build" / "html", pages  # developers: re-test the last build
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(REPO / name, WORK / name)
+    shutil.copytree(REPO / "notebooks", WORK / "notebooks")
+    shutil.copytree(REPO / "book", WORK / "book", ignore=shutil.ignore_patterns("executed"))
+    vendor = book.vendor_js(REPO)  # cached in the checkout: fetched from npm once
+    shutil.copytree(vendor, WORK / "_vendor")
+    book.execute(WORK, None, {"profile": "smoke", "results": str(WORK / "results")}, progress=False)
+    return book.build(WORK), pages
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=_chromium(),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield b
+        b.close()
+
+
+def _open(browser, url: str):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    external: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+    def route(r):
+        if r.request.url.startswith(("file:", "data:", "blob:")):
+            r.continue_()
+        else:
+            external.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.goto(url)
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(1500)
+    return page, errors, external
+
+
+def test_every_page_renders_offline_with_math_images_and_no_errors(built_book, browser):
+    html, pages = built_book
+    shots = WORK / "screenshots"
+    shots.mkdir(exist_ok=True)
+    for name in pages:
+        page, errors, external = _open(browser, (html / f"{name}.html").as_uri())
+        try:
+            where = f"page {name}"
+            assert page.locator(".output.error, .output.traceback, .output.stderr").count() == 0, (
+                where
+            )
+            body = page.inner_text("article")
+            assert "Traceback" not in body and "Error:" not in body, where
+            assert not errors, f"{where}: JavaScript errors {errors}"
+            assert not external, f"{where}: requested the network {external}"
+            math = page.locator("span.math, div.math").count()
+            if math:
+                page.wait_for_function(
+                    f"document.querySelectorAll('mjx-container').length >= {math}", timeout=15000
+                )
+            images = page.locator("article img")
+            broken = page.evaluate(
+                "[...document.querySelectorAll('article img')]"
+                ".filter(i => !(i.complete && i.naturalWidth > 0)).length"
+            )
+            assert broken == 0, f"{where}: {broken} images did not load"
+            if name.startswith("book/executed/") and not name.endswith("08-results-summary"):
+                assert images.count() > 0, f"{where}: no images"
+            if name in SCREENSHOTS:
+                page.screenshot(path=str(shots / (name.replace("/", "_") + ".png")), full_page=True)
+        finally:
+            page.close()
+
+
+def test_sliders_switch_precomputed_views_without_a_kernel(built_book, browser):
+    html, _ = built_book
+    page, errors, _ = _open(browser, (html / "book/executed/07-interactive-sweeps.html").as_uri())
+    try:
+        sliders = page.locator(".widget-slider")
+        assert sliders.count() == 3
+        for i in range(sliders.count()):
+            widget = sliders.nth(i)
+            stack = widget.locator("xpath=following-sibling::*[1]")
+            before = stack.inner_html()
+            readout = widget.locator(".widget-readout").inner_text()
+            widget.locator(".noUi-handle").focus()
+            page.keyboard.press("ArrowRight")
+            page.wait_for_timeout(300)
+            assert widget.locator(".widget-readout").inner_text() != readout, f"slider {i}"
+            assert stack.inner_html() != before, f"slider {i}: the view did not change"
+        assert not errors, errors
+    finally:
+        page.close()

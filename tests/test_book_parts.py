@@ -1,0 +1,266 @@
+"""The pieces behind the book's notebooks: loss maps, the Fig. 9 toy analysis, figure crops,
+precomputed sliders, the findings check and the book's command-line plumbing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from imgloss import figures, maps, report, runner, toy
+from imgloss import losses as L
+
+from .conftest import REAL_IMAGES, to_tensor
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------------------- loss maps
+@pytest.fixture(scope="module")
+def pair():
+    clean = to_tensor(REAL_IMAGES[0][1])[..., :96, :96].double()
+    g = torch.Generator().manual_seed(0)
+    noisy = (clean + 0.08 * torch.randn(clean.shape, generator=g, dtype=clean.dtype)).clamp(0, 1)
+    return noisy, clean
+
+
+@pytest.mark.parametrize(
+    "name, loss",
+    [
+        ("l1", lambda x, y: L.l1_loss(x, y)),
+        ("l2", lambda x, y: L.l2_loss(x, y)),
+        ("ssim5", lambda x, y: L.ssim_loss(x, y, sigma=5)),
+        ("ssim1.5", lambda x, y: L.ssim_loss(x, y, sigma=1.5)),
+        ("msssim", lambda x, y: L.ms_ssim_loss(x, y)),
+        ("mix", lambda x, y: L.mix_loss(x, y)),
+    ],
+)
+def test_the_mean_of_a_loss_map_is_the_loss(pair, name, loss):
+    x, y = pair
+    assert float(maps.loss_map(name, x, y).mean()) == pytest.approx(float(loss(x, y)), rel=1e-9)
+
+
+def test_mix_map_alpha_interpolates_between_its_terms(pair):
+    x, y = pair
+    ends = [maps.loss_map("mix", x, y, alpha=a) for a in (0.0, 1.0)]
+    mid = maps.loss_map("mix", x, y, alpha=0.25)
+    torch.testing.assert_close(mid, 0.75 * ends[0] + 0.25 * ends[1])
+    torch.testing.assert_close(ends[1], maps.loss_map("msssim", x, y))
+
+
+def test_loss_map_rejects_unknown_names_and_align_crops_to_common_centre(pair):
+    x, y = pair
+    with pytest.raises(ValueError, match="ssimK"):
+        maps.loss_map("ssim", x, y)
+    aligned = maps.align({"l1": maps.loss_map("l1", x, y), "ssim9": maps.loss_map("ssim9", x, y)})
+    assert aligned["l1"].shape == aligned["ssim9"].shape
+    r = (96 - aligned["l1"].shape[-1]) // 2
+    torch.testing.assert_close(aligned["l1"], (x - y).abs()[..., r:-r, r:-r])
+
+
+# ------------------------------------------------------------------------------- Fig. 9 toy
+def test_ssim_profile_matches_a_direct_1d_computation():
+    """The 1-D profile (identical rows through the 2-D SSIM) equals eqs. 4-6 with 1-D weights."""
+    rng = np.random.default_rng(3)
+    y = toy.step_edge(64, 30)
+    x = y + rng.normal(0, 0.05, 64)
+    sigma = 3.0
+    profile = toy.ssim_profile(x, y, sigma)
+    c1, c2 = 0.01**2, 0.03**2
+    for p in (20, 28, 31, 40):
+        g = toy.support(sigma, 64, p)
+        mx, my = g @ x, g @ y
+        vx, vy, cxy = g @ x**2 - mx**2, g @ y**2 - my**2, g @ (x * y) - mx * my
+        direct = (2 * mx * my + c1) * (2 * cxy + c2) / ((mx**2 + my**2 + c1) * (vx + vy + c2))
+        assert profile[p] == pytest.approx(direct, rel=1e-10)
+    r = int(3.5 * sigma + 0.5)
+    assert np.isnan(profile[:r]).all() and np.isnan(profile[-r:]).all()
+
+
+def test_a_larger_support_tolerates_noise_near_an_edge_better():
+    """Fig. 9b: at P near the edge, SSIM_9 > SSIM_3 > SSIM_1, beyond the noise of the mean."""
+    e = toy.edge_experiment((1, 3, 9), trials=100, seed=0)
+    means = {s: m for s, (m, _) in e["ssim_at_pixel"].items()}
+    sems = {s: sd / np.sqrt(e["trials"]) for s, (_, sd) in e["ssim_at_pixel"].items()}
+    assert means[9] - means[3] > 3 * (sems[9] + sems[3])
+    assert means[3] - means[1] > 3 * (sems[3] + sems[1])
+    assert e["support"][9][e["pixel"] + 3 :].sum() > 0.3  # spans the edge
+    assert e["support"][1][e["pixel"] + 3 :].sum() < 0.01
+
+
+def test_bias_costs_less_ssim_in_bright_regions():
+    """Fig. 9d: on flat regions SSIM is eq. 5's luminance term, closer to 1 when bright."""
+    b = toy.bias_experiment(3, bias=0.05)
+    dark, bright = b["profile"][20], b["profile"][110]
+    assert dark == pytest.approx(toy.bias_luminance(0.2, 0.05), rel=1e-12)
+    assert bright == pytest.approx(toy.bias_luminance(0.8, 0.05), rel=1e-12)
+    assert 1 - dark > 10 * (1 - bright)
+    with pytest.raises(ValueError, match="edge"):
+        toy.step_edge(10, 10)
+
+
+# ------------------------------------------------------------------------------- widgets
+def test_precomputed_slider_links_the_slider_to_the_views_in_the_browser():
+    ipywidgets = pytest.importorskip("ipywidgets")
+    from imgloss import widgets
+
+    views = [ipywidgets.HTML(str(i)) for i in range(3)]
+    box = widgets.precomputed_slider(["a", "b", "c"], views, description="k", initial=1)
+    slider, stack = box.children
+    assert stack.selected_index == 1 and slider.index == 1
+    assert box.link.source == (slider, "index")
+    assert box.link.target == (stack, "selected_index")
+    assert box.link.get_state()["_model_name"] == "LinkModel"  # a browser-side link
+    with pytest.raises(ValueError, match="equal length"):
+        widgets.precomputed_slider(["a"], views, description="k")
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        widgets.png(np.full((2, 2), 1.5))
+    assert widgets.png(np.zeros((2, 3)), scale=2)[:4] == b"\x89PNG"
+
+
+# ------------------------------------------------------------------------------- figures
+def test_crop_sets_read_committed_outputs_and_psnr_is_consistent():
+    """The quick profile's committed crops (outputs only without the test data)."""
+    if not figures.finished_run(REPO / "results", "quick", "demosaic", "l1"):
+        pytest.skip("no committed quick results")
+    sets = figures.crop_sets(REPO / "results", "quick", "demosaic", ["l1", "l2", ("l2", "l1")])
+    assert {"l1", "l2", "l2-l1"} <= set(sets["labels"])
+    assert sets["crops"] and sets["crops"][0]["l1"].dtype == np.uint8
+    html = figures.crops_html(sets, caption="c")
+    assert html.count("<img") == sum(len(r) for r in sets["crops"])
+    a = sets["crops"][0]["l1"]
+    assert figures.psnr(a, a) == float("inf")
+    b = a.astype(int)
+    b[0, 0, 0] = (b[0, 0, 0] + 10) % 256
+    expected = 10 * np.log10(255**2 / (min(10, 256 - 10) ** 2 / a.size))
+    assert figures.psnr(a, b.astype(np.uint8)) == pytest.approx(expected, rel=1e-9) or (
+        figures.psnr(a, b.astype(np.uint8)) > 60
+    )
+
+
+def test_switching_curves_join_both_phases():
+    if not figures.finished_run(REPO / "results", "quick", "demosaic", "l2", "l1"):
+        pytest.skip("no committed quick results")
+    curves = figures.switching_curves(REPO / "results", "quick")
+    c = curves["l2 → l1"]
+    assert c["switch"] == runner.PROFILES["quick"].steps
+    assert c["step"][-1] == runner.PROFILES["quick"].steps + runner.PROFILES["quick"].switch_steps
+    assert len(c["value"]) == len(c["step"])
+
+
+# ------------------------------------------------------------------------------- findings
+def _summary(experiment, cells):
+    return {
+        "experiment": experiment,
+        "profile": "quick",
+        "tasks": {
+            "demosaic": {
+                label: {"Kodak24": {m: {"mean": v, "ci95": None, "seeds": 1} for m, v in d.items()}}
+                for label, d in cells.items()
+            }
+        },
+        "images": {"demosaic": {"Kodak24": ["a.png"]}},
+        "provenance": {"git_commits": ["abc"], "devices": ["cpu"]},
+    }
+
+
+def test_findings_check_the_papers_claims_on_our_numbers(tmp_path):
+    from imgloss.metrics import LOWER_IS_BETTER, METRICS
+
+    def cells(good):  # every measure better when `good` is larger
+        return {m: (1 - good) if m in LOWER_IS_BETTER else good for m in METRICS}
+
+    table = {
+        "l2": cells(0.5) | {"colour_bias": 0.002},
+        "l1": cells(0.6) | {"colour_bias": 0.001},
+        "ssim5": cells(0.55) | {"colour_bias": 0.01},
+        "ssim9": cells(0.55) | {"colour_bias": 0.02},
+        "msssim": cells(0.58) | {"colour_bias": 0.03},
+        "mix": cells(0.7) | {"colour_bias": 0.004},
+    }
+    (tmp_path / "quick").mkdir()
+    (tmp_path / "quick" / "table1.json").write_text(json.dumps(_summary("table1", table)))
+    switching = {
+        "l2-l1": {"l2": 0.1},
+        "l2-l2": {"l2": 0.2},
+        "l1-l2": {"l2": 0.3},
+        "l1-l1": {"l2": 0.1},
+    }
+    (tmp_path / "quick" / "switching.json").write_text(json.dumps(_summary("switching", switching)))
+    found = {f["finding"]: f["holds"] for f in report.findings("quick", tmp_path)}
+    assert all(found.values()) and len(found) == 5
+    table["mix"]["gmsd"] = 0.9  # worse than everyone on one measure
+    table["ssim5"]["colour_bias"] = 0.0001
+    (tmp_path / "quick" / "table1.json").write_text(json.dumps(_summary("table1", table)))
+    rows = report.findings("quick", tmp_path)
+    found = {f["finding"]: f for f in rows}
+    assert found["Mix is best on every measure"]["holds"] is False
+    assert "8 of 9" in found["Mix is best on every measure"]["evidence"]
+    assert found["SSIM-trained networks shift colours (more than l1/l2)"]["holds"] is False
+    assert "does not hold" in report.findings_markdown("quick", tmp_path)
+    assert "profile `quick`" in report.provenance_markdown(_summary("table1", table))
+
+
+# ------------------------------------------------------------------------------- book plumbing
+def test_notebooks_are_parameterized_and_listed_in_the_toc():
+    from imgloss import book
+
+    toc = (REPO / "_toc.yml").read_text()
+    for name in book.NOTEBOOKS:
+        params = book.parameters_of(REPO / "notebooks" / f"{name}.ipynb")
+        assert {"profile", "results", "data_root", "train_missing", "seed"} <= set(params)
+        assert f"book/executed/{name}" in toc
+        nb = json.loads((REPO / "notebooks" / f"{name}.ipynb").read_text())
+        assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), name
+    assert book.resolve(["06"]) == ["06-ssim-sigma"]
+    assert book.resolve(["switching"]) == ["05-loss-switching"]
+    with pytest.raises(book.BookError, match="matches 0 notebooks"):
+        book.resolve(["nope"])
+
+
+def test_cli_book_parameters_are_parsed_as_python_values():
+    from imgloss.cli import _parse_parameters, main
+
+    assert _parse_parameters(["seed=1", "profile=paper", "data_root=None", "x=a b"]) == {
+        "seed": 1,
+        "profile": "paper",
+        "data_root": None,
+        "x": "a b",
+    }
+    with pytest.raises(ValueError, match="NAME=VALUE"):
+        _parse_parameters(["seed"])
+    assert main(["book", "--root", str(REPO), "--list"]) == 0
+
+
+def test_a_failing_notebook_names_itself_and_the_cell(tmp_path, monkeypatch):
+    pytest.importorskip("papermill")
+    import nbformat
+
+    from imgloss import book
+
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "_config.yml").write_text("title: t\n")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("profile = 'quick'", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("raise RuntimeError('boom ' + profile)"),
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, tmp_path / "notebooks" / "01-losses.ipynb")
+    monkeypatch.setattr(book, "NOTEBOOKS", ("01-losses",))
+    with pytest.raises(book.BookError, match="unknown notebook parameter"):
+        book.execute(tmp_path, None, {"nope": 1}, progress=False)
+    with pytest.raises(book.NotebookError) as err:
+        book.execute(tmp_path, None, {"profile": "smoke"}, progress=False)
+    message = str(err.value)
+    assert "'01-losses'" in message and "RuntimeError: boom smoke" in message
+    assert err.value.cell is not None and "cell" in message
+    assert (tmp_path / "book" / "executed" / "01-losses.ipynb").is_file()
