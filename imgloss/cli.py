@@ -265,8 +265,12 @@ def _run_command(args: argparse.Namespace) -> int:
     profile = runner.PROFILES[_default_profile(args.profile)]
     experiments = profile.experiments if args.experiment == "all" else (args.experiment,)
     if args.list:
+        seen = set()  # experiments share runs (Fig. 8's SSIM5/9, the alpha sweep's 0.84): once each
         for experiment in experiments:
             for r in runner.experiment_runs(experiment, profile, args.tasks):
+                if r in seen:
+                    continue
+                seen.add(r)
                 losses = " ".join(name for name, _ in r.losses)
                 alpha = dict(r.losses[-1][1]).get("alpha")
                 extra = f" --alpha {alpha:g}" if alpha is not None else ""

@@ -175,8 +175,10 @@ def test_cli_train_and_list(tmp_path, embedded, capsys):
     assert "ssimx" in capsys.readouterr().err
     assert main(["run", "all", "--profile", "quick", "--list"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 14 + 4 and len(set(lines)) == len(lines)
-    assert "imgloss train --task demosaic --loss l2 l1 --seed 0 --profile quick" in lines[-3]
+    # Table 1 (14) + switching (4) + Fig. 8's SSIM1 and SSIM3 + the alpha sweep's 4 new alphas;
+    # runs shared between experiments are listed once.
+    assert len(lines) == 14 + 4 + 2 + 4 and len(set(lines)) == len(lines)
+    assert "imgloss train --task demosaic --loss l2 l1 --seed 0 --profile quick" in lines[-9]
 
 
 def test_concurrent_launches_of_one_run_train_it_once(tmp_path, embedded, monkeypatch):
