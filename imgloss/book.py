@@ -247,6 +247,5 @@ def make(
 ) -> Path | None:
     """Execute the notebooks (all, or the ones named) and build the book."""
     root = find_root(root)
-    vendor_js(root)
     execute(root, notebooks, parameters, progress=progress)
     return build(root) if build_html else None

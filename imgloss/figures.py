@@ -7,7 +7,7 @@
   scored on.
 * :func:`crops_html` lays them out side by side as zoomable HTML (hover to magnify, pixels kept
   sharp), each crop with its PSNR against the reference.
-* :func:`load_curves` and :func:`plot_switching` draw the training curves (Section 5.1).
+* :func:`load_curves` and :func:`switching_curves` read the training curves (Section 5.1).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from . import runner
+from .widgets import to_uint8
 
 CROP_CSS = """
 <style>
@@ -57,16 +58,11 @@ def finished_run(
 
 
 def read_png(path: str | os.PathLike) -> np.ndarray:
-    """An image file as ``H x W x 3`` float64 in ``[0, 1]``."""
+    """An image file as ``H x W x 3`` uint8."""
     from PIL import Image
 
     with Image.open(path) as img:
-        return np.asarray(img.convert("RGB"), dtype=np.float64) / 255.0
-
-
-def _to_uint8(t) -> np.ndarray:
-    arr = t[0].permute(1, 2, 0).cpu().numpy() if hasattr(t, "permute") else np.asarray(t)
-    return (np.clip(arr, 0, 1) * 255).round().astype(np.uint8)
+        return np.asarray(img.convert("RGB"))
 
 
 def crop_sets(
@@ -118,13 +114,13 @@ def crop_sets(
     for k, box in enumerate(boxes):
         row = {}
         if with_input and extra:
-            row["input"] = _to_uint8(x[box])
+            row["input"] = to_uint8(x[box].clamp(0, 1))  # as the runner saves its crops
         for label, folder in folders.items():
             path = folder / "crops" / f"{dataset}-{image}-{k}-output.png"
             if path.is_file():
-                row[label] = (read_png(path) * 255).round().astype(np.uint8)
+                row[label] = read_png(path)
         if extra:
-            row["reference"] = _to_uint8(y[box])
+            row["reference"] = to_uint8(y[box].clamp(0, 1))
         out["crops"].append(row)
     return out
 

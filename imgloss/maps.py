@@ -21,6 +21,7 @@ from .losses._common import constants
 from .losses._validation import check_data_range, check_pair
 from .losses.mix import PAPER_ALPHA, _check_alpha
 from .losses.msssim import PAPER_SIGMAS, _gaussian_sliding_maps
+from .losses.registry import ssim_sigma
 from .losses.ssim import ssim_map
 
 
@@ -42,8 +43,9 @@ def loss_map(
         return (x - y).abs()
     if name == "l2":
         return (x - y) ** 2
-    if name.startswith("ssim") and name[4:].replace(".", "", 1).isdigit():
-        return 1 - ssim_map(x, y, sigma=float(name[4:]), data_range=data_range)
+    sigma = ssim_sigma(name)  # the loss registry's reading of "ssimK"
+    if sigma is not None:
+        return 1 - ssim_map(x, y, sigma=sigma, data_range=data_range)
     if name in ("msssim", "mix"):
         c1, c2 = constants(data_range, 0.01, 0.03)
         maps, l1 = _gaussian_sliding_maps(x, y, tuple(sigmas), c1, c2, extra=(x - y).abs())

@@ -29,6 +29,12 @@ _FIXED: dict[str, Callable[..., nn.Module]] = {
 _SSIM_K = re.compile(r"ssim(\d+(?:\.\d+)?)")
 
 
+def ssim_sigma(name: str) -> float | None:
+    """``sigma_G`` of an ``"ssimK"`` name (``"ssim5"`` -> 5.0), else ``None`` (case-insensitive)."""
+    match = _SSIM_K.fullmatch(name.strip().lower())
+    return float(match.group(1)) if match and float(match.group(1)) > 0 else None
+
+
 def available() -> list[str]:
     """Names accepted by :func:`get` (``ssimK`` stands for any positive ``K``)."""
     return ["l1", "l2", "ssimK", "msssim", "mix"]
@@ -64,13 +70,11 @@ def get(name: str, **options) -> nn.Module:
     key = name.strip().lower()
     if key in _FIXED:
         return _construct(key, _FIXED[key], options)
-    match = _SSIM_K.fullmatch(key)
-    if match and float(match.group(1)) > 0:
+    sigma = ssim_sigma(key)
+    if sigma is not None:
         if "sigma" in options:
-            raise ValueError(
-                f"loss {name!r} fixes sigma={match.group(1)}; do not pass sigma as well"
-            )
-        return _construct(key, SSIMLoss, {"sigma": float(match.group(1)), **options})
+            raise ValueError(f"loss {name!r} fixes sigma={sigma:g}; do not pass sigma as well")
+        return _construct(key, SSIMLoss, {"sigma": sigma, **options})
     raise ValueError(
         f"unknown loss {name!r}; valid names: 'l1', 'l2', 'ssimK' for a positive K "
         f"(e.g. 'ssim5', 'ssim9'), 'msssim', 'mix'"
