@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from . import runner
+from .data import DatasetError
 from .widgets import to_uint8
 
 CROP_CSS = """
@@ -101,7 +102,7 @@ def crop_sets(
     out.update(image=image, dataset=dataset, note=None)
     try:
         x, y = runner.test_image(task, prof, dataset, image, root)
-    except (FileNotFoundError, ValueError) as e:  # the test set is not here: outputs only
+    except (FileNotFoundError, ValueError, DatasetError) as e:  # no test set here: outputs only
         x = y = None
         out["note"] = (
             f"input and reference not shown: test image {dataset}/{image} unavailable ({e})"

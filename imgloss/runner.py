@@ -37,7 +37,7 @@ import torch
 from . import models
 from . import tasks as T
 from .baselines import resolve_test_sets
-from .data import load_images
+from .data import load_image, load_images
 from .metrics import EXTRA_METRICS, METRICS, MetricTable, evaluate_dataset
 from .provenance import atomic_write, provenance, write_json
 from .train import CHECKPOINT, Phase, TrainConfig, pick_device, train
@@ -234,12 +234,9 @@ def _save_png(path: Path, t: torch.Tensor) -> None:
 def test_image(task_name: str, profile: Profile, dataset: str, image: str, root=None):
     """The ``(input, target)`` pair a run of ``profile`` is scored on for one test image
     (the same centre crop and seeded corruption as :func:`evaluate_model`)."""
-    images, _ = load_images(dataset, root)
-    found = [img for name, img in images if name == image or Path(name).stem == Path(image).stem]
-    if not found:
-        raise ValueError(f"image {image!r} is not in test set {dataset!r}")
-    clean = _centre_crop(T.to_tensor(found[0]), profile.test_crop)
-    return T.get(task_name).test_pair(clean, seed=0, dataset=dataset, image=image)
+    file, pixels = load_image(dataset, image, root)  # the registered name seeds the corruption
+    clean = _centre_crop(T.to_tensor(pixels), profile.test_crop)
+    return T.get(task_name).test_pair(clean, seed=0, dataset=dataset, image=file)
 
 
 def figure_boxes(target: torch.Tensor, profile: Profile) -> list[tuple]:

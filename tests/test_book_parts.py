@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from imgloss import figures, maps, report, runner, toy
+from imgloss import data, figures, maps, report, runner, toy
 from imgloss import losses as L
 
 from .conftest import REAL_IMAGES, to_tensor
@@ -139,6 +139,20 @@ def test_crop_sets_read_committed_outputs_and_psnr_is_consistent():
     assert figures.psnr(a, b.astype(np.uint8)) == pytest.approx(expected, rel=1e-9) or (
         figures.psnr(a, b.astype(np.uint8)) > 60
     )
+
+
+def test_crop_sets_recut_inputs_equal_the_runs_saved_inputs():
+    """Input and reference crops are cut again from the test data with the corruption the run was
+    scored on: byte for byte the run's own saved crops (the noise is seeded by the file name)."""
+    folder = figures.finished_run(REPO / "results", "quick", "demosaic", "l1")
+    if folder is None or not data.is_present("Kodak24"):
+        pytest.skip("needs the committed quick results and Kodak24 under IMGLOSS_DATA_ROOT")
+    sets = figures.crop_sets(REPO / "results", "quick", "demosaic", ["l1"])
+    assert sets["note"] is None and sets["labels"] == ["input", "l1", "reference"]
+    for k, row in enumerate(sets["crops"]):
+        for label, kind in (("input", "input"), ("reference", "target")):
+            saved = figures.read_png(folder / "crops" / f"Kodak24-kodim01-{k}-{kind}.png")
+            np.testing.assert_array_equal(row[label], saved)
 
 
 def test_switching_curves_join_both_phases():

@@ -110,6 +110,37 @@ def test_corrupt_and_truncated_files_are_reported_by_name(tiny):
         data.check("Tiny", root)
 
 
+def test_load_image_reads_and_checks_one_file(tiny):
+    root, base, _ = tiny
+    folder = data.fetch("Tiny", root, base_url=base)
+    everything = dict(data.load("Tiny", root))
+    for name in ("b.png", "b"):  # a file name or its stem
+        file, pixels = data.load_image("Tiny", name, root)
+        assert file == "b.png"
+        np.testing.assert_array_equal(pixels, everything["b.png"])
+    with pytest.raises(
+        ValueError, match=r"image 'c' is not in dataset 'Tiny' \(it has a.png, b.png\)"
+    ):
+        data.load_image("Tiny", "c", root)
+    (folder / "a.png").unlink()  # another file's damage does not matter to b
+    assert data.load_image("Tiny", "b", root)[0] == "b.png"
+    with pytest.raises(data.DatasetError, match="Tiny: a.png: missing; fetch it with"):
+        data.load_image("Tiny", "a", root)
+    arr = np.asarray(Image.open(folder / "b.png")).copy()
+    arr[0, 0] ^= 1
+    Image.fromarray(arr).save(folder / "b.png")
+    with pytest.raises(data.DatasetError, match="b.png: pixels differ from the registered"):
+        data.load_image("Tiny", "b.png", root)
+
+
+def test_load_image_of_the_embedded_default(monkeypatch):
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
+    _, pixels = data.load_image("embedded_test", "chelsea")
+    np.testing.assert_array_equal(pixels, dict(data.load_embedded("embedded_test"))["chelsea"])
+    with pytest.raises(ValueError, match="not in dataset 'embedded_test'"):
+        data.load_image("embedded_test", "rocket")
+
+
 def test_fetch_rejects_a_download_that_does_not_match(tiny):
     root, base, mirror = tiny
     Image.fromarray(np.zeros((40, 50, 3), np.uint8)).save(mirror / "a.bmp")

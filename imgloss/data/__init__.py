@@ -3,11 +3,21 @@
 from imgloss import data
 data.DATASETS["Kodak24"].count        # 24
 images = data.load("Kodak24")         # checks every file against its checksum first
+name, img = data.load_image("Kodak24", "kodim01")  # one file, checked alone
 """
 
 from .embedded import EMBEDDED, is_embedded, load_embedded
 from .registry import DATASETS, ENV_VAR, Dataset, Source, data_root, get, manifest, pixel_sha256
-from .store import DatasetError, check, fetch, image_paths, is_present, load, load_images
+from .store import (
+    DatasetError,
+    check,
+    fetch,
+    image_paths,
+    is_present,
+    load,
+    load_image,
+    load_images,
+)
 
 __all__ = [
     "DATASETS",
@@ -25,6 +35,7 @@ __all__ = [
     "is_present",
     "load",
     "load_embedded",
+    "load_image",
     "load_images",
     "manifest",
     "pixel_sha256",

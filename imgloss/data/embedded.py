@@ -33,14 +33,17 @@ def source() -> str:
     return f"scikit-image {skimage.__version__} skimage.data (bundled, no download)"
 
 
-def load_embedded(name: str) -> list[tuple[str, np.ndarray]]:
-    """``[(image name, H x W x 3 uint8)]`` for ``embedded_test`` or ``embedded_train``."""
+def load_embedded(name: str, only: tuple[str, ...] | None = None) -> list[tuple[str, np.ndarray]]:
+    """``[(image name, H x W x 3 uint8)]`` for ``embedded_test`` or ``embedded_train``
+    (all its images, or those named in ``only``)."""
     from skimage import data as skdata
 
     if name not in EMBEDDED:
         raise ValueError(f"unknown embedded dataset {name!r}; choose from {sorted(EMBEDDED)}")
     out = []
     for loader in EMBEDDED[name]:
+        if only is not None and loader not in only:
+            continue
         img = getattr(skdata, loader)()
         if isinstance(img, tuple):  # stereo_motorcycle returns (left, right, disparity)
             img = img[0]

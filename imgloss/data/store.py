@@ -44,17 +44,9 @@ def _scan(
         )
     problems = []
     for file, expected in tqdm(ds.files.items(), desc=f"reading {name}", unit="img", leave=False):
-        path = folder / file
-        if not path.is_file():
-            problems.append(f"{file}: missing")
-            continue
-        try:
-            pixels = decode(path)
-        except ValueError as err:
-            problems.append(f"{file}: corrupt or truncated ({err})")
-            continue
-        if verify and sha256_of(pixels) != expected["sha256"]:
-            problems.append(f"{file}: pixels differ from the registered checksum")
+        pixels, problem = _read(folder / file, expected["sha256"] if verify else None)
+        if problem:
+            problems.append(f"{file}: {problem}")
             continue
         yield file, pixels
     if problems:
@@ -63,6 +55,60 @@ def _scan(
             f"dataset {name} in {folder} has {len(problems)} bad file(s):\n  {listed}\n"
             f"{_fetch_hint(name, root)}"
         )
+
+
+def _read(path: Path, sha256: str | None) -> tuple[np.ndarray | None, str | None]:
+    """Decode ``path`` and (when ``sha256`` is given) check its pixels: ``(pixels, problem)``."""
+    if not path.is_file():
+        return None, "missing"
+    try:
+        pixels = decode(path)
+    except ValueError as err:
+        return None, f"corrupt or truncated ({err})"
+    if sha256 is not None and sha256_of(pixels) != sha256:
+        return None, "pixels differ from the registered checksum"
+    return pixels, None
+
+
+def _rgb(pixels: np.ndarray) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(pixels).convert("RGB"))
+
+
+def _match(image: str, names: list[str], dataset: str) -> str:
+    """The name in ``names`` equal to ``image``, or with the same stem (``kodim01`` = ``kodim01.png``)."""
+    for candidate in names:
+        if candidate == image or Path(candidate).stem == Path(image).stem:
+            return candidate
+    shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+    raise ValueError(f"image {image!r} is not in dataset {dataset!r} (it has {shown})")
+
+
+def load_image(
+    name: str, image: str, root: str | os.PathLike | None = None
+) -> tuple[str, np.ndarray]:
+    """One image of a registered or embedded dataset: ``(file name, H x W x 3 uint8)``.
+
+    ``image`` is a file name or its stem. Only that file is read and checked against its
+    registered pixel checksum, so this is the way to get one picture of a large test set.
+
+    Raises:
+        ValueError: ``image`` is not in the dataset (the message lists some of its names).
+        DatasetError: the file is missing, undecodable or altered (with the fetch command).
+    """
+    from .embedded import EMBEDDED, is_embedded, load_embedded
+
+    if is_embedded(name):
+        loader = _match(image, list(EMBEDDED[name]), name)
+        return load_embedded(name, only=(loader,))[0]
+    ds = get(name)
+    file = _match(image, list(ds.files), name)
+    root = data_root(root)
+    pixels, problem = _read(root / name / file, ds.files[file]["sha256"])
+    if problem:
+        raise DatasetError(f"dataset {name}: {file}: {problem}; {_fetch_hint(name, root)}")
+    return file, _rgb(pixels)
 
 
 def check(name: str, root: str | os.PathLike | None = None) -> Path:
@@ -93,12 +139,7 @@ def load(
     Each file is decoded once, and (by default) checked against its checksum before any image
     is returned.
     """
-    from PIL import Image
-
-    return [
-        (file, np.asarray(Image.fromarray(pixels).convert("RGB")))
-        for file, pixels in _scan(name, root, verify=verify)
-    ]
+    return [(file, _rgb(pixels)) for file, pixels in _scan(name, root, verify=verify)]
 
 
 def _download(url: str, dest: Path) -> None:
