@@ -27,11 +27,11 @@ from .widgets import to_uint8
 
 CROP_CSS = """
 <style>
-.imgloss-crops {border-collapse: collapse; margin: 0.5em 0;}
-.imgloss-crops td, .imgloss-crops th {padding: 2px 4px; text-align: center; vertical-align: top;
-  font-size: 0.8em; border: none;}
+.imgloss-crops {border-collapse: collapse; margin: 0.5em 0; table-layout: fixed; width: 100%;}
+.imgloss-crops td, .imgloss-crops th {padding: 2px 3px; text-align: center; vertical-align: top;
+  font-size: 0.8em; border: none; overflow: visible;}
 .imgloss-crops img {image-rendering: pixelated; transition: transform 0.12s ease-in-out;
-  position: relative; z-index: 1;}
+  position: relative; z-index: 1; width: 100%; height: auto;}
 .imgloss-crops img:hover {transform: scale(2.6); z-index: 20;
   box-shadow: 0 0 8px rgba(0, 0, 0, 0.6);}
 </style>
@@ -158,7 +158,8 @@ def crops_html(sets: dict, *, scale: int = 2, caption: str | None = None) -> str
             ref = row.get("reference")
             note = "" if label == "reference" or ref is None else f"{psnr(arr, ref):.2f} dB"
             cells.append(
-                f'<td><img src="{png_data_uri(arr)}" width="{size}" alt="{html.escape(label)}">'
+                f'<td><img src="{png_data_uri(arr)}" style="max-width: {size}px" '
+                f'alt="{html.escape(label)}">'
                 f"<br>{note}</td>"
             )
         rows.append("<tr>" + "".join(cells) + "</tr>")

@@ -58,8 +58,9 @@ def _baseline_means(base: dict | None, dataset: str, images: list[str] | None) -
 def table1_markdown(
     profile: str, results: str | os.PathLike = "results", tasks: list[str] | None = None
 ) -> str:
-    """Table 1 for every task (or ``tasks``) with results, ours and the paper's; best of ours
-    in bold."""
+    """Table 1 for every task (or ``tasks``) with results, ours and the paper's. In each row the
+    best of our networks (the best loss) is in bold; the non-network and BM3D columns are shown
+    for reference and never bold, so the bold still says which loss wins where BM3D is better."""
     summary = load(results, profile, "table1.json") or {"tasks": {}}
     out = []
     for task_name, task in TASKS.items():
@@ -92,7 +93,8 @@ def table1_markdown(
                 for name in losses:
                     cell = runs[name].get(dataset, {}).get(metric)
                     cells.append((cell["mean"], cell["ci95"]) if cell else None)
-                values = [c[0] for c in cells[1:] if c is not None]
+                first_net = 2 if bm3d_cells else 1
+                values = [c[0] for c in cells[first_net:] if c is not None]
                 best = (min if metric in LOWER_IS_BETTER else max)(values) if values else None
                 text = []
                 for i, c in enumerate(cells):
@@ -100,7 +102,8 @@ def table1_markdown(
                         text.append("—")
                         continue
                     s = _fmt(c[0], metric, c[1])
-                    text.append(f"**{s}**" if i > 0 and c[0] == best and len(values) > 1 else s)
+                    bold = i >= first_net and c[0] == best and len(values) > 1
+                    text.append(f"**{s}**" if bold else s)
                 rows.append(f"| {LABELS[metric]} | " + " | ".join(text) + " |")
             seeds = {runs[n][dataset]["psnr"]["seeds"] for n in losses if dataset in runs[n]}
             n_images = len(

@@ -155,6 +155,27 @@ def test_crop_sets_recut_inputs_equal_the_runs_saved_inputs():
             np.testing.assert_array_equal(row[label], saved)
 
 
+def test_table1_bolds_the_best_network_not_the_reference_columns():
+    """With the BM3D column present (better than every quick network), the bold still marks the
+    best loss of each row; the non-network and BM3D columns are never bold."""
+    if not (REPO / "results" / "bm3d" / "demosaic.json").is_file():
+        pytest.skip("no committed BM3D results")
+    text = report.table1_markdown("quick", REPO / "results", tasks=["demosaic"])
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| measure"))
+    table = lines[start : lines.index("", start)]  # ours (the paper's table comes after)
+    header = [c.strip() for c in table[0].strip("|").split("|")]
+    assert header[:3] == ["measure", "Noisy", "BM3D"]
+    for line in table[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert not cells[1].startswith("**") and not cells[2].startswith("**"), line
+        nets = [float(c.strip("*").split(" ")[0]) for c in cells[3:]]
+        bold = [i for i, c in enumerate(cells[3:]) if c.startswith("**")]
+        lower = cells[0] in ("1000·ℓ2", "1000·ℓ1", "GMSD", "1000·colour bias")
+        best = min(nets) if lower else max(nets)
+        assert bold and all(nets[i] == best for i in bold), line
+
+
 def test_switching_curves_join_both_phases():
     if not figures.finished_run(REPO / "results", "quick", "demosaic", "l2", "l1"):
         pytest.skip("no committed quick results")
