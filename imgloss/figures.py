@@ -27,7 +27,8 @@ from .widgets import to_uint8
 
 CROP_CSS = """
 <style>
-.imgloss-crops {border-collapse: collapse; margin: 0.5em 0; table-layout: fixed; width: 100%;}
+.imgloss-crops {border-collapse: collapse; margin: 0.5em 0; width: 100%;
+  table-layout: fixed !important;}  /* the theme sets auto on rendered HTML tables */
 .imgloss-crops td, .imgloss-crops th {padding: 2px 3px; text-align: center; vertical-align: top;
   font-size: 0.8em; border: none; overflow: visible;}
 .imgloss-crops img {image-rendering: pixelated; transition: transform 0.12s ease-in-out;

@@ -139,6 +139,17 @@ def test_every_page_renders_offline_with_math_images_and_no_errors(built_book, b
             assert broken == 0, f"{where}: {broken} images did not load"
             if name.startswith("book/executed/") and not name.endswith("08-results-summary"):
                 assert images.count() > 0, f"{where}: no images"
+            widths = page.evaluate(  # the figure crops of one table are shown at one size
+                "[...document.querySelectorAll('table.imgloss-crops')].map(t => new Set("
+                "[...t.querySelectorAll('img')].map(i => Math.round(i.getBoundingClientRect()"
+                ".width))).size)"
+            )
+            assert all(n == 1 for n in widths), f"{where}: crops of unequal sizes {widths}"
+            overflow = page.evaluate(  # tables fit the text column (no sideways scrolling)
+                "[...document.querySelectorAll('.pst-scrollable-table-container')]"
+                ".filter(c => c.scrollWidth > c.clientWidth + 1).length"
+            )
+            assert overflow == 0, f"{where}: {overflow} tables wider than the text column"
             if name in SCREENSHOTS:
                 page.screenshot(path=str(shots / (name.replace("/", "_") + ".png")), full_page=True)
         finally:
