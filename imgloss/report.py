@@ -163,6 +163,53 @@ def switching_markdown(profile: str, results: str | os.PathLike = "results") -> 
     return "\n".join(out)
 
 
+FIG8_MEASURES = ("l2", "psnr", "ssim", "ms_ssim", "fsim", "colour_bias")
+
+
+def fig8_markdown(profile: str, results: str | os.PathLike = "results") -> str:
+    """Fig. 8's networks as a table: one column per ``SSIM_k`` (``k`` in
+    :data:`imgloss.runner.FIG8_SIGMAS`), one row per measure of :data:`FIG8_MEASURES`, on every
+    demosaicking test set of the profile's ``fig8.json``; the best ``k`` of each row in bold.
+    Empty if the experiment has no results."""
+    from .runner import FIG8_SIGMAS
+
+    cells = ((load(results, profile, "fig8.json") or {}).get("tasks", {})).get("demosaic", {})
+    names = [f"ssim{k}" for k in FIG8_SIGMAS]
+    datasets = sorted({d for n in names for d in cells.get(n, {})})
+    out = []
+    for dataset in datasets:
+        out.append(f"**Networks trained with SSIM_k, {dataset}** (profile `{profile}`)\n")
+        out.append("| measure | " + " | ".join(f"SSIM{k}" for k in FIG8_SIGMAS) + " |")
+        out.append("|---|" + "---|" * len(names))
+        for metric in FIG8_MEASURES:
+            row = [cells.get(n, {}).get(dataset, {}).get(metric) for n in names]
+            values = [c["mean"] for c in row if c]
+            best = (min if metric in LOWER_IS_BETTER else max)(values) if values else None
+            text = [
+                "—" if c is None else _bold(_fmt(c["mean"], metric, c["ci95"]), c["mean"] == best)
+                for c in row
+            ]
+            out.append(f"| {LABELS[metric]} | " + " | ".join(text) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+def _bold(text: str, yes: bool) -> str:
+    return f"**{text}**" if yes else text
+
+
+def measures_text(
+    cell: dict | None, measures: tuple[str, ...] = ("psnr", "ssim", "ms_ssim", "colour_bias")
+) -> str:
+    """One run cell of a summary (``{metric: {"mean", "ci95", ...}}``) as ``"PSNR 29.90 · SSIM
+    0.8693 · ..."``, with the table's scales and confidence intervals; ``""`` for ``None``."""
+    if not cell:
+        return ""
+    return " · ".join(
+        f"{LABELS[m]} {_fmt(cell[m]['mean'], m, cell[m]['ci95'])}" for m in measures if m in cell
+    )
+
+
 def provenance_markdown(*summaries: dict | None) -> str:
     """One line naming the profile, commits, devices and test data behind the summaries."""
     profiles, commits, devices, data = set(), set(), set(), set()

@@ -299,3 +299,29 @@ def test_a_failing_notebook_names_itself_and_the_cell(tmp_path, monkeypatch):
     assert "'01-losses'" in message and "RuntimeError: boom smoke" in message
     assert err.value.cell is not None and "cell" in message
     assert (tmp_path / "book" / "executed" / "01-losses.ipynb").is_file()
+
+
+def test_fig8_table_and_measures_text(tmp_path):
+    """Fig. 8's table: one column per sigma in order, scaled values, the best sigma in bold, a
+    dash for a missing run; measures_text formats one cell the same way."""
+    from imgloss.metrics import LOWER_IS_BETTER
+
+    def cells(good):
+        return {
+            m: (1 - good) / 1000 if m in LOWER_IS_BETTER else good for m in report.FIG8_MEASURES
+        }
+
+    table = {"ssim1": cells(0.5), "ssim3": cells(0.9), "ssim9": cells(0.7)}  # no ssim5 run
+    (tmp_path / "quick").mkdir()
+    (tmp_path / "quick" / "fig8.json").write_text(json.dumps(_summary("fig8", table)))
+    text = report.fig8_markdown("quick", tmp_path)
+    lines = text.splitlines()
+    assert lines[0].startswith("**Networks trained with SSIM_k, Kodak24**")
+    assert lines[2] == "| measure | SSIM1 | SSIM3 | SSIM5 | SSIM9 |"
+    assert lines[4] == "| 1000·ℓ2 | 0.500 | **0.100** | — | 0.300 |"  # lower is better
+    assert lines[6] == "| SSIM | 0.5000 | **0.9000** | — | 0.7000 |"
+    assert len(lines) == 4 + len(report.FIG8_MEASURES)
+    assert report.fig8_markdown("quick", tmp_path / "none") == ""
+    cell = _summary("x", {"a": {"psnr": 29.904, "ssim": 0.86931}})["tasks"]["demosaic"]["a"]
+    assert report.measures_text(cell["Kodak24"]) == "PSNR 29.90 · SSIM 0.8693"
+    assert report.measures_text(None) == ""
