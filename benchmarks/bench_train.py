@@ -69,7 +69,7 @@ def matmul_rates(device: torch.device) -> dict[str, float]:
     return out
 
 
-def step_flops(net: models._ValidConvNet, out_size: int, batch: int) -> float:
+def step_flops(net: models.ValidConvNet, out_size: int, batch: int) -> float:
     fwd = models.forward_flops(net, out_size)
     first = net.convs[0]
     side = out_size + 2 * (net.margin - (first.kernel_size[0] - 1) // 2)

@@ -48,6 +48,7 @@ class BM3DUnavailableError(ImportError):
 
 
 def bm3d_available() -> bool:
+    """Whether the optional ``bm3d`` package (non-commercial licence) imports here."""
     try:
         import bm3d  # noqa: F401
     except ImportError:

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-# The notebooks, in book order (file stems in notebooks/).
+#: The notebooks, in book order (file stems in notebooks/).
 NOTEBOOKS: tuple[str, ...] = (
     "01-losses",
     "02-demosaicking",
@@ -42,7 +42,8 @@ NOTEBOOKS: tuple[str, ...] = (
 EXECUTED = Path("book", "executed")  # papermill's output, relative to the repository root
 BUILD = Path("_build")
 
-# npm packages served from _vendor/ (pinned: html-manager 1.0.x is the one for ipywidgets 8).
+#: npm packages served from _vendor/, as ``name: (package@version, folder, entry file)``
+#: (pinned: html-manager 1.0.x is the one for ipywidgets 8).
 VENDORED = {
     "mathjax": ("mathjax@3.2.2", "es5", "tex-mml-chtml.js"),
     "jupyter-widgets": ("@jupyter-widgets/html-manager@1.0.15", "dist", "embed.js"),

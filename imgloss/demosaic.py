@@ -84,10 +84,12 @@ import torch.nn.functional as F
 
 from imgloss.degradations import PATTERNS, bayer_masks, bilinear_demosaic
 
+#: The methods of :func:`demosaic` (the last two need the optional ``colour-demosaicing``).
 METHODS = ("bilinear", "dlmmse", "malvar2004", "menon2007")
+#: DLMMSE's local-mean estimate, as in Getreuer's article (``"paper"``) or in Zhang's code.
 MEAN_ESTIMATES = ("paper", "zhangcode")
 
-#: Smallest height and width accepted: the 9-tap smoothing filter reflects 4 samples.
+#: Smallest height and width accepted (the 9-tap smoothing filter reflects 4 samples).
 MIN_SIZE = 5
 
 _INTERP = (-0.25, 0.5, 0.5, 0.5, -0.25)

@@ -52,7 +52,7 @@ def _phases(item) -> tuple:
 def finished_run(
     results: str | os.PathLike, profile: str, task: str, *losses, seed: int = 0
 ) -> Path | None:
-    """The folder of a finished run, or ``None`` (``losses`` as for :func:`runner.spec`)."""
+    """The folder of a finished run, or ``None`` (``losses`` as for :func:`imgloss.runner.spec`)."""
     folder = runner.run_dir(
         results, runner.spec(task, *losses, seed=seed), runner.PROFILES[profile]
     )

@@ -15,7 +15,7 @@ the clean patch. On 15 x 15 the Gaussians of sigma >= 5 are broad compared with 
 is what the paper's patch-centre formulation (eq. 7) implies for a valid network. The input size
 is a parameter of the trainer (``patch``), so a larger context can be tried.
 
-**Full images** (:meth:`predict`): the input is reflect-padded by ``margin`` on each side, so
+**Full images** (:meth:`ValidConvNet.predict`): the input is reflect-padded by ``margin`` on each side, so
 the output has the input's size; the only border effect is the mirrored context in the outer
 ``margin`` pixels.
 
@@ -42,7 +42,7 @@ def _init_conv(conv: nn.Conv2d, *, last: bool) -> None:
     nn.init.zeros_(conv.bias)
 
 
-class _ValidConvNet(nn.Module):
+class ValidConvNet(nn.Module):
     """Unpadded convolutions with PReLUs between them; ``margin`` pixels are lost per side."""
 
     def __init__(self, layers: list[tuple[int, int, int]]) -> None:
@@ -81,21 +81,21 @@ class _ValidConvNet(nn.Module):
         return self(F.pad(x, (m, m, m, m), mode="reflect"))
 
 
-class PaperNet(_ValidConvNet):
+class PaperNet(ValidConvNet):
     """Section 4.1's network: 9x9 (64), PReLU, 5x5 (64), PReLU, 5x5 (3); margin 8."""
 
     def __init__(self) -> None:
         super().__init__([(3, 64, 9), (64, 64, 5), (64, 3, 5)])
 
 
-class SRCNN(_ValidConvNet):
+class SRCNN(ValidConvNet):
     """SRCNN 9-1-5 (Dong et al.) with PReLU, on RGB: 9x9 (64), 1x1 (32), 5x5 (3); margin 6."""
 
     def __init__(self) -> None:
         super().__init__([(3, 64, 9), (64, 32, 1), (32, 3, 5)])
 
 
-def for_task(task: str) -> _ValidConvNet:
+def for_task(task: str) -> ValidConvNet:
     """The network of ``task``: SRCNN for ``"sr"``, PaperNet otherwise."""
     if task == "sr":
         return SRCNN()
@@ -104,7 +104,7 @@ def for_task(task: str) -> _ValidConvNet:
     raise ValueError(f"unknown task {task!r}; choose from demosaic, sr, jpeg")
 
 
-def forward_flops(model: _ValidConvNet, out_size: int) -> int:
+def forward_flops(model: ValidConvNet, out_size: int) -> int:
     """Floating-point operations (2 per multiply-add) of one forward pass that produces an
     ``out_size x out_size`` output (each layer works on its own, larger, valid map)."""
     total, remaining = 0, model.margin

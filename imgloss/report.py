@@ -163,6 +163,7 @@ def switching_markdown(profile: str, results: str | os.PathLike = "results") -> 
     return "\n".join(out)
 
 
+#: The measures of :func:`fig8_markdown`'s rows.
 FIG8_MEASURES = ("l2", "psnr", "ssim", "ms_ssim", "fsim", "colour_bias")
 
 

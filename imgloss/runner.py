@@ -116,9 +116,13 @@ TABLE1_LOSSES = {
     "sr": ("l2", "l1", "msssim", "mix"),
     "jpeg": ("l2", "l1", "msssim", "mix"),
 }
+#: SSIM's sigma_G of the Fig. 8 runs (demosaicking, loss ``ssimK``).
 FIG8_SIGMAS = (1, 3, 5, 9)
+#: Section 5.1's loss schedules ``(first, second)``, the last two being the continued controls.
 SWITCHES = (("l1", "l2"), ("l2", "l1"), ("l1", "l1"), ("l2", "l2"))
+#: Mix's alpha in the alpha sweep (0.84 is the paper's).
 ALPHAS = (0.0, 0.25, 0.5, 0.84, 1.0)
+#: The experiments ``imgloss run`` knows (a profile's ``experiments`` are what ``run all`` runs).
 EXPERIMENTS = ("table1", "fig8", "switching", "alpha")
 
 
@@ -259,7 +263,7 @@ def crop_boxes(height: int, width: int, count: int, size: int) -> list[tuple[int
 
 @torch.no_grad()
 def evaluate_model(
-    model: models._ValidConvNet,
+    model: models.ValidConvNet,
     task_name: str,
     profile: Profile,
     *,

@@ -1,14 +1,14 @@
 """The paper's three tasks: how a clean image becomes the network's input, and what to test on.
 
-=========  =====================================  ==============  ==========================
-task       network input (paper section)          Table 1 column  test sets (ours)
-=========  =====================================  ==============  ==========================
-demosaic   RGGB mosaic + clipped Poisson-Gaussian  Noisy           Kodak24, McMaster
+=========  ========================================  ==============  ========================
+task       network input (paper section)             Table 1 column  test sets (ours)
+=========  ========================================  ==============  ========================
+demosaic   RGGB mosaic + clipped Poisson-Gaussian    Noisy           Kodak24, McMaster
            noise, bilinear demosaicking (4.1)
-sr         x3 antialiased-bicubic downsampling,   Bilinear        Set5, Set14, BSD100,
-           bilinear upsampling back (4.2)                          Urban100
-jpeg       JPEG quality 25, 4:2:0 (4.3)           Original JPEG   LIVE1, Classic5, Kodak24
-=========  =====================================  ==============  ==========================
+sr         x3 antialiased-bicubic downsampling,      Bilinear        Set5, Set14, BSD100,
+           bilinear upsampling back (4.2)                            Urban100
+jpeg       JPEG quality 25, 4:2:0 (4.3)              Original JPEG   LIVE1, Classic5, Kodak24
+=========  ========================================  ==============  ========================
 
 The paper tests on 40 held-out MIT-Adobe FiveK images (999 x 666); those are not redistributable
 as a fixed public test set, so we use the standard public benchmarks of each task (see

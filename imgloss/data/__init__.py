@@ -1,9 +1,10 @@
-"""Datasets: the registry (:mod:`.registry`) and finding, checking and fetching them (:mod:`.store`).
+"""Datasets: the registry (``imgloss.data.registry``) and finding, checking and fetching them
+(``imgloss.data.store``)::
 
-from imgloss import data
-data.DATASETS["Kodak24"].count        # 24
-images = data.load("Kodak24")         # checks every file against its checksum first
-name, img = data.load_image("Kodak24", "kodim01")  # one file, checked alone
+    from imgloss import data
+    data.DATASETS["Kodak24"].count        # 24
+    images = data.load("Kodak24")         # checks every file against its checksum first
+    name, img = data.load_image("Kodak24", "kodim01")  # one file, checked alone
 """
 
 from .embedded import EMBEDDED, is_embedded, load_embedded

@@ -1,16 +1,20 @@
 """The nine image-quality measures of the paper's Table 1, faithful to their original code.
 
-``evaluate(prediction, target)`` returns, for NCHW RGB tensors in ``[0, data_range]``::
+``evaluate(prediction, target)`` returns, for NCHW RGB tensors in ``[0, data_range]``:
 
-    l2      mean squared error                   (lower is better; Table 1 shows 1000 * l2)
-    psnr    10 log10(L^2 / l2), per image, dB    (higher)
-    l1      mean absolute error                  (lower; Table 1 shows 1000 * l1)
-    ssim    Wang et al. 2004, per channel         (higher)      :mod:`.ssim`
-    ms_ssim Wang et al. 2003, per channel         (higher)      :mod:`.ssim`
-    iw_ssim Wang & Li 2011, per channel           (higher)      :mod:`.iwssim`
-    gmsd    Xue et al. 2014, per channel          (lower)       :mod:`.gmsd`
-    fsim    Zhang et al. 2011, per channel        (higher)      :mod:`.fsim`
-    fsimc   Zhang et al. 2011, colour (YIQ)       (higher)      :mod:`.fsim`
+===========  =====================================  ======  ==========================
+name         measure                                better  implementation
+===========  =====================================  ======  ==========================
+``l2``       mean squared error (Table 1: x 1000)   lower
+``psnr``     ``10 log10(L^2 / l2)`` per image, dB   higher
+``l1``       mean absolute error (Table 1: x 1000)  lower
+``ssim``     Wang et al. 2004, per channel          higher  ``imgloss.metrics.ssim``
+``ms_ssim``  Wang et al. 2003, per channel          higher  ``imgloss.metrics.ssim``
+``iw_ssim``  Wang & Li 2011, per channel            higher  ``imgloss.metrics.iwssim``
+``gmsd``     Xue et al. 2014, per channel           lower   ``imgloss.metrics.gmsd``
+``fsim``     Zhang et al. 2011, per channel         higher  ``imgloss.metrics.fsim``
+``fsimc``    Zhang et al. 2011, colour (YIQ)        higher  ``imgloss.metrics.fsim``
+===========  =====================================  ======  ==========================
 
 As in Table 1, SSIM, MS-SSIM, IW-SSIM, GMSD and FSIM are computed on each of R, G and B
 separately and averaged; FSIMc is the colour version. ``target`` is the reference image: it
@@ -43,7 +47,7 @@ METRICS: tuple[str, ...] = (
     "fsim",
     "fsimc",
 )
-#: Measures beyond Table 1, reported next to it: the colour shift of Section 5.2.
+#: Measures beyond Table 1 (the colour shift of Section 5.2), reported next to it.
 EXTRA_METRICS: tuple[str, ...] = ("colour_bias",)
 #: Measures for which a lower value is better (Table 1's caption).
 LOWER_IS_BETTER = frozenset({"l2", "l1", "gmsd", "colour_bias"})
@@ -120,7 +124,7 @@ def evaluate_batch(
         target: ``(N, 3, H, W)`` reference images.
         metrics: a subset of :data:`METRICS` (default: all nine).
         ssim_downsample: SSIM's automatic downsampling (see
-            :data:`imgloss.metrics.ssim.SSIM_DOWNSAMPLE_DEFAULT`); ``None`` keeps the default.
+            ``imgloss.metrics.ssim.SSIM_DOWNSAMPLE_DEFAULT``); ``None`` keeps the default.
     """
     check_pair(prediction, target)
     if prediction.shape[1] != 3:
@@ -171,7 +175,7 @@ def evaluate(
 class MetricTable:
     """Per-image values of a set of measures on one test set, and their means.
 
-    ``rows[image] = {metric: value}``; :meth:`mean` averages per image (Table 1's convention).
+    ``rows[image] = {metric: value}``; :meth:`MetricTable.mean` averages per image (Table 1's convention).
     """
 
     metrics: tuple[str, ...]
@@ -183,6 +187,7 @@ class MetricTable:
         self.rows[image] = {m: float(values[m]) for m in self.metrics}
 
     def mean(self) -> dict[str, float]:
+        """``{metric: mean over the images}`` (a :class:`ValueError` if there are none)."""
         if not self.rows:
             raise ValueError("the table is empty")
         return {
