@@ -141,14 +141,19 @@ def test_crop_sets_read_committed_outputs_and_psnr_is_consistent():
     )
 
 
-def test_crop_sets_recut_inputs_equal_the_runs_saved_inputs():
+def test_crop_sets_recut_inputs_equal_the_runs_saved_inputs(tmp_path):
     """Input and reference crops are cut again from the test data with the corruption the run was
-    scored on: byte for byte the run's own saved crops (the noise is seeded by the file name)."""
-    folder = figures.finished_run(REPO / "results", "quick", "demosaic", "l1")
-    if folder is None or not data.is_present("Kodak24"):
-        pytest.skip("needs the committed quick results and Kodak24 under IMGLOSS_DATA_ROOT")
-    sets = figures.crop_sets(REPO / "results", "quick", "demosaic", ["l1"])
+    scored on: byte for byte the run's own saved crops (the noise is seeded by the file name,
+    ``kodim01.png``, while the crop files are named by its stem)."""
+    if not data.is_present("Kodak24"):
+        pytest.skip("needs Kodak24 under IMGLOSS_DATA_ROOT (file names with an extension)")
+    torch.manual_seed(0)
+    folder = runner.run_one(
+        runner.spec("demosaic", "l1"), "smoke", results=tmp_path, progress=False
+    )
+    sets = figures.crop_sets(tmp_path, "smoke", "demosaic", ["l1"])
     assert sets["note"] is None and sets["labels"] == ["input", "l1", "reference"]
+    assert sets["dataset"] == "Kodak24" and sets["crops"]
     for k, row in enumerate(sets["crops"]):
         for label, kind in (("input", "input"), ("reference", "target")):
             saved = figures.read_png(folder / "crops" / f"Kodak24-kodim01-{k}-{kind}.png")
