@@ -15,9 +15,9 @@ the clean patch. On 15 x 15 the Gaussians of sigma >= 5 are broad compared with 
 is what the paper's patch-centre formulation (eq. 7) implies for a valid network. The input size
 is a parameter of the trainer (``patch``), so a larger context can be tried.
 
-**Full images** (:meth:`ValidConvNet.predict`): the input is reflect-padded by ``margin`` on each side, so
-the output has the input's size; the only border effect is the mirrored context in the outer
-``margin`` pixels.
+**Full images** (:meth:`ValidConvNet.predict`): the input is reflect-padded by ``margin`` on
+each side, so the output has the input's size; the only border effect is the mirrored context
+in the outer ``margin`` pixels.
 
 **Initialisation.** He et al. (2015, the PReLU paper) normal init for the convolutions
 followed by a PReLU (``a = 0.25``, its initial slope), a small normal init (std 1e-3) for the

@@ -77,7 +77,7 @@ def _rgb(pixels: np.ndarray) -> np.ndarray:
 
 
 def _match(image: str, names: list[str], dataset: str) -> str:
-    """The name in ``names`` equal to ``image``, or with the same stem (``kodim01`` = ``kodim01.png``)."""
+    """The name in ``names`` equal to ``image`` or with its stem (``kodim01`` = ``kodim01.png``)."""
     for candidate in names:
         if candidate == image or Path(candidate).stem == Path(image).stem:
             return candidate

@@ -175,7 +175,8 @@ def evaluate(
 class MetricTable:
     """Per-image values of a set of measures on one test set, and their means.
 
-    ``rows[image] = {metric: value}``; :meth:`MetricTable.mean` averages per image (Table 1's convention).
+    ``rows[image] = {metric: value}``; :meth:`MetricTable.mean` averages per image (Table 1's
+    convention).
     """
 
     metrics: tuple[str, ...]
