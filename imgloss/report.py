@@ -95,7 +95,7 @@ def table1_markdown(
                     cells.append((cell["mean"], cell["ci95"]) if cell else None)
                 first_net = 2 if bm3d_cells else 1
                 values = [c[0] for c in cells[first_net:] if c is not None]
-                best = (min if metric in LOWER_IS_BETTER else max)(values) if values else None
+                best = _best(metric, values)
                 text = []
                 for i, c in enumerate(cells):
                     if c is None:
@@ -103,7 +103,7 @@ def table1_markdown(
                         continue
                     s = _fmt(c[0], metric, c[1])
                     bold = i >= first_net and c[0] == best and len(values) > 1
-                    text.append(f"**{s}**" if bold else s)
+                    text.append(_bold(s, bold))
                 rows.append(f"| {LABELS[metric]} | " + " | ".join(text) + " |")
             seeds = {runs[n][dataset]["psnr"]["seeds"] for n in losses if dataset in runs[n]}
             n_images = len(
@@ -185,7 +185,7 @@ def fig8_markdown(profile: str, results: str | os.PathLike = "results") -> str:
         for metric in FIG8_MEASURES:
             row = [cells.get(n, {}).get(dataset, {}).get(metric) for n in names]
             values = [c["mean"] for c in row if c]
-            best = (min if metric in LOWER_IS_BETTER else max)(values) if values else None
+            best = _best(metric, values)
             text = [
                 "—" if c is None else _bold(_fmt(c["mean"], metric, c["ci95"]), c["mean"] == best)
                 for c in row
@@ -193,6 +193,14 @@ def fig8_markdown(profile: str, results: str | os.PathLike = "results") -> str:
             out.append(f"| {LABELS[metric]} | " + " | ".join(text) + " |")
         out.append("")
     return "\n".join(out)
+
+
+def _best(metric: str, values) -> float | None:
+    """The best of ``values`` for ``metric`` (the lowest where lower is better), or ``None``."""
+    values = list(values)
+    if not values:
+        return None
+    return (min if metric in LOWER_IS_BETTER else max)(values)
 
 
 def _bold(text: str, yes: bool) -> str:
@@ -283,7 +291,7 @@ def findings(profile: str, results: str | os.PathLike = "results") -> list[dict]
                 wins = []
                 for m in METRICS:
                     vals = {n: runs[n][dataset][m]["mean"] for n in losses}
-                    best = (min if m in LOWER_IS_BETTER else max)(vals.values())
+                    best = _best(m, vals.values())
                     if vals["mix"] == best:
                         wins.append(LABELS[m])
                 add(
