@@ -52,6 +52,10 @@ class Profile:
     batch_size: int
     lr: float = 1e-3
     switch_steps: int = 0  # length of the second phase of the switching runs
+    # Starting lr of that second phase: a tenth of ``lr``, so the switch continues the converged
+    # network instead of restarting it (at the full lr the test error jumps up after the switch
+    # and the continued controls end worse than before; measured in DEVELOPERS.md).
+    switch_lr: float = 1e-4
     seeds: tuple[int, ...] = (0,)
     eval_every: int = 100
     checkpoint_every: int = 100
@@ -138,7 +142,8 @@ class RunSpec:
         phases = []
         for i, (loss, options) in enumerate(self.losses):
             steps = profile.steps if i == 0 else profile.switch_steps
-            phases.append(Phase(loss, steps, profile.lr, options))
+            lr = profile.lr if i == 0 else profile.switch_lr
+            phases.append(Phase(loss, steps, lr, options))
         return TrainConfig(
             task=self.task,
             phases=tuple(phases),

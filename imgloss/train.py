@@ -13,7 +13,8 @@ reset when the loss changes (the old second moments are on another scale).
 
 **Loss schedule** (Section 5.1): ``phases`` is a sequence of ``Phase(loss, steps, lr)``; a
 switching run is the phases of a finished run plus a new one, and starts from that run's final
-checkpoint (see :mod:`imgloss.runner`).
+checkpoint (see :mod:`imgloss.runner`, whose profiles start the new phase at a tenth of the first
+phase's ``lr``: a continuation, not a restart).
 
 **Robustness.** Checkpoints (weights, optimiser, step, random-generator state, curves) are
 written atomically every ``checkpoint_every`` steps; a run killed at any point resumes from its

@@ -63,6 +63,14 @@ def test_run_dir_is_derived_from_the_whole_configuration(tmp_path):
     assert a != R.run_dir(tmp_path, run, replace(SMOKE, steps=7))
     assert a != R.run_dir(tmp_path, run, replace(SMOKE, test_images=2))
     assert a != R.run_dir(tmp_path, R.spec("demosaic", "l2", "l1", seed=2), SMOKE)
+    assert a != R.run_dir(tmp_path, run, replace(SMOKE, switch_lr=1e-3))
+    # the switch continues at a tenth of the learning rate, for switch_steps steps
+    phases = run.config(SMOKE).phases
+    assert [(p.loss, p.steps, p.lr) for p in phases] == [
+        ("l2", SMOKE.steps, SMOKE.lr),
+        ("l1", SMOKE.switch_steps, SMOKE.switch_lr),
+    ]
+    assert SMOKE.switch_lr == SMOKE.lr / 10
 
 
 def test_run_one_writes_metrics_curves_weights_crops_and_provenance(tmp_path, embedded):
