@@ -231,7 +231,18 @@ def test_findings_check_the_papers_claims_on_our_numbers(tmp_path):
     }
     (tmp_path / "quick" / "switching.json").write_text(json.dumps(_summary("switching", switching)))
     found = {f["finding"]: f["holds"] for f in report.findings("quick", tmp_path)}
-    assert all(found.values()) and len(found) == 5
+    assert all(found.values()) and len(found) == 6
+    # Section 5.1 compares with the network before the switch (l1 alone: 1000 * 0.4 here)
+    switching["l1-l2"] = {"l2": 0.45}
+    switching["l2-l2"] = {"l2": 0.05}
+    (tmp_path / "quick" / "switching.json").write_text(json.dumps(_summary("switching", switching)))
+    found = {f["finding"]: f for f in report.findings("quick", tmp_path)}
+    assert found["Switching from l1 to l2 lowers the l2 error"]["holds"] is False
+    assert found["Switching from l2 to l1 lowers the l2 error"]["holds"] is True
+    assert found["l2 was stuck: l2 → l1 beats continuing with l2 for as long"]["holds"] is False
+    assert found["Switching from l1 to l2 lowers the l2 error"]["evidence"] == (
+        "1000·ℓ2 400.000 after l1 alone, 450.000 after l1 → l2 (100.000 after l1 → l1)"
+    )
     table["mix"]["gmsd"] = 0.9  # worse than everyone on one measure
     table["ssim5"]["colour_bias"] = 0.0001
     (tmp_path / "quick" / "table1.json").write_text(json.dumps(_summary("table1", table)))
