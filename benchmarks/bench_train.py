@@ -19,6 +19,10 @@ Measured in one process, so the ratios compare like with like:
   step time (target: <= 5%).
 * ``data``: patches/s of the resident sampler plus the on-the-fly demosaicking degradation
   (must exceed the step's patches/s so the trainer never waits for data).
+* ``layers``: where the step's time goes: each convolution's forward, input-gradient and
+  weight-gradient kernel and each PReLU (forward + backward) timed alone at the `quick` batch
+  (CPU) or the largest batch (GPU), each convolution kernel as a fraction of the same rounds'
+  matmul rate. On the CPU this shows why the step stays under 0.8 of the matmul rate.
 * ``trainer``: patches/s of :func:`imgloss.train.train` end to end (sampling, degradation, step,
   NaN checks, no evaluation), the number to plan the ``paper`` profile with.
 """
@@ -137,6 +141,82 @@ class _Null:
         return False
 
 
+def bench_layers(device, batch, rounds) -> list[dict]:
+    """Each kernel of PaperNet's step timed alone (same rounds as a reference matmul)."""
+    torch.manual_seed(0)
+    net = models.PaperNet().to(device)
+    x = torch.rand(batch, 3, 31, 31, device=device)
+    inputs, outputs = [], []
+    with torch.no_grad():
+        h = x
+        for i, conv in enumerate(net.convs):
+            inputs.append(h)
+            h = conv(h)
+            outputs.append(h)
+            if i < len(net.acts):
+                h = net.acts[i](h)
+    backward = torch.ops.aten.convolution_backward
+
+    def conv_pass(i: int, kind: str):
+        conv, inp, grad = net.convs[i], inputs[i], torch.randn_like(outputs[i])
+        if kind == "forward":
+            return lambda: torch.nn.functional.conv2d(inp, conv.weight, conv.bias)
+        mask = (True, False, False) if kind == "input grad" else (False, True, True)
+        return lambda: backward(
+            grad,
+            inp,
+            conv.weight,
+            [conv.out_channels],
+            (1, 1),
+            (0, 0),
+            (1, 1),
+            False,
+            (0, 0),
+            1,
+            mask,
+        )
+
+    def prelu_pass(i: int):
+        pre = outputs[i].clone().requires_grad_(True)
+        weight = net.acts[i].weight.detach().clone().requires_grad_(True)
+        grad = torch.randn_like(pre)
+        return lambda: torch.autograd.grad(
+            torch.nn.functional.prelu(pre, weight), [pre, weight], grad
+        )
+
+    runs, flops = {}, {}
+    for i, conv in enumerate(net.convs):
+        side = outputs[i].shape[-1]
+        k = conv.kernel_size[0]
+        f = 2 * batch * conv.in_channels * conv.out_channels * k * k * side * side
+        kinds = ("forward", "weight grad") if i == 0 else ("forward", "input grad", "weight grad")
+        for kind in kinds:
+            name = f"conv{i + 1} {conv.in_channels}->{conv.out_channels} {k}x{k} {kind}"
+            runs[name], flops[name] = conv_pass(i, kind), f
+        if i < len(net.acts):
+            runs[f"prelu{i + 1} forward + backward"] = prelu_pass(i)
+    n = 8192 if device.type == "cuda" else 2048
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    runs["matmul"] = lambda: a @ b
+    times = interleaved(runs, rounds, device)
+    matmul_gflops = 2 * n**3 / times.pop("matmul") / 1e9
+    rows = []
+    for name, s in times.items():
+        gflops = flops[name] / s / 1e9 if name in flops else None
+        rows.append(
+            {
+                "batch": batch,
+                "kernel": name,
+                "ms": s * 1e3,
+                "gflops": gflops,
+                "of_float32_matmul": gflops / matmul_gflops if gflops is not None else None,
+                "share_of_flops": flops[name] / sum(flops.values()) if name in flops else 0.0,
+            }
+        )
+    return rows
+
+
 def bench_data(device, batch, rounds) -> dict:
     cfg = TrainConfig("demosaic", (Phase("mix", 1),), batch_size=batch)
     data = TrainingData.build(cfg, device)
@@ -176,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device)
     gpu = device.type == "cuda"
     batches = args.batches or ([512, 4096] if gpu else [32, 64, 128])
-    result = {"matmul": matmul_rates(device), "steps": [], "data": [], "trainer": []}
+    result = {"matmul": matmul_rates(device), "steps": [], "data": [], "layers": [], "trainer": []}
     # (bf16 autocast, channels_last, torch.compile, loss); compile only at the largest batch
     cases = [(False, False, False, "mix"), (False, False, False, "l2")]
     if gpu:
@@ -200,6 +280,10 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(r), flush=True)
         result["data"].append(bench_data(device, batch, args.rounds))
         print(json.dumps(result["data"][-1]), flush=True)
+    layer_batch = max(batches) if gpu or 64 not in batches else 64
+    result["layers"] = bench_layers(device, layer_batch, args.rounds)
+    for row in result["layers"]:
+        print(json.dumps(row), flush=True)
     steps = args.trainer_steps or (300 if gpu else 30)
     # the trainer at the largest batch on a GPU, at the `quick` profile's batch (64) on the CPU
     trainer_batch = max(batches) if gpu or 64 not in batches else 64
@@ -239,6 +323,23 @@ def markdown(result: dict) -> str:
             f"\nData (sampler + degradation), batch {d['batch']}: "
             f"{d['patches_per_s']:,.0f} patches/s ({d['train_data']})."
         )
+    if result.get("layers"):
+        total = sum(r["ms"] for r in result["layers"])
+        lines += [
+            "",
+            f"Kernels of the step alone, batch {result['layers'][0]['batch']} (sum {total:.1f} ms):",
+            "",
+            "| kernel | ms | of the sum | share of FLOPs | GFLOP/s | of fp32 matmul |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in result["layers"]:
+            rate = "" if r["gflops"] is None else f"{r['gflops']:,.0f}"
+            ratio = "" if r["of_float32_matmul"] is None else f"{r['of_float32_matmul']:.2f}"
+            lines.append(
+                f"| {r['kernel']} | {r['ms']:.2f} | {r['ms'] / total:.1%} | "
+                f"{r['share_of_flops']:.1%} | {rate} | {ratio} |"
+            )
+        lines.append("")
     for t in result["trainer"]:
         lines.append(
             f"Trainer loop, batch {t['batch']}: {t['patches_per_s_training_loop']:,.0f} "

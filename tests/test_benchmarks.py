@@ -1,0 +1,65 @@
+"""The training benchmark's accounting: the per-kernel breakdown covers exactly the step's FLOPs.
+
+The benchmark's ratios (step GFLOP/s over the matmul rate, each kernel's share) are only as
+good as its FLOP counts, so they are checked against an independent count: torch's own FLOP
+counter on a real forward + backward of the network.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import bench_train
+
+from imgloss import models
+
+
+def test_step_flops_match_torch_flop_counter():
+    net = models.PaperNet()
+    x = torch.rand(2, 3, 31, 31)  # the input never needs a gradient, as in training
+    with FlopCounterMode(display=False) as counter:
+        net(x).sum().backward()
+    assert bench_train.step_flops(net, 15, 2) == counter.get_total_flops()
+
+
+def test_kernel_breakdown_covers_the_step():
+    batch = 2
+    rows = bench_train.bench_layers(torch.device("cpu"), batch, rounds=1)
+    names = [r["kernel"] for r in rows]
+    # conv1 has no input gradient (the network's input needs none); three convs, two PReLUs
+    assert names == [
+        "conv1 3->64 9x9 forward",
+        "conv1 3->64 9x9 weight grad",
+        "prelu1 forward + backward",
+        "conv2 64->64 5x5 forward",
+        "conv2 64->64 5x5 input grad",
+        "conv2 64->64 5x5 weight grad",
+        "prelu2 forward + backward",
+        "conv3 64->3 5x5 forward",
+        "conv3 64->3 5x5 input grad",
+        "conv3 64->3 5x5 weight grad",
+    ]
+    net = models.PaperNet()
+    total = bench_train.step_flops(net, 15, batch)
+    conv_rows = [r for r in rows if r["gflops"] is not None]
+    flops = sum(r["gflops"] * 1e9 * r["ms"] / 1e3 for r in conv_rows)
+    assert abs(flops - total) / total < 1e-9
+    assert abs(sum(r["share_of_flops"] for r in rows) - 1) < 1e-12
+    assert all(r["ms"] > 0 for r in rows)
+    text = bench_train.markdown(
+        {
+            "matmul": {"float32_gflops": 1.0},
+            "steps": [],
+            "data": [],
+            "layers": rows,
+            "trainer": [],
+            "provenance": {"device": "cpu"},
+        }
+    )
+    assert "conv2 64->64 5x5 weight grad" in text
