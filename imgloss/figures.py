@@ -199,6 +199,46 @@ def switching_curves(
     return out
 
 
+def plot_switching(curves: dict[str, dict], *, title: str = "", scale: float = 1000.0):
+    """Fig. 7's inset for our runs: the test-crop curves of :func:`switching_curves`.
+
+    Left, the whole training; right, the steps from the switch on, where the continuations
+    differ by a few percent. A switch (l1 → l2, l2 → l1) is drawn solid and the same-loss control
+    that continues from the same network (l1 → l1, l2 → l2) dashed in the same colour, so that
+    the pairs, identical before the switch, stay visible. Returns the matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, (full, zoom) = plt.subplots(1, 2, figsize=(10, 4), width_ratios=(3, 2))
+    colours = {"l1": "tab:blue", "l2": "tab:red"}  # by the loss trained first
+    for label, c in curves.items():
+        first, second = label.split(" → ")
+        style = {
+            "color": colours.get(first, "tab:grey"),
+            "ls": ":" if first == second else "-",
+            "marker": "." if first == second else "o",
+            "ms": 5 if first == second else 4,
+            "label": label,
+        }
+        values = [scale * v for v in c["value"]]
+        full.plot(c["step"], values, **style)
+        after = [(s, v) for s, v in zip(c["step"], values, strict=True) if s >= c["switch"]]
+        if after:
+            zoom.plot(*zip(*after, strict=True), **style)
+    for ax in (full, zoom):
+        if curves:
+            ax.axvline(next(iter(curves.values()))["switch"], color="grey", lw=0.8, ls="--")
+        ax.set_xlabel("training step")
+        ax.grid(alpha=0.3)
+    full.set_ylabel(f"{scale:g} · ℓ2 on the test crops" if scale != 1 else "ℓ2 on the test crops")
+    full.set_title(title or "whole training (the dashed line is the switch)")
+    zoom.set_title("from the switch on")
+    if curves:
+        full.legend()
+    fig.tight_layout()
+    return fig
+
+
 def sample_pair(task: str = "demosaic", size: int = 192, *, root=None, seed: int = 0) -> dict:
     """A degraded test image and its reference: a ``size`` centre crop of the first image of the
     task's first test set present (else the embedded photographs), corrupted as in testing.

@@ -191,6 +191,28 @@ def test_switching_curves_join_both_phases():
     assert len(c["value"]) == len(c["step"])
 
 
+def test_switching_plot_shows_each_pair_and_zooms_after_the_switch():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    steps = [100, 200, 300, 400]
+    curves = {
+        "l1 → l2": {"step": steps, "value": [3e-3, 2e-3, 1.5e-3, 1.4e-3], "switch": 200},
+        "l1 → l1": {"step": steps, "value": [3e-3, 2e-3, 1.6e-3, 1.5e-3], "switch": 200},
+    }
+    fig = figures.plot_switching(curves, title="t")
+    full, zoom = fig.axes
+    assert [line.get_label() for line in full.get_lines()[:2]] == ["l1 → l2", "l1 → l1"]
+    switched, control = full.get_lines()[:2]
+    assert switched.get_linestyle() == "-" and control.get_linestyle() == ":"
+    assert switched.get_color() == control.get_color()  # same first loss, same colour
+    assert list(switched.get_ydata()) == [3.0, 2.0, 1.5, 1.4]  # scaled by 1000
+    zoomed = zoom.get_lines()[0]
+    assert list(zoomed.get_xdata()) == [200, 300, 400]  # from the switch on
+    assert full.get_title() == "t" and "1000" in full.get_ylabel()
+    matplotlib.pyplot.close(fig)
+
+
 # ------------------------------------------------------------------------------- findings
 def _summary(experiment, cells):
     return {
