@@ -135,8 +135,11 @@ def peer_cases(size: str, device: torch.device) -> tuple[dict, dict]:
     return cases, missing
 
 
-def interleaved(runs: dict[str, Callable[[], None]], rounds: int, device: torch.device) -> dict:
-    """Median seconds of each run, timing one call of each in turn for ``rounds`` rounds."""
+def interleaved_samples(
+    runs: dict[str, Callable[[], None]], rounds: int, device: torch.device
+) -> dict[str, list[float]]:
+    """Seconds of each call of each run, timing one call of each in turn for ``rounds`` rounds
+    (entry ``i`` of every list comes from the same round, so ratios can be paired)."""
     for run in runs.values():  # warm-up (allocator, kernels, caches)
         run()
         if rounds > 3:
@@ -149,7 +152,12 @@ def interleaved(runs: dict[str, Callable[[], None]], rounds: int, device: torch.
             run()
             _sync(device)
             times[name].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
+    return times
+
+
+def interleaved(runs: dict[str, Callable[[], None]], rounds: int, device: torch.device) -> dict:
+    """Median seconds of each run, timing one call of each in turn for ``rounds`` rounds."""
+    return {k: statistics.median(v) for k, v in interleaved_samples(runs, rounds, device).items()}
 
 
 def bench_losses(

@@ -12,7 +12,8 @@ Measured in one process, so the ratios compare like with like:
   with the patch-mode Mix loss, on pre-made batches. Its FLOP count is 3x the forward pass minus
   the first layer's input gradient (which is never computed); ``of_matmul`` is the achieved
   FLOP rate over the float32 matmul rate measured in the *same rounds* (step, loss and matmul
-  alternate; the issue's CPU target: >= 0.8).
+  alternate; the issue's CPU target: >= 0.8), and the quartiles of that ratio taken round by
+  round (each step against the matmul timed right after it): the spread of the measurement.
 * ``channels_last``: on the CPU too, the same step with both layouts (oneDNN has kernels for
   each; neither wins on every machine state, so it is measured rather than assumed).
 * ``loss share``: forward + backward of the loss alone on the network's output size, over the
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -40,7 +42,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_losses import interleaved
+from bench_losses import interleaved, interleaved_samples
 
 from imgloss import losses, models
 from imgloss.provenance import provenance
@@ -116,9 +118,19 @@ def bench_step(device, batch, *, amp, channels_last, compile_, loss_name, rounds
     if compile_:
         for _ in range(3):  # compile before timing (interleaved warms up once or twice)
             step()
-    times = interleaved({"step": step, "loss": loss_only, "matmul": lambda: a @ b}, rounds, device)
+    samples = interleaved_samples(
+        {"step": step, "loss": loss_only, "matmul": lambda: a @ b}, rounds, device
+    )
+    times = {k: statistics.median(v) for k, v in samples.items()}
     s, s_loss = times["step"], times["loss"]
     matmul_gflops = 2 * n**3 / times["matmul"] / 1e9
+    # the ratio round by round (step and matmul of the same round), for its spread
+    flops = step_flops(net, 15, batch)
+    paired = sorted(
+        (flops / t_step) / (2 * n**3 / t_mm)
+        for t_step, t_mm in zip(samples["step"], samples["matmul"], strict=True)
+    )
+    quartiles = statistics.quantiles(paired, n=4) if len(paired) > 1 else paired * 3
     return {
         "matmul_float32_gflops_same_rounds": matmul_gflops,
         "batch": batch,
@@ -128,8 +140,9 @@ def bench_step(device, batch, *, amp, channels_last, compile_, loss_name, rounds
         "loss": loss_name,
         "step_ms": s * 1e3,
         "patches_per_s": batch / s,
-        "gflops": step_flops(net, 15, batch) / s / 1e9,
+        "gflops": flops / s / 1e9,
         "loss_share": s_loss / s,
+        "of_float32_matmul_paired_quartiles": [quartiles[0], quartiles[1], quartiles[2]],
     }
 
 
@@ -307,16 +320,18 @@ def markdown(result: dict) -> str:
         "",
         (
             "| batch | bf16 | channels_last | compile | loss | step ms | patches/s | GFLOP/s | "
-            "fp32 matmul GFLOP/s, same rounds | of it | loss share |"
+            "fp32 matmul GFLOP/s, same rounds | of it | of it, round by round: quartiles | "
+            "loss share |"
         ),
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["steps"]:
         lines.append(
             f"| {r['batch']} | {r['amp_bf16']} | {r['channels_last']} | {r['compile']} | "
             f"{r['loss']} | {r['step_ms']:.2f} | {r['patches_per_s']:,.0f} | {r['gflops']:,.0f} | "
             f"{r['matmul_float32_gflops_same_rounds']:,.0f} | {r['of_float32_matmul']:.2f} | "
-            f"{r['loss_share']:.1%} |"
+            + "{:.2f} / {:.2f} / {:.2f}".format(*r["of_float32_matmul_paired_quartiles"])
+            + f" | {r['loss_share']:.1%} |"
         )
     for d in result["data"]:
         lines.append(

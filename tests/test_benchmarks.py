@@ -63,3 +63,31 @@ def test_kernel_breakdown_covers_the_step():
         }
     )
     assert "conv2 64->64 5x5 weight grad" in text
+
+
+def test_step_ratio_is_reported_with_its_round_by_round_spread():
+    r = bench_train.bench_step(
+        torch.device("cpu"),
+        2,
+        amp=False,
+        channels_last=False,
+        compile_=False,
+        loss_name="l2",
+        rounds=3,
+    )
+    q1, q2, q3 = r["of_float32_matmul_paired_quartiles"]
+    assert 0 < q1 <= q2 <= q3
+    # the ratio of medians and the median of the paired ratios estimate the same quantity
+    r["of_float32_matmul"] = r["gflops"] / r["matmul_float32_gflops_same_rounds"]
+    assert 0 < r["of_float32_matmul"] < 10
+    text = bench_train.markdown(
+        {
+            "matmul": {"float32_gflops": 1.0},
+            "steps": [r],
+            "data": [],
+            "layers": [],
+            "trainer": [],
+            "provenance": {"device": "cpu"},
+        }
+    )
+    assert f"{q1:.2f} / {q2:.2f} / {q3:.2f}" in text
