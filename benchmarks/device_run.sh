@@ -5,59 +5,82 @@
 #   3. the `paper` profile: Table 1 then the switching runs, seed by seed, as independent
 #      `imgloss train` processes, PARALLEL at a time on the one GPU, until BUDGET seconds are
 #      spent (finished runs are kept and reused by the next session; unfinished ones are redone).
-# Results (JSON, curves, output crops; no weights) come back as $OUT/paper-results.tgz:
+# Results (JSON, curves, output crops; no weights) come back as $OUT/<profile>-results.tgz:
 #   tar xzf paper-results.tgz -C results
 # Usage there: OUT=... BUDGET=540 IMGLOSS_COMMIT=<sha> bash benchmarks/device_run.sh
+# A rehearsal on the CPU (what tests/test_device_run.py does, in about a minute):
+#   OUT=/tmp/out PROFILE=smoke DEVICE=cpu CHECKS=0 REUSE=0 RESULTS=/tmp/res \
+#     bash benchmarks/device_run.sh
+# (EXPERIMENTS picks the experiments, "table1 switching" by default).
 set -uo pipefail
 : "${OUT:?set OUT to the folder that comes back}"
 BUDGET=${BUDGET:-540}
 PARALLEL=${PARALLEL:-4}
+PROFILE=${PROFILE:-paper}      # the runner profile to train
+DEVICE=${DEVICE:-cuda}
+CHECKS=${CHECKS:-1}            # 1: the CUDA tests and the training benchmark first
+RESULTS=${RESULTS:-results-device}
+EXPERIMENTS=${EXPERIMENTS:-table1 switching}
+REUSE=${REUSE:-1}              # 1: start from the finished runs committed in results/runs
 start=$(date +%s)
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 TQDM_DISABLE=1 OMP_NUM_THREADS=4
-export IMGLOSS_DATA_ROOT=${IMGLOSS_DATA_ROOT:-$PWD/devdata}
-mkdir -p "$OUT" results-device
+export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 TQDM_DISABLE=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-4}
+if [ -z "${IMGLOSS_DATA_ROOT:-}" ] && [ -d devdata ]; then export IMGLOSS_DATA_ROOT=$PWD/devdata; fi
+export PROFILE RESULTS EXPERIMENTS
+runs_file=$(mktemp)
+mkdir -p "$OUT" "$RESULTS"
 # Finished runs committed from earlier sessions are reused (a run folder with metrics.json).
-[ -d results/runs/paper ] && mkdir -p results-device/runs && cp -rn results/runs/paper results-device/runs/
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
-python3 -c "import torch; print('torch', torch.__version__)" >> "$OUT/gpu.txt" 2>&1
-ls "$IMGLOSS_DATA_ROOT" >> "$OUT/gpu.txt" 2>&1
+if [ "$REUSE" = 1 ] && [ -d "results/runs/$PROFILE" ]; then
+  mkdir -p "$RESULTS/runs" && cp -rn "results/runs/$PROFILE" "$RESULTS/runs/"
+fi
+if [ "$CHECKS" = 1 ]; then
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
+  python3 -c "import torch; print('torch', torch.__version__)" >> "$OUT/gpu.txt" 2>&1
+  ls "${IMGLOSS_DATA_ROOT:-.}" >> "$OUT/gpu.txt" 2>&1
 
-timeout 150 python3 -m pytest -q -p no:cacheprovider tests/test_cuda_training.py tests/test_cuda.py \
-  > "$OUT/pytest-gpu.log" 2>&1
-echo "pytest exit $? after $(( $(date +%s) - start )) s" >> "$OUT/pytest-gpu.log"
+  timeout 150 python3 -m pytest -q -p no:cacheprovider tests/test_cuda_training.py tests/test_cuda.py \
+    > "$OUT/pytest-gpu.log" 2>&1
+  echo "pytest exit $? after $(( $(date +%s) - start )) s" >> "$OUT/pytest-gpu.log"
 
-timeout 150 python3 benchmarks/bench_train.py --device cuda --rounds 10 \
-  --json "$OUT/bench-train-gpu.json" --markdown "$OUT/bench-train-gpu.md" \
-  > "$OUT/bench-train-gpu.log" 2>&1
-echo "bench exit $? after $(( $(date +%s) - start )) s" >> "$OUT/bench-train-gpu.log"
+  timeout 150 python3 benchmarks/bench_train.py --device "$DEVICE" --rounds 10 \
+    --json "$OUT/bench-train-gpu.json" --markdown "$OUT/bench-train-gpu.md" \
+    > "$OUT/bench-train-gpu.log" 2>&1
+  echo "bench exit $? after $(( $(date +%s) - start )) s" >> "$OUT/bench-train-gpu.log"
+fi
 
-python3 - > /tmp/runs.txt <<'EOF'
+python3 - > "$runs_file" <<'EOF'
+import os
+
 from imgloss import runner as R
-p = R.PROFILES["paper"]
+p = R.PROFILES[os.environ["PROFILE"]]
 for seed in p.seeds:
     one = R.Profile(**{**p.__dict__, "seeds": (seed,)})
-    for experiment in ("table1", "switching"):
+    for experiment in os.environ["EXPERIMENTS"].split():
         for r in R.experiment_runs(experiment, one):
             losses = " ".join(name for name, _ in r.losses)
             print(f"--task {r.task} --loss {losses} --seed {r.seed}")
 EOF
 left=$(( BUDGET - ($(date +%s) - start) - 25 ))
-echo "runs: $(wc -l < /tmp/runs.txt), $left s left" > "$OUT/runs.log"
+echo "runs: $(wc -l < "$runs_file"), $left s left" > "$OUT/runs.log"
 if [ "$left" -gt 30 ]; then
+  export DEVICE
   timeout "$left" xargs -P "$PARALLEL" -L 1 sh -c \
-    'python3 -m imgloss.cli train "$@" --profile paper --device cuda --results results-device 2>&1 | tail -3' _ \
-    < /tmp/runs.txt >> "$OUT/runs.log" 2>&1
+    'python3 -m imgloss.cli train "$@" --profile "$PROFILE" --device "$DEVICE" --results "$RESULTS" 2>&1 | tail -3' _ \
+    < "$runs_file" >> "$OUT/runs.log" 2>&1
   echo "runs exit $? after $(( $(date +%s) - start )) s" >> "$OUT/runs.log"
 fi
 python3 - >> "$OUT/runs.log" 2>&1 <<'EOF'
+import os
+
 from imgloss import runner as R
 from imgloss.provenance import write_json
-for e in ("table1", "switching"):
-    write_json(f"results-device/paper/{e}.json", R.summarize(e, "paper", results="results-device"))
+profile, results = os.environ["PROFILE"], os.environ["RESULTS"]
+for e in os.environ["EXPERIMENTS"].split():
+    write_json(f"{results}/{profile}/{e}.json", R.summarize(e, profile, results=results))
     print("summary", e)
 EOF
 # $OUT returns only shallow folders, and the next call's sync deletes files made here that the
 # local tree lacks: bring everything back as one archive, in this call.
-tar czf "$OUT/paper-results.tgz" --exclude='*.pt' --exclude='*-input.png' --exclude='*-target.png' \
-  --exclude=".lock" -C results-device paper runs/paper 2>> "$OUT/runs.log"
+tar czf "$OUT/$PROFILE-results.tgz" --exclude='*.pt' --exclude='*-input.png' --exclude='*-target.png' \
+  --exclude=".lock" -C "$RESULTS" "$PROFILE" "runs/$PROFILE" 2>> "$OUT/runs.log"
+rm -f "$runs_file"
 echo "done after $(( $(date +%s) - start )) s" >> "$OUT/runs.log"

@@ -1,0 +1,71 @@
+"""A CPU rehearsal of the GPU job (`benchmarks/device_run.sh`).
+
+Device time is scarce (minutes per session), so the script's orchestration is exercised here:
+independent `imgloss train` processes run in parallel (a switching run and the run it continues
+from may start at the same time and must share the parent through the runner's lock), the
+summaries are written, and the archive that comes back holds the results and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.skipif(
+    not all(shutil.which(t) for t in ("bash", "xargs", "tar", "timeout")),
+    reason="needs bash, xargs, tar and timeout",
+)
+def test_device_script_rehearsal_on_the_cpu(tmp_path):
+    out, results = tmp_path / "out", tmp_path / "results-device"
+    env = os.environ | {
+        "OUT": str(out),
+        "PROFILE": "smoke",
+        "DEVICE": "cpu",
+        "CHECKS": "0",
+        "REUSE": "0",
+        "RESULTS": str(results),
+        "EXPERIMENTS": "switching",
+        "PARALLEL": "2",
+        "BUDGET": "400",
+        "OMP_NUM_THREADS": "1",
+    }
+    proc = subprocess.run(
+        ["bash", "benchmarks/device_run.sh"],
+        check=False,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=420,
+    )
+    log = (out / "runs.log").read_text()
+    assert proc.returncode == 0, proc.stderr[-2000:] + log[-2000:]
+    assert log.startswith("runs: 4,")  # the four switching schedules, one seed
+    assert "runs exit 0" in log and "summary switching" in log and "done after" in log
+
+    with tarfile.open(out / "smoke-results.tgz") as archive:
+        names = archive.getnames()
+        summary = json.load(archive.extractfile("smoke/switching.json"))
+    assert not [n for n in names if n.endswith((".pt", ".lock", "-input.png", "-target.png"))]
+    finished = {
+        Path(n).parts[3]
+        for n in names
+        if n.startswith("runs/smoke/demosaic/") and n.endswith("/metrics.json")
+    }
+    # the two parents, trained once by whichever switching run asked first, and the four runs
+    assert finished == {"l1", "l2", "l1-l2", "l2-l1", "l1-l1", "l2-l2"}
+    assert all(
+        len(list((results / "runs" / "smoke" / "demosaic" / label).glob("seed0-*"))) == 1
+        for label in finished
+    )
+    assert set(summary["tasks"]["demosaic"]) == {"l1-l2", "l2-l1", "l1-l1", "l2-l2"}
+    assert summary["profile"] == "smoke"
