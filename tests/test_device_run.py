@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -37,6 +38,8 @@ def test_device_script_rehearsal_on_the_cpu(tmp_path):
         "PARALLEL": "2",
         "BUDGET": "400",
         "OMP_NUM_THREADS": "1",
+        # the script calls `python3`: this interpreter's, whether or not its venv is activated
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     proc = subprocess.run(
         ["bash", "benchmarks/device_run.sh"],
