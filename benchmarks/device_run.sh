@@ -2,7 +2,7 @@
 # The one GPU job of a lent device session (see DEVELOPERS.md, "GPU runs"):
 #   1. the CUDA tests (training path, metrics on the GPU, losses),
 #   2. the training benchmark (benchmarks/bench_train.py --device cuda),
-#   3. the `paper` profile: Table 1 then the switching runs, seed by seed, as independent
+#   3. the `paper` profile: Table 1 (all seeds) then the switching runs, as independent
 #      `imgloss train` processes, PARALLEL at a time on the one GPU, until BUDGET seconds are
 #      spent (finished runs are kept and reused by the next session; unfinished ones are redone).
 # Results (JSON, curves, output crops; no weights) come back as $OUT/<profile>-results.tgz:
@@ -52,15 +52,16 @@ import os
 
 from imgloss import runner as R
 p = R.PROFILES[os.environ["PROFILE"]]
-for seed in p.seeds:
-    one = R.Profile(**{**p.__dict__, "seeds": (seed,)})
-    for experiment in os.environ["EXPERIMENTS"].split():
-        for r in R.experiment_runs(experiment, one):
-            losses = " ".join(name for name, _ in r.losses)
-            print(f"--task {r.task} --loss {losses} --seed {r.seed}")
+# experiment by experiment (all of Table 1's seeds first: its wall time is a target), then seed
+for experiment in os.environ["EXPERIMENTS"].split():
+    for r in R.experiment_runs(experiment, p):
+        losses = " ".join(name for name, _ in r.losses)
+        print(f"--task {r.task} --loss {losses} --seed {r.seed}")
 EOF
 left=$(( BUDGET - ($(date +%s) - start) - 25 ))
 echo "runs: $(wc -l < "$runs_file"), $left s left" > "$OUT/runs.log"
+RUNS_START=$(date +%s)
+export RUNS_START
 if [ "$left" -gt 30 ]; then
   export DEVICE
   timeout "$left" xargs -P "$PARALLEL" -L 1 sh -c \
@@ -74,9 +75,20 @@ import os
 from imgloss import runner as R
 from imgloss.provenance import write_json
 profile, results = os.environ["PROFILE"], os.environ["RESULTS"]
+runs_start = float(os.environ["RUNS_START"])
 for e in os.environ["EXPERIMENTS"].split():
     write_json(f"{results}/{profile}/{e}.json", R.summarize(e, profile, results=results))
     print("summary", e)
+    # wall time of the experiment in this call: when its last run finished (metrics.json is
+    # written last), counted from the start of the runs
+    prof = R.PROFILES[profile]
+    files = [R.run_dir(results, r, prof) / "metrics.json" for r in R.experiment_runs(e, prof)]
+    done = [f.stat().st_mtime for f in files if f.exists()]
+    fresh = [t - runs_start for t in done if t >= runs_start]
+    print(
+        f"wall {e}: {len(done)} of {len(files)} runs finished, {len(fresh)} in this call"
+        + (f", the last {max(fresh):.0f} s after the runs started" if fresh else "")
+    )
 EOF
 # $OUT returns only shallow folders, and the next call's sync deletes files made here that the
 # local tree lacks: bring everything back as one archive, in this call.

@@ -54,6 +54,8 @@ def test_device_script_rehearsal_on_the_cpu(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:] + log[-2000:]
     assert log.startswith("runs: 4,")  # the four switching schedules, one seed
     assert "runs exit 0" in log and "summary switching" in log and "done after" in log
+    wall = next(line for line in log.splitlines() if line.startswith("wall switching:"))
+    assert wall.startswith("wall switching: 4 of 4 runs finished, 4 in this call, the last ")
 
     with tarfile.open(out / "smoke-results.tgz") as archive:
         names = archive.getnames()
