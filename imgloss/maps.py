@@ -68,3 +68,48 @@ def align(maps: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         top, left = (m.shape[-2] - h) // 2, (m.shape[-1] - w) // 2
         out[key] = m[..., top : top + h, left : left + w]
     return out
+
+
+def plot_loss_maps(
+    prediction: torch.Tensor,
+    target: torch.Tensor,
+    names: list[str],
+    *,
+    prediction_label: str = "prediction",
+    title: str = "",
+    columns: int = 4,
+):
+    """The prediction, the target and the map of each loss in ``names``, side by side.
+
+    Shows image 0 of the ``(N, 3, H, W)`` pair, cropped to the region common to all maps
+    (:func:`align`); each map is averaged over the channels, its colour scale ends at its 99th
+    percentile, and its title gives its mean (the loss, up to the channel average). Returns the
+    matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    error = align({n: loss_map(n, prediction, target) for n in names})
+    crop = next(iter(error.values())).shape[-1]
+    border = (target.shape[-1] - crop) // 2
+    inner = (0, slice(None), slice(border, border + crop), slice(border, border + crop))
+    panels = len(names) + 2
+    rows = -(-panels // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3 * columns, 3.2 * rows), squeeze=False)
+    flat = list(axes.flat)
+    for ax, label, img in zip(
+        flat, (prediction_label, "reference"), (prediction, target), strict=False
+    ):
+        ax.imshow(img[inner].detach().permute(1, 2, 0).clamp(0, 1).cpu().numpy())
+        ax.set_title(label, fontsize=9)
+    for ax, name in zip(flat[2:], names, strict=False):
+        m = error[name][0].detach().mean(0).cpu().numpy()
+        im = ax.imshow(m, cmap="magma", vmin=0, vmax=float(np.percentile(m, 99)))
+        ax.set_title(f"{name}: loss {m.mean():.4f}", fontsize=9)
+        fig.colorbar(im, ax=ax, fraction=0.046)
+    for ax in flat:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig

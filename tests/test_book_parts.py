@@ -102,6 +102,41 @@ def test_bias_costs_less_ssim_in_bright_regions():
         toy.step_edge(10, 10)
 
 
+def test_fig9_plot_draws_the_four_panels_from_the_experiments():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    edge = toy.edge_experiment((1, 3, 9), trials=5, seed=0)
+    bias = toy.bias_experiment(3, seed=0)
+    fig = toy.plot_fig9(edge, bias)
+    a, b, c, d = fig.axes[:4]
+    assert [ax.get_title()[:3] for ax in (a, b, c, d)] == ["(a)", "(b)", "(c)", "(d)"]
+    m, sd = edge["ssim_at_pixel"][9]
+    assert f"SSIM9: at P {m:.3f} ± {sd:.3f}" in [t.get_text() for t in b.get_legend().get_texts()]
+    assert np.array_equal(d.get_lines()[0].get_ydata(), bias["profile"], equal_nan=True)
+    matplotlib.pyplot.close(fig)
+
+
+def test_loss_map_plot_shows_each_map_with_its_mean():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    g = torch.Generator().manual_seed(0)
+    y = torch.rand(1, 3, 64, 64, generator=g)
+    x = (y + 0.05 * torch.randn(y.shape, generator=g)).clamp(0, 1)
+    names = ["l2", "l1", "ssim5", "mix"]
+    fig = maps.plot_loss_maps(x, y, names, prediction_label="noisy")
+    error = maps.align({n: maps.loss_map(n, x, y) for n in names})
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles[:2] == ["noisy", "reference"]
+    for name in names:
+        assert f"{name}: loss {error[name][0].mean().item():.4f}" in titles
+    crop = error["l2"].shape[-1]
+    assert fig.axes[0].get_images()[0].get_array().shape == (crop, crop, 3)  # common region
+    assert crop < 64  # the windowed maps are smaller than the image
+    matplotlib.pyplot.close(fig)
+
+
 # ------------------------------------------------------------------------------- widgets
 def test_precomputed_slider_links_the_slider_to_the_views_in_the_browser():
     ipywidgets = pytest.importorskip("ipywidgets")
