@@ -52,9 +52,9 @@ class Profile:
     batch_size: int
     lr: float = 1e-3
     switch_steps: int = 0  # length of the second phase of the switching runs
-    # Starting lr of that second phase: a tenth of ``lr``, so the switch continues the converged
-    # network instead of restarting it (at the full lr the test error jumps up after the switch
-    # and l1 -> l2 and the l2 -> l2 control end worse than before; measured in DEVELOPERS.md).
+    # Starting lr of that second phase, a tenth of the default ``lr``, so the switch continues the
+    # converged network instead of restarting it (at the full lr the test error jumps up after the
+    # switch, and l1 -> l2 and the l2 -> l2 control end worse than before; see DEVELOPERS.md).
     switch_lr: float = 1e-4
     seeds: tuple[int, ...] = (0,)
     eval_every: int = 100
