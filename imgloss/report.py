@@ -319,21 +319,20 @@ def findings(profile: str, results: str | os.PathLike = "results") -> list[dict]
                         "colour bias ×1000: "
                         + ", ".join(f"{n} {1000 * bias[n]:.2f}" for n in pixel + ssim_family),
                     )
+
     # Section 5.1: "after switching the training loss functions, both networks yield a lower l2
     # loss [than before the switch], confirming that the l2 network was previously stuck in a
     # local minimum". The continued controls (same loss, same number of steps) separate the
     # effect of the switch from that of more training.
+    def l2_of(label: str, dataset: str) -> float | None:  # "l2" (Table 1) or "l2-l1" (switching)
+        c = _cell(switching if "-" in label else table1, "demosaic", label, dataset, "l2")
+        return None if c is None else c[0]
+
     sw = (switching or {}).get("tasks", {}).get("demosaic", {})
     for dataset in sorted({d for cells in sw.values() for d in cells}):
-
-        def l2_of(label: str, dataset: str = dataset) -> float | None:
-            book = switching if "-" in label else table1
-            c = _cell(book, "demosaic", label, dataset, "l2")
-            return None if c is None else c[0]
-
         for first, second in (("l2", "l1"), ("l1", "l2")):
-            before, after = l2_of(first), l2_of(f"{first}-{second}")
-            control = l2_of(f"{first}-{first}")
+            before, after = l2_of(first, dataset), l2_of(f"{first}-{second}", dataset)
+            control = l2_of(f"{first}-{first}", dataset)
             if before is not None and after is not None:
                 add(
                     f"Switching from {first} to {second} lowers the l2 error",
@@ -348,7 +347,7 @@ def findings(profile: str, results: str | os.PathLike = "results") -> list[dict]
                         else f" ({1000 * control:.3f} after {first} → {first})"
                     ),
                 )
-        switched, control = l2_of("l2-l1"), l2_of("l2-l2")
+        switched, control = l2_of("l2-l1", dataset), l2_of("l2-l2", dataset)
         if switched is not None and control is not None:
             add(
                 "l2 was stuck: l2 → l1 beats continuing with l2 for as long",
