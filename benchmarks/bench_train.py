@@ -54,23 +54,27 @@ def timed(fn, device: torch.device, rounds: int) -> float:
     return interleaved({"f": fn}, rounds, device)["f"]
 
 
-def matmul_rates(device: torch.device) -> dict[str, float]:
+def reference_matmul(device: torch.device, dtype: torch.dtype = torch.float32):
+    """``(call, flops)``: the machine's reference product, 8192^3 on a GPU, 2048^3 on a CPU."""
     n = 8192 if device.type == "cuda" else 2048
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    return (lambda: a @ b), 2 * n**3
+
+
+def matmul_rates(device: torch.device) -> dict[str, float]:
     out = {}
     dtypes = {"float32": torch.float32}
     if device.type == "cuda":
         dtypes["bfloat16"] = torch.bfloat16
     for name, dtype in dtypes.items():
-        a = torch.randn(n, n, device=device, dtype=dtype)
-        b = torch.randn(n, n, device=device, dtype=dtype)
+        matmul, flops = reference_matmul(device, dtype)
         if device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = False
-        s = timed(lambda a=a, b=b: a @ b, device, rounds=10)
-        out[f"{name}_gflops"] = 2 * n**3 / s / 1e9
+        out[f"{name}_gflops"] = flops / timed(matmul, device, rounds=10) / 1e9
         if device.type == "cuda" and dtype == torch.float32:
             torch.backends.cuda.matmul.allow_tf32 = True
-            s = timed(lambda a=a, b=b: a @ b, device, rounds=10)
-            out["tf32_gflops"] = 2 * n**3 / s / 1e9
+            out["tf32_gflops"] = flops / timed(matmul, device, rounds=10) / 1e9
             torch.backends.cuda.matmul.allow_tf32 = False  # PyTorch's default, as in training
     return out
 
@@ -112,22 +116,20 @@ def bench_step(device, batch, *, amp, channels_last, compile_, loss_name, rounds
 
     # The step, the loss alone and the reference matmul alternate round by round, so that a
     # shared machine's slow periods hit all three alike (medians).
-    n = 8192 if device.type == "cuda" else 2048
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
+    matmul, matmul_flops = reference_matmul(device)
     if compile_:
         for _ in range(3):  # compile before timing (interleaved warms up once or twice)
             step()
     samples = interleaved_samples(
-        {"step": step, "loss": loss_only, "matmul": lambda: a @ b}, rounds, device
+        {"step": step, "loss": loss_only, "matmul": matmul}, rounds, device
     )
     times = {k: statistics.median(v) for k, v in samples.items()}
     s, s_loss = times["step"], times["loss"]
-    matmul_gflops = 2 * n**3 / times["matmul"] / 1e9
+    matmul_gflops = matmul_flops / times["matmul"] / 1e9
     # the ratio round by round (step and matmul of the same round), for its spread
     flops = step_flops(net, 15, batch)
     paired = sorted(
-        (flops / t_step) / (2 * n**3 / t_mm)
+        (flops / t_step) / (matmul_flops / t_mm)
         for t_step, t_mm in zip(samples["step"], samples["matmul"], strict=True)
     )
     quartiles = statistics.quantiles(paired, n=4) if len(paired) > 1 else paired * 3
@@ -141,6 +143,7 @@ def bench_step(device, batch, *, amp, channels_last, compile_, loss_name, rounds
         "step_ms": s * 1e3,
         "patches_per_s": batch / s,
         "gflops": flops / s / 1e9,
+        "of_float32_matmul": flops / s / 1e9 / matmul_gflops,
         "loss_share": s_loss / s,
         "of_float32_matmul_paired_quartiles": [quartiles[0], quartiles[1], quartiles[2]],
     }
@@ -208,12 +211,9 @@ def bench_layers(device, batch, rounds) -> list[dict]:
             runs[name], flops[name] = conv_pass(i, kind), f
         if i < len(net.acts):
             runs[f"prelu{i + 1} forward + backward"] = prelu_pass(i)
-    n = 8192 if device.type == "cuda" else 2048
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
-    runs["matmul"] = lambda: a @ b
+    runs["matmul"], matmul_flops = reference_matmul(device)
     times = interleaved(runs, rounds, device)
-    matmul_gflops = 2 * n**3 / times.pop("matmul") / 1e9
+    matmul_gflops = matmul_flops / times.pop("matmul") / 1e9
     rows = []
     for name, s in times.items():
         gflops = flops[name] / s / 1e9 if name in flops else None
@@ -288,19 +288,18 @@ def main(argv: list[str] | None = None) -> int:
                 loss_name=loss_name,
                 rounds=args.rounds,
             )
-            r["of_float32_matmul"] = r["gflops"] / r["matmul_float32_gflops_same_rounds"]
             result["steps"].append(r)
             print(json.dumps(r), flush=True)
         result["data"].append(bench_data(device, batch, args.rounds))
         print(json.dumps(result["data"][-1]), flush=True)
-    layer_batch = max(batches) if gpu or 64 not in batches else 64
-    result["layers"] = bench_layers(device, layer_batch, args.rounds)
+    # the kernel breakdown and the trainer at the largest batch on a GPU, at the `quick`
+    # profile's batch (64) on the CPU
+    typical_batch = max(batches) if gpu or 64 not in batches else 64
+    result["layers"] = bench_layers(device, typical_batch, args.rounds)
     for row in result["layers"]:
         print(json.dumps(row), flush=True)
     steps = args.trainer_steps or (300 if gpu else 30)
-    # the trainer at the largest batch on a GPU, at the `quick` profile's batch (64) on the CPU
-    trainer_batch = max(batches) if gpu or 64 not in batches else 64
-    result["trainer"].append(bench_trainer(device, trainer_batch, steps))
+    result["trainer"].append(bench_trainer(device, typical_batch, steps))
     print(json.dumps(result["trainer"][-1]), flush=True)
     result["provenance"] = provenance(device, command=" ".join(["bench_train.py", *sys.argv[1:]]))
     if args.json:
