@@ -14,7 +14,13 @@ Measured in one process, so the ratios compare like with like:
   FLOP rate over the float32 matmul rate measured in the *same rounds* (step, loss and matmul
   alternate; the issue's CPU target: >= 0.8), and the quartiles of that ratio taken round by
   round (each step against the matmul timed right after it): the spread of the measurement.
-* ``channels_last``: on the CPU too, the same step with both layouts (oneDNN has kernels for
+* ``conv``: which convolution algorithm the network used (:mod:`imgloss.fourier_conv`):
+  ``direct`` (oneDNN / cuDNN) or ``fourier`` (the CPU default for training patches). GFLOP/s
+  are *nominal* throughout: the direct convolution's FLOPs over the time taken, so that the two
+  algorithms are compared on the same work; ``fourier_actual_of_matmul`` is the Fourier step's
+  own arithmetic (counted by torch's ``FlopCounterMode``: its matrix products) over the matmul
+  rate, i.e. how well that path itself uses the machine.
+* ``channels_last``: on the CPU too, the direct step with both layouts (oneDNN has kernels for
   each; neither wins on every machine state, so it is measured rather than assumed).
 * ``loss share``: forward + backward of the loss alone on the network's output size, over the
   step time (target: <= 5%).
@@ -23,7 +29,9 @@ Measured in one process, so the ratios compare like with like:
 * ``layers``: where the step's time goes: each convolution's forward, input-gradient and
   weight-gradient kernel and each PReLU (forward + backward) timed alone at the `quick` batch
   (CPU) or the largest batch (GPU), each convolution kernel as a fraction of the same rounds'
-  matmul rate. On the CPU this shows why the step stays under 0.8 of the matmul rate.
+  matmul rate; on the CPU also the Fourier path of the layers that use it (forward, and
+  backward for the input and weight gradients together). This shows why oneDNN's direct step
+  stays under 0.8 of the matmul rate and where the Fourier path gains.
 * ``trainer``: patches/s of :func:`imgloss.train.train` end to end (sampling, degradation, step,
   NaN checks, no evaluation), the number to plan the ``paper`` profile with.
 """
@@ -43,8 +51,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_losses import interleaved, interleaved_samples
+from torch.utils.flop_counter import FlopCounterMode
 
-from imgloss import losses, models
+from imgloss import fourier_conv, losses, models
 from imgloss.provenance import provenance
 from imgloss.train import Phase, TrainConfig, TrainingData, train
 
@@ -87,9 +96,11 @@ def step_flops(net: models.ValidConvNet, out_size: int, batch: int) -> float:
     return batch * (3 * fwd - first_dgrad)
 
 
-def bench_step(device, batch, *, amp, channels_last, compile_, loss_name, rounds) -> dict:
+def bench_step(
+    device, batch, *, amp, channels_last, compile_, loss_name, rounds, conv="direct"
+) -> dict:
     torch.manual_seed(0)
-    net = models.PaperNet().to(device)
+    net = models.PaperNet(conv).to(device)
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
     fwd = torch.compile(net) if compile_ else net
@@ -133,9 +144,15 @@ def bench_step(device, batch, *, amp, channels_last, compile_, loss_name, rounds
         for t_step, t_mm in zip(samples["step"], samples["matmul"], strict=True)
     )
     quartiles = statistics.quantiles(paired, n=4) if len(paired) > 1 else paired * 3
+    actual = None
+    if net.uses_fourier(x):  # the Fourier path's own arithmetic (its matrix products)
+        with FlopCounterMode(display=False) as counter:
+            step()
+        actual = counter.get_total_flops() / s / 1e9 / matmul_gflops
     return {
         "matmul_float32_gflops_same_rounds": matmul_gflops,
         "batch": batch,
+        "conv": "fourier" if net.uses_fourier(x) else "direct",
         "amp_bf16": amp,
         "channels_last": channels_last,
         "compile": compile_,
@@ -146,6 +163,7 @@ def bench_step(device, batch, *, amp, channels_last, compile_, loss_name, rounds
         "of_float32_matmul": flops / s / 1e9 / matmul_gflops,
         "loss_share": s_loss / s,
         "of_float32_matmul_paired_quartiles": [quartiles[0], quartiles[1], quartiles[2]],
+        "fourier_actual_of_matmul": actual,
     }
 
 
@@ -158,9 +176,10 @@ class _Null:
 
 
 def bench_layers(device, batch, rounds) -> list[dict]:
-    """Each kernel of PaperNet's step timed alone (same rounds as a reference matmul)."""
+    """Each kernel of PaperNet's step timed alone (same rounds as a reference matmul); the
+    Fourier rows are alternatives to the direct rows of the same layer, not extra work."""
     torch.manual_seed(0)
-    net = models.PaperNet().to(device)
+    net = models.PaperNet("direct").to(device)
     x = torch.rand(batch, 3, 31, 31, device=device)
     inputs, outputs = [], []
     with torch.no_grad():
@@ -200,6 +219,23 @@ def bench_layers(device, batch, rounds) -> list[dict]:
             torch.nn.functional.prelu(pre, weight), [pre, weight], grad
         )
 
+    def fourier_pass(i: int):
+        """(forward, backward) of layer ``i`` on the Fourier path, spatial-major."""
+        conv = net.convs[i]
+        inp = fourier_conv.to_spatial_major(inputs[i]).requires_grad_(True)
+        weight = conv.weight.detach().clone().requires_grad_(True)
+        out = fourier_conv.fourier_conv2d(inp, weight, conv.bias.detach())
+        grad = torch.randn_like(out)
+
+        def forward() -> None:
+            with torch.no_grad():
+                fourier_conv.fourier_conv2d(inp, weight, conv.bias)
+
+        def backward_pass() -> None:
+            torch.autograd.grad(out, [inp, weight], grad, retain_graph=True)
+
+        return forward, backward_pass
+
     runs, flops = {}, {}
     for i, conv in enumerate(net.convs):
         side = outputs[i].shape[-1]
@@ -209,11 +245,17 @@ def bench_layers(device, batch, rounds) -> list[dict]:
         for kind in kinds:
             name = f"conv{i + 1} {conv.in_channels}->{conv.out_channels} {k}x{k} {kind}"
             runs[name], flops[name] = conv_pass(i, kind), f
+        if device.type == "cpu" and net.fourier_layers[i]:
+            name = f"conv{i + 1} {conv.in_channels}->{conv.out_channels} {k}x{k} fourier"
+            forward, backward_pass = fourier_pass(i)
+            runs[f"{name} forward"], flops[f"{name} forward"] = forward, f
+            runs[f"{name} backward"], flops[f"{name} backward"] = backward_pass, 2 * f
         if i < len(net.acts):
             runs[f"prelu{i + 1} forward + backward"] = prelu_pass(i)
     runs["matmul"], matmul_flops = reference_matmul(device)
     times = interleaved(runs, rounds, device)
     matmul_gflops = matmul_flops / times.pop("matmul") / 1e9
+    direct_flops = sum(f for name, f in flops.items() if "fourier" not in name)
     rows = []
     for name, s in times.items():
         gflops = flops[name] / s / 1e9 if name in flops else None
@@ -224,7 +266,7 @@ def bench_layers(device, batch, rounds) -> list[dict]:
                 "ms": s * 1e3,
                 "gflops": gflops,
                 "of_float32_matmul": gflops / matmul_gflops if gflops is not None else None,
-                "share_of_flops": flops[name] / sum(flops.values()) if name in flops else 0.0,
+                "share_of_flops": flops[name] / direct_flops if name in flops else 0.0,
             }
         )
     return rows
@@ -270,15 +312,16 @@ def main(argv: list[str] | None = None) -> int:
     gpu = device.type == "cuda"
     batches = args.batches or ([512, 4096] if gpu else [32, 64, 128])
     result = {"matmul": matmul_rates(device), "steps": [], "data": [], "layers": [], "trainer": []}
-    # (bf16 autocast, channels_last, torch.compile, loss); compile only at the largest batch
-    cases = [(False, False, False, "mix"), (False, False, False, "l2")]
+    # (bf16 autocast, channels_last, torch.compile, loss, conv); compile only at the largest batch
+    cases = [(False, False, False, "mix", "direct"), (False, False, False, "l2", "direct")]
     if gpu:
-        cases += [(True, False, False, "mix"), (True, True, False, "mix")]
-    else:  # channels_last is the one layout lever on the CPU (oneDNN); measured, not assumed
-        cases += [(False, True, False, "mix")]
+        cases += [(True, False, False, "mix", "direct"), (True, True, False, "mix", "direct")]
+    else:  # channels_last is oneDNN's layout lever on the CPU; the Fourier path is the default
+        cases += [(False, True, False, "mix", "direct"), (False, False, False, "mix", "fourier")]
+        cases += [(False, False, False, "l2", "fourier")]
     for batch in batches:
-        extra = [(True, True, True, "mix")] if gpu and batch == max(batches) else []
-        for amp, cl, comp, loss_name in cases + extra:
+        extra = [(True, True, True, "mix", "direct")] if gpu and batch == max(batches) else []
+        for amp, cl, comp, loss_name, conv in cases + extra:
             r = bench_step(
                 device,
                 batch,
@@ -287,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
                 compile_=comp,
                 loss_name=loss_name,
                 rounds=args.rounds,
+                conv=conv,
             )
             result["steps"].append(r)
             print(json.dumps(r), flush=True)
@@ -318,19 +362,21 @@ def markdown(result: dict) -> str:
         f"Matmul reference: {rates}. Device: {result['provenance']['device']}.",
         "",
         (
-            "| batch | bf16 | channels_last | compile | loss | step ms | patches/s | GFLOP/s | "
-            "fp32 matmul GFLOP/s, same rounds | of it | of it, round by round: quartiles | "
-            "loss share |"
+            "| batch | conv | bf16 | channels_last | compile | loss | step ms | patches/s | "
+            "nominal GFLOP/s | fp32 matmul GFLOP/s, same rounds | of it | "
+            "of it, round by round: quartiles | Fourier path's own FLOPs: of matmul | loss share |"
         ),
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["steps"]:
+        actual = r.get("fourier_actual_of_matmul")
         lines.append(
-            f"| {r['batch']} | {r['amp_bf16']} | {r['channels_last']} | {r['compile']} | "
+            f"| {r['batch']} | {r.get('conv', 'direct')} | {r['amp_bf16']} | "
+            f"{r['channels_last']} | {r['compile']} | "
             f"{r['loss']} | {r['step_ms']:.2f} | {r['patches_per_s']:,.0f} | {r['gflops']:,.0f} | "
             f"{r['matmul_float32_gflops_same_rounds']:,.0f} | {r['of_float32_matmul']:.2f} | "
             + "{:.2f} / {:.2f} / {:.2f}".format(*r["of_float32_matmul_paired_quartiles"])
-            + f" | {r['loss_share']:.1%} |"
+            + f" | {'' if actual is None else f'{actual:.2f}'} | {r['loss_share']:.1%} |"
         )
     for d in result["data"]:
         lines.append(
@@ -338,10 +384,14 @@ def markdown(result: dict) -> str:
             f"{d['patches_per_s']:,.0f} patches/s ({d['train_data']})."
         )
     if result.get("layers"):
-        total = sum(r["ms"] for r in result["layers"])
+        total = sum(r["ms"] for r in result["layers"] if "fourier" not in r["kernel"])
         lines += [
             "",
-            f"Kernels of the step alone, batch {result['layers'][0]['batch']} (sum {total:.1f} ms):",
+            (
+                f"Kernels of the direct step alone, batch {result['layers'][0]['batch']} (sum "
+                f"{total:.1f} ms; the Fourier rows replace the direct rows of their layer and "
+                "are left out of the sum and the shares):"
+            ),
             "",
             "| kernel | ms | of the sum | share of FLOPs | GFLOP/s | of fp32 matmul |",
             "|---|---|---|---|---|---|",

@@ -19,6 +19,16 @@ is a parameter of the trainer (``patch``), so a larger context can be tried.
 each side, so the output has the input's size; the only border effect is the mirrored context
 in the outer ``margin`` pixels.
 
+**Convolution algorithm.** The function is the same on every device; how it is computed is not.
+With ``conv_algorithm="auto"`` (the default), float32 patches on the CPU (sides up to
+:data:`imgloss.fourier_conv.MAX_SIDE`) go through :mod:`imgloss.fourier_conv` for every layer with
+at least 64 input channels: the same valid correlations computed as matrix products in the Fourier
+domain, which makes a training step of PaperNet about 1.5x faster on the development CPU
+(``benchmarks/bench_train.py``). The first layer (3 input channels), SRCNN (whose wide layers are
+cheap already), full images and GPUs use ``torch.nn.functional.conv2d`` (cuDNN / oneDNN). The two
+paths agree to float32 rounding (tested); ``"direct"`` and ``"fourier"`` force one of them (a
+network without such layers has only the direct path).
+
 **Initialisation.** He et al. (2015, the PReLU paper) normal init for the convolutions
 followed by a PReLU (``a = 0.25``, its initial slope), a small normal init (std 1e-3) for the
 output layer, zero biases; one ``torch.manual_seed`` makes every loss start from the same
@@ -31,7 +41,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import fourier_conv
+
 PRELU_INIT = 0.25
+CONV_ALGORITHMS = ("auto", "direct", "fourier")
 
 
 def _init_conv(conv: nn.Conv2d, *, last: bool) -> None:
@@ -45,8 +58,13 @@ def _init_conv(conv: nn.Conv2d, *, last: bool) -> None:
 class ValidConvNet(nn.Module):
     """Unpadded convolutions with PReLUs between them; ``margin`` pixels are lost per side."""
 
-    def __init__(self, layers: list[tuple[int, int, int]]) -> None:
+    def __init__(self, layers: list[tuple[int, int, int]], conv_algorithm: str = "auto") -> None:
         super().__init__()
+        if conv_algorithm not in CONV_ALGORITHMS:
+            raise ValueError(
+                f"conv_algorithm must be one of {CONV_ALGORITHMS}, got {conv_algorithm!r}"
+            )
+        self.conv_algorithm = conv_algorithm
         convs, acts = [], []
         for i, (c_in, c_out, k) in enumerate(layers):
             conv = nn.Conv2d(c_in, c_out, k)
@@ -56,6 +74,20 @@ class ValidConvNet(nn.Module):
                 acts.append(nn.PReLU(c_out, init=PRELU_INIT))
         self.convs, self.acts = nn.ModuleList(convs), nn.ModuleList(acts)
         self.margin = sum((k - 1) // 2 for _, _, k in layers)
+        # Layers computed on the Fourier path: the k x k layers with at least 64 input channels
+        # (measured: faster than oneDNN's direct kernels for PaperNet's two last layers, slower
+        # for the first layer's 3 channels and SRCNN's 32-channel last layer). A 1 x 1 layer
+        # stays in the layout of the layer before it (it is a matrix product either way).
+        wanted: list[bool] = []
+        for i, (c_in, _, k) in enumerate(layers):
+            wanted.append((k > 1 and c_in >= 64) or (k == 1 and i > 0 and wanted[i - 1]))
+        self.fourier_layers = tuple(wanted)
+
+    def uses_fourier(self, x: torch.Tensor) -> bool:
+        """Whether :meth:`forward` takes the Fourier path for the ``(N, 3, H, W)`` input ``x``."""
+        if not any(self.fourier_layers) or self.conv_algorithm == "direct":
+            return False
+        return self.conv_algorithm == "fourier" or fourier_conv.worthwhile(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 3, H, W) -> (N, 3, H - 2 margin, W - 2 margin)``."""
@@ -66,11 +98,33 @@ class ValidConvNet(nn.Module):
                 f"input of {x.shape[-2]} x {x.shape[-1]} is too small: this network's valid "
                 f"convolutions need more than {2 * self.margin} pixels per side"
             )
+        fourier = self.uses_fourier(x)
+        wanted = [fourier and f for f in self.fourier_layers]
+        spatial = False  # whether x is currently spatial-major, (W, H, N, C)
         for i, conv in enumerate(self.convs):
-            x = conv(x)
+            if wanted[i] and not spatial:  # only before the first layer (see below)
+                x, spatial = fourier_conv.to_spatial_major(x), True
+            if not spatial:
+                x = conv(x)
+            elif conv.kernel_size == (1, 1):
+                x = F.linear(x, conv.weight.flatten(1), conv.bias)
+            else:
+                x = fourier_conv.fourier_conv2d(x, conv.weight, conv.bias)
+            # Change layout before the PReLU, for the next layer: PReLU is cheaper on
+            # (W H N, C) rows than on NCHW planes.
+            if i + 1 < len(self.convs) and wanted[i + 1] != spatial:
+                convert = (
+                    fourier_conv.from_spatial_major if spatial else fourier_conv.to_spatial_major
+                )
+                x, spatial = convert(x), not spatial
             if i < len(self.acts):
-                x = self.acts[i](x)
-        return x
+                act = self.acts[i]
+                x = (
+                    F.prelu(x.reshape(-1, x.shape[-1]), act.weight).view(x.shape)
+                    if spatial
+                    else act(x)
+                )
+        return fourier_conv.from_spatial_major(x) if spatial else x
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
@@ -84,23 +138,23 @@ class ValidConvNet(nn.Module):
 class PaperNet(ValidConvNet):
     """Section 4.1's network: 9x9 (64), PReLU, 5x5 (64), PReLU, 5x5 (3); margin 8."""
 
-    def __init__(self) -> None:
-        super().__init__([(3, 64, 9), (64, 64, 5), (64, 3, 5)])
+    def __init__(self, conv_algorithm: str = "auto") -> None:
+        super().__init__([(3, 64, 9), (64, 64, 5), (64, 3, 5)], conv_algorithm)
 
 
 class SRCNN(ValidConvNet):
     """SRCNN 9-1-5 (Dong et al.) with PReLU, on RGB: 9x9 (64), 1x1 (32), 5x5 (3); margin 6."""
 
-    def __init__(self) -> None:
-        super().__init__([(3, 64, 9), (64, 32, 1), (32, 3, 5)])
+    def __init__(self, conv_algorithm: str = "auto") -> None:
+        super().__init__([(3, 64, 9), (64, 32, 1), (32, 3, 5)], conv_algorithm)
 
 
-def for_task(task: str) -> ValidConvNet:
+def for_task(task: str, conv_algorithm: str = "auto") -> ValidConvNet:
     """The network of ``task``: SRCNN for ``"sr"``, PaperNet otherwise."""
     if task == "sr":
-        return SRCNN()
+        return SRCNN(conv_algorithm)
     if task in ("demosaic", "jpeg"):
-        return PaperNet()
+        return PaperNet(conv_algorithm)
     raise ValueError(f"unknown task {task!r}; choose from demosaic, sr, jpeg")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -21,7 +22,8 @@ from imgloss import models
 
 
 def test_step_flops_match_torch_flop_counter():
-    net = models.PaperNet()
+    # nominal FLOPs are the direct convolution's (the Fourier path is compared on the same work)
+    net = models.PaperNet("direct")
     x = torch.rand(2, 3, 31, 31)  # the input never needs a gradient, as in training
     with FlopCounterMode(display=False) as counter:
         net(x).sum().backward()
@@ -40,17 +42,29 @@ def test_kernel_breakdown_covers_the_step():
         "conv2 64->64 5x5 forward",
         "conv2 64->64 5x5 input grad",
         "conv2 64->64 5x5 weight grad",
+        "conv2 64->64 5x5 fourier forward",
+        "conv2 64->64 5x5 fourier backward",
         "prelu2 forward + backward",
         "conv3 64->3 5x5 forward",
         "conv3 64->3 5x5 input grad",
         "conv3 64->3 5x5 weight grad",
+        "conv3 64->3 5x5 fourier forward",
+        "conv3 64->3 5x5 fourier backward",
     ]
     net = models.PaperNet()
     total = bench_train.step_flops(net, 15, batch)
-    conv_rows = [r for r in rows if r["gflops"] is not None]
+    direct = [r for r in rows if "fourier" not in r["kernel"]]
+    conv_rows = [r for r in direct if r["gflops"] is not None]
     flops = sum(r["gflops"] * 1e9 * r["ms"] / 1e3 for r in conv_rows)
     assert abs(flops - total) / total < 1e-9
-    assert abs(sum(r["share_of_flops"] for r in rows) - 1) < 1e-12
+    assert abs(sum(r["share_of_flops"] for r in direct) - 1) < 1e-12
+    # each Fourier row does its layer's work: forward = the direct forward's nominal FLOPs,
+    # backward = input + weight gradients
+    by_name = {r["kernel"]: r for r in rows}
+    for layer in ("conv2 64->64 5x5", "conv3 64->3 5x5"):
+        fwd = by_name[f"{layer} forward"]["share_of_flops"]
+        assert by_name[f"{layer} fourier forward"]["share_of_flops"] == fwd
+        assert by_name[f"{layer} fourier backward"]["share_of_flops"] == 2 * fwd
     assert all(r["ms"] > 0 for r in rows)
     text = bench_train.markdown(
         {
@@ -65,7 +79,8 @@ def test_kernel_breakdown_covers_the_step():
     assert "conv2 64->64 5x5 weight grad" in text
 
 
-def test_step_ratio_is_reported_with_its_round_by_round_spread():
+@pytest.mark.parametrize("conv", ["direct", "fourier"])
+def test_step_ratio_is_reported_with_its_round_by_round_spread(conv):
     r = bench_train.bench_step(
         torch.device("cpu"),
         2,
@@ -74,10 +89,17 @@ def test_step_ratio_is_reported_with_its_round_by_round_spread():
         compile_=False,
         loss_name="l2",
         rounds=3,
+        conv=conv,
     )
+    assert r["conv"] == conv
     q1, q2, q3 = r["of_float32_matmul_paired_quartiles"]
     assert 0 < q1 <= q2 <= q3
     assert r["of_float32_matmul"] == r["gflops"] / r["matmul_float32_gflops_same_rounds"]
+    # the Fourier path's own arithmetic is counted, and is less than the direct convolution's
+    actual = r["fourier_actual_of_matmul"]
+    assert (actual is None) == (conv == "direct")
+    if actual is not None:
+        assert 0 < actual < r["of_float32_matmul"]
     assert 0 < r["of_float32_matmul"] < 10
     text = bench_train.markdown(
         {
