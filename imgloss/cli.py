@@ -223,6 +223,11 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--results", default="results", metavar="DIR")
     p.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     p.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars or per-run summary lines (for logs)",
+    )
 
 
 def _default_profile(name: str | None) -> str:
@@ -251,6 +256,7 @@ def _train_command(args: argparse.Namespace) -> int:
             results=args.results,
             device=args.device,
             root=args.root,
+            progress=not args.no_progress,
         )
     except (data.DatasetError, FileNotFoundError, ValueError, TypeError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -295,6 +301,7 @@ def _run_command(args: argparse.Namespace) -> int:
                 device=args.device,
                 root=args.root,
                 tasks=args.tasks,
+                progress=not args.no_progress,
             )
             print(f"wrote {args.results}/{profile.name}/{experiment}.json")
     except (data.DatasetError, FileNotFoundError, ValueError) as err:

@@ -189,6 +189,19 @@ def test_cli_train_and_list(tmp_path, embedded, capsys):
     assert "imgloss train --task demosaic --loss l2 l1 --seed 0 --profile quick" in lines[-9]
 
 
+def test_cli_no_progress_prints_no_bars(tmp_path, embedded, capsys):
+    argv = ["--task", "sr", "--loss", "l1", "--profile", "smoke", "--results", str(tmp_path)]
+    assert main(["train", *argv, "--no-progress"]) == 0
+    out = capsys.readouterr()
+    assert "finished:" in out.out
+    assert "step/s" not in out.err + out.out and "reading" not in out.err + out.out
+    # and with bars: the trainer's bar goes to stderr (tqdm's default)
+    assert main(["train", *argv[:-1], str(tmp_path / "other")]) == 0
+    assert "step" in capsys.readouterr().err
+    metrics = json.loads(next(tmp_path.glob("runs/smoke/sr/l1/*/metrics.json")).read_text())
+    assert metrics["training"]["conv_algorithm"] == "direct"  # SRCNN has no Fourier layer
+
+
 def test_concurrent_launches_of_one_run_train_it_once(tmp_path, embedded, monkeypatch):
     import threading
 

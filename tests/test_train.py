@@ -106,6 +106,8 @@ def test_training_is_deterministic_and_learns(tmp_path):
     assert {"val_l2", "val_psnr", "val_ssim", "lr", "loss", "phase"} <= set(c[0])
     s = a["summary"]
     assert s["steps"] == 9 and s["patches"] == 36 and s["train_data"]["name"] == "embedded_train"
+    # PaperNet on CPU float32 patches trains on the Fourier path (imgloss.fourier_conv)
+    assert s["conv_algorithm"] == "fourier"
 
 
 def test_loss_schedule_continues_from_a_finished_run_exactly(tmp_path):

@@ -43,7 +43,9 @@ def _scan(
             f"dataset {name} not found: expected the folder {folder}; {_fetch_hint(name, root)}"
         )
     problems = []
-    for file, expected in tqdm(ds.files.items(), desc=f"reading {name}", unit="img", leave=False):
+    # disable=None: a transient bar on terminals, nothing in logs
+    bar = tqdm(ds.files.items(), desc=f"reading {name}", unit="img", leave=False, disable=None)
+    for file, expected in bar:
         pixels, problem = _read(folder / file, expected["sha256"] if verify else None)
         if problem:
             problems.append(f"{file}: {problem}")
