@@ -53,7 +53,9 @@ from typing import NamedTuple
 import torch
 
 MAX_SIDE = 64
-"""Largest patch side for which the Fourier path is used (DFT matrices grow as the side^2)."""
+"""Largest input side for which :func:`worthwhile` chooses the Fourier path. Chosen, not tuned:
+the training patches (31 x 31) are far below it and whole test images (hundreds of pixels) far
+above, where the dense DFT products (``O(side^3)`` per channel) lose to the direct convolution."""
 
 
 class Transforms(NamedTuple):
@@ -110,7 +112,8 @@ def transforms(
 
 def worthwhile(x: torch.Tensor) -> bool:
     """Whether the Fourier path pays for an ``(N, C, H, W)`` input: float32 on the CPU, outside
-    autocast, with both sides at most :data:`MAX_SIDE` (measured in ``benchmarks/bench_train.py``)."""
+    autocast, with both sides at most :data:`MAX_SIDE` (the gain at the paper's 31 x 31 patches
+    is measured in ``benchmarks/bench_train.py``)."""
     return (
         x.device.type == "cpu"
         and x.dtype == torch.float32
@@ -214,6 +217,12 @@ def fourier_conv2d(
     c_out, c_w, kh, kw = weight.shape
     if c_w != c_in:
         raise ValueError(f"weight has {c_w} input channels but x has {c_in} (its last axis)")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.dtype != x.dtype or t.device != x.device):
+            raise ValueError(
+                f"{name} must have x's dtype and device ({x.dtype}, {x.device}), got "
+                f"{t.dtype} on {t.device}"
+            )
     if kh > h_in or kw > w_in:
         raise ValueError(f"kernel {kh} x {kw} is larger than the input {h_in} x {w_in}")
     if bias is not None and bias.shape != (c_out,):

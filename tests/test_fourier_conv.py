@@ -91,6 +91,8 @@ def test_bad_arguments_are_named():
         fc.fourier_conv2d(x, torch.zeros(4, 3, 10, 3))
     with pytest.raises(ValueError, match="bias must have shape"):
         fc.fourier_conv2d(x, torch.zeros(4, 3, 3, 3), torch.zeros(3))
+    with pytest.raises(ValueError, match="weight must have x's dtype"):
+        fc.fourier_conv2d(x, torch.zeros(4, 3, 3, 3, dtype=torch.float64))
     with pytest.raises(ValueError, match=r"\(W, H, N, C_in\)"):
         fc.fourier_conv2d(torch.zeros(9, 9, 3), torch.zeros(4, 3, 3, 3))
 
