@@ -88,8 +88,9 @@ PROFILES: dict[str, Profile] = {
         crops=1,
         crop_size=48,
     ),
-    # This 2-core CPU: Table 1 (16 runs) + switching (4 runs) in about an hour, one seed; the
-    # book's Fig. 8 and alpha-sweep chapters add 6 demosaicking runs (about 20 minutes).
+    # This 2-core CPU: Table 1 (14 runs) + switching (4 runs) in 29 minutes (measured
+    # 2026-11-27, one seed; the budget is an hour); the book's Fig. 8 and alpha-sweep chapters
+    # add 6 demosaicking runs (11 minutes).
     "quick": Profile(
         "quick",
         steps=800,
