@@ -100,10 +100,10 @@ class ValidConvNet(nn.Module):
             )
         fourier = self.uses_fourier(x)
         wanted = [fourier and f for f in self.fourier_layers]
-        spatial = False  # whether x is currently spatial-major, (W, H, N, C)
+        # whether x is currently spatial-major, (W, H, N, C); the first layer, on the 3 input
+        # channels, is never a Fourier layer, so the layout only changes between layers
+        spatial = False
         for i, conv in enumerate(self.convs):
-            if wanted[i] and not spatial:  # only before the first layer (see below)
-                x, spatial = fourier_conv.to_spatial_major(x), True
             if not spatial:
                 x = conv(x)
             elif conv.kernel_size == (1, 1):

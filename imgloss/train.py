@@ -404,7 +404,8 @@ def train(
     bar.close()
     wall = time.perf_counter() - t0
     last = curves[-1] if curves else {}
-    x_probe = torch.empty(1, 3, cfg.patch, cfg.patch, device=dev)
+    with _autocast(dev, amp):  # the path forward() took for this run's patches
+        fourier = model.uses_fourier(torch.empty(1, 3, cfg.patch, cfg.patch, device=dev))
     summary = {
         "steps": total,
         "patches": total * cfg.batch_size,
@@ -413,7 +414,7 @@ def train(
         "device": str(dev),
         "amp_bfloat16": amp,
         # how the convolutions of the training step were computed (models.ValidConvNet)
-        "conv_algorithm": "fourier" if model.uses_fourier(x_probe) and not amp else "direct",
+        "conv_algorithm": "fourier" if fourier else "direct",
         "train_data": data.record,
         "val_data": val_record | {"crops": cfg.val_crops, "size": cfg.val_size},
     }
