@@ -144,15 +144,15 @@ def bench_step(
         for t_step, t_mm in zip(samples["step"], samples["matmul"], strict=True)
     )
     quartiles = statistics.quantiles(paired, n=4) if len(paired) > 1 else paired * 3
-    actual = None
-    if net.uses_fourier(x):  # the Fourier path's own arithmetic (its matrix products)
+    fourier, actual = net.uses_fourier(x), None
+    if fourier:  # the Fourier path's own arithmetic (its matrix products)
         with FlopCounterMode(display=False) as counter:
             step()
         actual = counter.get_total_flops() / s / 1e9 / matmul_gflops
     return {
         "matmul_float32_gflops_same_rounds": matmul_gflops,
         "batch": batch,
-        "conv": "fourier" if net.uses_fourier(x) else "direct",
+        "conv": "fourier" if fourier else "direct",
         "amp_bf16": amp,
         "channels_last": channels_last,
         "compile": compile_,
@@ -224,12 +224,13 @@ def bench_layers(device, batch, rounds) -> list[dict]:
         conv = net.convs[i]
         inp = fourier_conv.to_spatial_major(inputs[i]).requires_grad_(True)
         weight = conv.weight.detach().clone().requires_grad_(True)
-        out = fourier_conv.fourier_conv2d(inp, weight, conv.bias.detach())
+        bias = conv.bias.detach()
+        out = fourier_conv.fourier_conv2d(inp, weight, bias)
         grad = torch.randn_like(out)
 
         def forward() -> None:
             with torch.no_grad():
-                fourier_conv.fourier_conv2d(inp, weight, conv.bias)
+                fourier_conv.fourier_conv2d(inp, weight, bias)
 
         def backward_pass() -> None:
             torch.autograd.grad(out, [inp, weight], grad, retain_graph=True)
@@ -242,14 +243,14 @@ def bench_layers(device, batch, rounds) -> list[dict]:
         k = conv.kernel_size[0]
         f = 2 * batch * conv.in_channels * conv.out_channels * k * k * side * side
         kinds = ("forward", "weight grad") if i == 0 else ("forward", "input grad", "weight grad")
+        layer = f"conv{i + 1} {conv.in_channels}->{conv.out_channels} {k}x{k}"
         for kind in kinds:
-            name = f"conv{i + 1} {conv.in_channels}->{conv.out_channels} {k}x{k} {kind}"
-            runs[name], flops[name] = conv_pass(i, kind), f
+            runs[f"{layer} {kind}"], flops[f"{layer} {kind}"] = conv_pass(i, kind), f
         if device.type == "cpu" and net.fourier_layers[i]:
-            name = f"conv{i + 1} {conv.in_channels}->{conv.out_channels} {k}x{k} fourier"
             forward, backward_pass = fourier_pass(i)
-            runs[f"{name} forward"], flops[f"{name} forward"] = forward, f
-            runs[f"{name} backward"], flops[f"{name} backward"] = backward_pass, 2 * f
+            runs[f"{layer} fourier forward"], flops[f"{layer} fourier forward"] = forward, f
+            runs[f"{layer} fourier backward"] = backward_pass
+            flops[f"{layer} fourier backward"] = 2 * f
         if i < len(net.acts):
             runs[f"prelu{i + 1} forward + backward"] = prelu_pass(i)
     runs["matmul"], matmul_flops = reference_matmul(device)
