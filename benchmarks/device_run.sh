@@ -5,7 +5,9 @@
 #   3. the `paper` profile: Table 1 (all seeds) then the switching runs, as independent
 #      `imgloss train` processes, PARALLEL at a time on the one GPU, until BUDGET seconds are
 #      spent (finished runs are kept and reused by the next session; unfinished ones are redone).
-# Results (JSON, curves, output crops; no weights) come back as $OUT/<profile>-results.tgz:
+# Results (JSON, curves, output crops; no weights) come back as $OUT/<profile>-results.tgz, laid
+# out as under results/ (<source>/runs/<profile>/..., <source>/<profile>/<experiment>.json, where
+# <source> names the data the runs used):
 #   tar xzf paper-results.tgz -C results
 # Usage there: OUT=... BUDGET=540 IMGLOSS_COMMIT=<sha> bash benchmarks/device_run.sh
 # A rehearsal on the CPU (what tests/test_device_run.py does, in about a minute):
@@ -28,9 +30,13 @@ if [ -z "${IMGLOSS_DATA_ROOT:-}" ] && [ -d devdata ]; then export IMGLOSS_DATA_R
 export PROFILE RESULTS EXPERIMENTS
 runs_file=$(mktemp)
 mkdir -p "$OUT" "$RESULTS"
-# Finished runs committed from earlier sessions are reused (a run folder with metrics.json).
-if [ "$REUSE" = 1 ] && [ -d "results/runs/$PROFILE" ]; then
-  mkdir -p "$RESULTS/runs" && cp -rn "results/runs/$PROFILE" "$RESULTS/runs/"
+# The data source's tag (a bad data root stops the script here, with its one-line reason).
+TAG=$(python3 -m imgloss.cli data source 2>> "$OUT/runs.log") || exit 1
+export TAG
+# Finished runs committed from earlier sessions on the same data are reused (metrics.json).
+if [ "$REUSE" = 1 ] && [ -d "results/$TAG/runs/$PROFILE" ]; then
+  mkdir -p "$RESULTS/$TAG/runs" && cp -rn "results/$TAG/runs/$PROFILE" "$RESULTS/$TAG/runs/"
+  cp -n "results/$TAG/source.json" "$RESULTS/$TAG/"
 fi
 if [ "$CHECKS" = 1 ]; then
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
@@ -73,11 +79,12 @@ python3 - >> "$OUT/runs.log" 2>&1 <<'EOF'
 import os
 
 from imgloss import runner as R
-from imgloss.provenance import write_json
+from imgloss.records import SourceFolder
 profile, results = os.environ["PROFILE"], os.environ["RESULTS"]
 runs_start = float(os.environ["RUNS_START"])
 for e in os.environ["EXPERIMENTS"].split():
-    write_json(f"{results}/{profile}/{e}.json", R.summarize(e, profile, results=results))
+    summary = R.summarize(e, profile, results=results)
+    summary.save(SourceFolder(results, summary.source).summary(profile, e))
     print("summary", e)
     # wall time of the experiment in this call: when its last run finished (metrics.json is
     # written last), counted from the start of the runs
@@ -93,6 +100,7 @@ EOF
 # $OUT returns only shallow folders, and the next call's sync deletes files made here that the
 # local tree lacks: bring everything back as one archive, in this call.
 tar czf "$OUT/$PROFILE-results.tgz" --exclude='*.pt' --exclude='*-input.png' --exclude='*-target.png' \
-  --exclude=".lock" -C "$RESULTS" "$PROFILE" "runs/$PROFILE" 2>> "$OUT/runs.log"
+  --exclude=".lock" -C "$RESULTS" "$TAG/$PROFILE" "$TAG/runs/$PROFILE" "$TAG/source.json" \
+  2>> "$OUT/runs.log"
 rm -f "$runs_file"
 echo "done after $(( $(date +%s) - start )) s" >> "$OUT/runs.log"

@@ -2,9 +2,10 @@
 
 ``baseline_table(task)`` corrupts every test image of the task exactly as the networks' inputs
 are corrupted (:meth:`imgloss.tasks.Task.test_pair`) and scores the corrupted image against the
-clean one with all nine measures. ``write_baselines`` stores one JSON file per task with the
+clean one with all nine measures. ``write_baselines`` stores one
+:class:`imgloss.records.BaselineRecord` per task under the data source's results folder with the
 per-image values, the per-dataset means, the paper's values for the same column (labelled as the
-paper's) and the provenance (commit, data, device, date).
+paper's) and the provenance (commit, data by checksum, device, date).
 
 For ``demosaic`` it also reports the PSNR of the noisy *mosaic* itself (before demosaicking)
 and :func:`noise_analysis`, which explains the gap to the paper's 28.24 dB: the noise variance
@@ -21,10 +22,13 @@ import torch
 
 from . import degradations as D
 from . import tasks as T
-from .data import is_present, load_images
+from .data import load_images
+from .data.source import DataSource
+from .data.source import resolve as resolve_source
 from .metrics import METRICS, evaluate_dataset
 from .paper import PAPER_TEST_SET, TABLE1
-from .provenance import provenance, write_json
+from .provenance import provenance
+from .records import BaselineRecord, folder_for
 
 
 def noise_analysis(task: T.Task, images, dataset: str, seed: int) -> dict:
@@ -55,15 +59,17 @@ def noise_analysis(task: T.Task, images, dataset: str, seed: int) -> dict:
     }
 
 
-def resolve_test_sets(
-    task: T.Task, datasets: list[str] | None = None, root: str | os.PathLike | None = None
+def test_sets(
+    task: T.Task, datasets: list[str] | None = None, source: DataSource | None = None
 ) -> list[str]:
-    """``datasets`` if given, else the task's test sets present under the data root, else
-    ``["embedded_test"]`` (the bundled photographs), so that a fresh machine still runs."""
-    if datasets:
-        return list(datasets)
-    present = [d for d in task.test_sets if is_present(d, root)]
-    return present or ["embedded_test"]
+    """``datasets`` if given (each must belong to ``source``), else the task's test sets in the
+    data source (the registered ones present under the data root, or ``embedded_test``)."""
+    source = source or resolve_source()
+    if not datasets:
+        return list(source.test_sets(task))
+    for name in datasets:
+        source.ref(name)  # a DataRootError names a dataset the source lacks
+    return list(datasets)
 
 
 def baseline_table(
@@ -74,18 +80,14 @@ def baseline_table(
     device: torch.device | str = "cpu",
     root: str | os.PathLike | None = None,
     metrics: list[str] | None = None,
-) -> dict:
-    """Table 1's baseline column for ``task_name`` on each dataset: a JSON-ready dict."""
+) -> BaselineRecord:
+    """Table 1's baseline column for ``task_name`` on each test set of the data source of
+    ``root`` (else ``$IMGLOSS_DATA_ROOT``, else the embedded photographs)."""
     task = T.get(task_name)
     device = torch.device(device)
-    out: dict = {
-        "task": task.name,
-        "column": task.baseline,
-        "seed": seed,
-        "datasets": {},
-    }
-    data_records = []
-    for dataset in resolve_test_sets(task, datasets, root):
+    source = resolve_source(root)
+    tables, extras, data_records = {}, {}, []
+    for dataset in test_sets(task, datasets, source):
         images, record = load_images(dataset, root)
         data_records.append(record)
 
@@ -95,47 +97,56 @@ def baseline_table(
                 x, y = task.test_pair(clean, seed=seed, dataset=dataset, image=name)
                 yield name, x, y
 
-        table = evaluate_dataset(
+        tables[dataset] = evaluate_dataset(
             pairs(), metrics=metrics, total=len(images), progress=f"{task.name}/{dataset}"
         )
-        entry = table.to_dict()
         if task.name == "demosaic":
-            entry.update(noise_analysis(task, images, dataset, seed))
-        out["datasets"][dataset] = entry
-    out["paper"] = {
-        "test_set": PAPER_TEST_SET,
-        "values": TABLE1[task.name][task.baseline],
-        "note": "reported in the paper's Table 1 on its own test set; not computed by imgloss",
-    }
-    out["provenance"] = provenance(device, data=data_records, metrics=list(metrics or METRICS))
-    return out
+            extras[dataset] = noise_analysis(task, images, dataset, seed)
+    return BaselineRecord(
+        task=task.name,
+        column=task.baseline,
+        seed=seed,
+        source=source.tag,
+        tables=tables,
+        extras=extras,
+        paper={
+            "test_set": PAPER_TEST_SET,
+            "values": TABLE1[task.name][task.baseline],
+            "note": "reported in the paper's Table 1 on its own test set; not computed by imgloss",
+        },
+        provenance=provenance(
+            device, source=source.tag, data=data_records, metrics=list(metrics or METRICS)
+        ),
+    )
 
 
 def write_baselines(
-    out_dir: str | os.PathLike = "results/baselines",
+    results: str | os.PathLike = "results",
     task_names: list[str] | None = None,
     **options,
 ) -> list[Path]:
-    """Compute and atomically write ``<out_dir>/<task>.json`` for each task; return the paths."""
+    """Compute and atomically write ``<results>/<source>/baselines/<task>.json`` for each task
+    (the source: that of ``options["root"]``); return the paths."""
     paths = []
+    folder = folder_for(results, resolve_source(options.get("root")))
     for name in task_names or list(T.TASKS):
-        result = baseline_table(name, **options)
-        path = Path(out_dir) / f"{name}.json"
-        write_json(path, result)
+        path = folder.baseline(name)
+        baseline_table(name, **options).save(path)
         paths.append(path)
     return paths
 
 
-def format_table(result: dict) -> str:
+def format_table(result: BaselineRecord) -> str:
     """A Markdown table of one task's baseline column: our datasets next to the paper's."""
     from .metrics import DISPLAY_SCALE, LABELS
 
-    datasets = list(result["datasets"])
+    datasets = list(result.tables)
     head = ["measure", *[f"{d} (ours)" for d in datasets], "paper (FiveK)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    paper = result["paper"]["values"]
-    for m in result["provenance"]["metrics"]:
+    paper = result.paper["values"]
+    means = {d: result.tables[d].mean() for d in datasets}
+    for m in result.provenance["metrics"]:
         scale = DISPLAY_SCALE.get(m, 1.0)
-        cells = [f"{result['datasets'][d]['mean'][m] * scale:.4f}" for d in datasets]
+        cells = [f"{means[d][m] * scale:.4f}" for d in datasets]
         lines.append(f"| {LABELS[m]} | " + " | ".join(cells) + f" | {paper[m] * scale:.4f} |")
     return "\n".join(lines)

@@ -15,7 +15,7 @@ one grey image), ``"planes"`` (the four half-resolution colour planes R, G1, G2,
 or ``"tiled"`` (the four planes tiled 2 x 2 into one image, so blocks can match across planes).
 :func:`compare_layouts` measures them: on 256 x 256 centre crops of the first three Kodak24
 images, ``"whole"`` gave 31.80 dB against 30.92 (``"planes"``) and 30.93 (``"tiled"``)
-(``results/bm3d/layouts.json``), so ``"whole"`` is the default.
+(``layouts.json`` beside the BM3D results of the registered data), so ``"whole"`` is the default.
 
 ``bm3d`` is licensed for non-commercial use only: it is an optional extra
 (``pip install imgloss[bm3d]``), imported lazily, never vendored; without it everything else
@@ -36,8 +36,10 @@ from tqdm.auto import tqdm
 from . import degradations as D
 from . import tasks as T
 from .data import load_images
+from .data.source import resolve as resolve_source
 from .metrics import METRICS, MetricTable, evaluate
 from .provenance import provenance, write_json
+from .records import BM3DRecord, folder_for
 
 LAYOUTS = ("whole", "planes", "tiled")
 DEFAULT_LAYOUT = "whole"
@@ -132,30 +134,33 @@ def _even_crop(clean: torch.Tensor, crop: int | None) -> torch.Tensor:
 def run_bm3d(
     datasets: list[str] | None = None,
     *,
-    out_dir: str | os.PathLike = "results/bm3d",
+    results: str | os.PathLike = "results",
     layout: str = DEFAULT_LAYOUT,
     seed: int = 0,
     crop: int | None = None,
     images: int | None = None,
     root: str | os.PathLike | None = None,
     progress: bool = True,
-) -> dict:
-    """The BM3D column on each dataset, cached per image; writes ``<out_dir>/demosaic.json``.
+) -> BM3DRecord:
+    """The BM3D column on each test set of the data source of ``root``, cached per image;
+    writes ``<results>/<source>/bm3d/demosaic.json``.
 
-    Each image's measures are stored in ``<out_dir>/cache/<settings>/<dataset>/<image>.json``
+    Each image's measures are stored in ``<results>/<source>/bm3d/cache/<settings>/<dataset>/<image>.json``
     as soon as it is done, so an interrupted run resumes where it stopped (BM3D takes tens of
     seconds per Kodak image on a CPU). Images with odd sides are cropped by one row/column (the
     mosaic needs whole 2 x 2 blocks); ``crop`` takes a centre crop (for quick checks).
     """
-    from .baselines import resolve_test_sets
+    from .baselines import test_sets
 
     _bm3d()  # fail early, with the install hint
     task = T.get("demosaic")
-    names = resolve_test_sets(task, datasets, root)
+    source = resolve_source(root)
+    folder = folder_for(results, source)
+    names = test_sets(task, datasets, source)
     settings = {"layout": layout, "seed": seed, "crop": crop, "images": images}
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
-    cache = Path(out_dir) / "cache" / key
-    result: dict = {"task": "demosaic", "column": "BM3D", "settings": settings, "datasets": {}}
+    cache = folder.bm3d().parent / "cache" / key
+    tables: dict[str, MetricTable] = {}
     records = []
     for dataset in names:
         data, record = load_images(dataset, root)
@@ -172,16 +177,22 @@ def run_bm3d(
                 values = evaluate(bm3d_demosaic(noisy, layout=layout), clean)
                 write_json(path, values)
             table.add(image, values)
-        result["datasets"][dataset] = table.to_dict()
+        tables[dataset] = table
     import bm3d
 
-    result["provenance"] = provenance(
-        "cpu",
-        data=records,
-        bm3d_version=getattr(bm3d, "__version__", "unknown"),
-        metrics=list(METRICS),
+    result = BM3DRecord(
+        settings=settings,
+        source=source.tag,
+        tables=tables,
+        provenance=provenance(
+            "cpu",
+            source=source.tag,
+            data=records,
+            bm3d_version=getattr(bm3d, "__version__", "unknown"),
+            metrics=list(METRICS),
+        ),
     )
-    write_json(Path(out_dir) / "demosaic.json", result)
+    result.save(folder.bm3d())
     return result
 
 

@@ -1,9 +1,12 @@
-"""Command-line interface: ``imgloss demo`` and ``imgloss losses``.
+"""Command-line interface: ``imgloss COMMAND`` (``imgloss --help`` lists them).
 
 Examples::
 
+    imgloss reproduce                          # the main job: results and the book
     imgloss demo --out results/demo            # figure + JSON comparing the losses
-    imgloss demo --image photo.png --noise 0.05
+    imgloss run table1 --profile quick         # train what is missing on the data root's data
+    imgloss run all --profile quick --estimate # how long the runs took (from their records)
+    imgloss report --profile quick             # Table 1 and the findings, ours and the paper's
     imgloss losses                             # names accepted by imgloss.losses.get
 """
 
@@ -42,8 +45,14 @@ def _build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("losses", help="list the loss names accepted by imgloss.losses.get")
 
-    data = sub.add_parser("data", help="list, check or fetch the registered datasets")
-    data.add_argument("action", choices=["list", "check", "fetch"])
+    data = sub.add_parser(
+        "data",
+        help="list, check or fetch the registered datasets, or name the data root's source",
+        description="list: the registry; check: verify datasets under the data root; fetch: "
+        "download and verify; source: print the tag of the data root's data source (the "
+        "folder its results live in under results/), and describe it on stderr.",
+    )
+    data.add_argument("action", choices=["list", "check", "fetch", "source"])
     data.add_argument("names", nargs="*", help="dataset names (default for check: all)")
     data.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
 
@@ -53,7 +62,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "measures",
         description="Corrupt every test image of each task as the networks' inputs are "
         "corrupted, score it against the clean image with the nine measures, and write "
-        "<out>/<task>.json with per-image values, means, the paper's column and provenance.",
+        "<results>/<source>/baselines/<task>.json (source: the data it was computed on) with "
+        "per-image values, means, the paper's column and provenance.",
     )
     base.add_argument(
         "--task", nargs="*", default=None, choices=["demosaic", "sr", "jpeg"], help="default: all"
@@ -68,7 +78,7 @@ def _build_parser() -> argparse.ArgumentParser:
     base.add_argument(
         "--metrics", nargs="*", default=None, help="a subset of the nine measures (default: all)"
     )
-    base.add_argument("--out", default="results/baselines", metavar="DIR")
+    base.add_argument("--results", default="results", metavar="DIR", help="results folder")
     base.add_argument("--seed", type=int, default=0, help="seed of the noise (demosaic)")
     base.add_argument("--device", default="cpu")
     base.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
@@ -77,8 +87,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "train",
         help="train and evaluate one run (task, loss schedule, seed, profile)",
         description="Train one network and evaluate it on the profile's test sets; a finished "
-        "run (same configuration) is reused. Results go to "
-        "<results>/runs/<profile>/<task>/<schedule>/seed<k>-<hash>/.",
+        "run (same configuration, same data) is reused. Results go to "
+        "<results>/<source>/runs/<profile>/<task>/<schedule>/seed<k>-<key>/, where <source> "
+        "names the data (embedded, or registered-<checksum> for a data root).",
     )
     train.add_argument("--task", required=True, choices=["demosaic", "sr", "jpeg"])
     train.add_argument(
@@ -96,8 +107,9 @@ def _build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run",
         help="run an experiment (table1, fig8, switching, alpha, or all) at a profile",
-        description="Run every run of an experiment, reusing finished ones, and write "
-        "<results>/<profile>/<experiment>.json (means and 95%% CIs over seeds).",
+        description="Run every run of an experiment on the data of the data root (or the "
+        "embedded photographs without one), reusing finished ones, and write "
+        "<results>/<source>/<profile>/<experiment>.json (means and 95%% CIs over seeds).",
     )
     run.add_argument("experiment", choices=["table1", "fig8", "switching", "alpha", "all"])
     _run_options(run)
@@ -113,6 +125,12 @@ def _build_parser() -> argparse.ArgumentParser:
         help="print one `imgloss train` command per run (to launch them as separate processes, "
         "e.g. one per GPU) instead of running",
     )
+    run.add_argument(
+        "--estimate",
+        action="store_true",
+        help="print how long the experiment's runs took, from the wall times in their records "
+        "(the committed ones on a fresh clone), instead of running",
+    )
 
     bm3d = sub.add_parser(
         "bm3d",
@@ -120,21 +138,62 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Denoise the demosaicking task's noisy test mosaics with the generalized "
         "Anscombe transform, BM3D and its exact unbiased inverse, demosaick with DLMMSE, and "
         "score with the nine measures. Cached per image (resumable); writes "
-        "<out>/demosaic.json. The bm3d package is non-commercial: pip install 'imgloss[bm3d]'.",
+        "<results>/<source>/bm3d/demosaic.json. The bm3d package is non-commercial: "
+        "pip install 'imgloss[bm3d]'.",
     )
     bm3d.add_argument("--datasets", nargs="*", default=None, help="default: as baselines")
     bm3d.add_argument("--layout", default="whole", choices=["whole", "planes", "tiled"])
     bm3d.add_argument("--crop", type=int, default=None, help="centre crop side (quick checks)")
     bm3d.add_argument("--images", type=int, default=None, help="first N images per dataset")
     bm3d.add_argument("--seed", type=int, default=0)
-    bm3d.add_argument("--out", default="results/bm3d", metavar="DIR")
+    bm3d.add_argument("--results", default="results", metavar="DIR", help="results folder")
     bm3d.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
 
     report = sub.add_parser(
-        "report", help="print Table 1 from the results files, ours next to the paper's"
+        "report",
+        help="print Table 1, loss switching and the findings from the results files, ours next "
+        "to the paper's",
+        description="Print the results of one profile on one data source: which data, Table 1 "
+        "(ours and the paper's), the loss-switching table and the check of the paper's findings.",
     )
     report.add_argument("--profile", default=None, choices=["smoke", "quick", "paper"])
     report.add_argument("--results", default="results", metavar="DIR")
+    _source_option(report)
+    report.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
+
+    migrate = sub.add_parser(
+        "migrate",
+        help="bring a results folder written by an older imgloss up to date (nothing retrained)",
+        description="Move schema 1 results under the folder of the data they were made on, name "
+        "the data by checksum, re-key the runs and rewrite the summaries.",
+    )
+    migrate.add_argument("--results", default="results", metavar="DIR")
+    migrate.add_argument(
+        "--root",
+        default=None,
+        help="the data root the results were made with (default: "
+        "$IMGLOSS_DATA_ROOT; none for results on the embedded photographs)",
+    )
+
+    reproduce = sub.add_parser(
+        "reproduce",
+        help="the main job: demo, results and the book (what scripts/reproduce.sh runs)",
+        description="With a data root: compute the baselines and train every run of the "
+        "profile that is not finished on that data, then build the book from them. Without one: "
+        "train nothing, build the book from the committed results (and what the embedded "
+        "photographs allow: the demo, the loss maps, the toy analysis). Committed files are "
+        "never rewritten unless their data root is given and they are missing.",
+    )
+    reproduce.add_argument("--profile", default=None, choices=["smoke", "quick", "paper"])
+    reproduce.add_argument("--results", default="results", metavar="DIR")
+    reproduce.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
+    reproduce.add_argument(
+        "--train-embedded",
+        action="store_true",
+        help="without a data root, train the profile's runs on the embedded photographs (a "
+        "smoke check of the pipeline; their results never replace results on real data)",
+    )
+    reproduce.add_argument("--no-book", action="store_true", help="skip the book")
 
     book = sub.add_parser(
         "book",
@@ -213,6 +272,17 @@ def _book_command(args) -> int:
     return 0
 
 
+def _source_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--source",
+        default="auto",
+        metavar="TAG",
+        help="the data source whose results to show: embedded, registered-<checksum>, or auto "
+        "(the data root's if it has results, else the registered data's, else the embedded "
+        "photographs')",
+    )
+
+
 def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--profile",
@@ -238,8 +308,22 @@ def _default_profile(name: str | None) -> str:
     return "paper" if torch.cuda.is_available() else "quick"
 
 
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """The errors a command turns into one line on stderr (imported lazily: they need torch)."""
+    from imgloss import data, records
+
+    return (
+        data.DatasetError,
+        data.DataRootError,
+        records.ResultsFileError,
+        FileNotFoundError,
+        ValueError,
+        TypeError,
+    )
+
+
 def _train_command(args: argparse.Namespace) -> int:
-    from imgloss import data, runner
+    from imgloss import design, runner
 
     items = [
         (name, {"alpha": args.alpha}) if (name == "mix" and args.alpha is not None) else name
@@ -249,7 +333,7 @@ def _train_command(args: argparse.Namespace) -> int:
         print("error: --alpha applies to the mix loss only", file=sys.stderr)
         return 2
     try:
-        run = runner.spec(args.task, *items, seed=args.seed)
+        run = design.spec(args.task, *items, seed=args.seed)
         folder = runner.run_one(
             run,
             _default_profile(args.profile),
@@ -258,37 +342,58 @@ def _train_command(args: argparse.Namespace) -> int:
             root=args.root,
             progress=not args.no_progress,
         )
-    except (data.DatasetError, FileNotFoundError, ValueError, TypeError) as err:
+    except _user_errors() as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(f"finished: {folder}")
     return 0
 
 
-def _run_command(args: argparse.Namespace) -> int:
-    from imgloss import data, runner
+def _list_runs(profile, experiments, args) -> None:
+    """One ``imgloss train`` command per run (experiments share runs: each printed once)."""
+    from imgloss import design
 
-    profile = runner.PROFILES[_default_profile(args.profile)]
+    seen = set()
+    for experiment in experiments:
+        for r in design.experiment_runs(experiment, profile, args.tasks):
+            if r in seen:
+                continue
+            seen.add(r)
+            losses = " ".join(name for name, _ in r.losses)
+            alpha = dict(r.losses[-1][1]).get("alpha")
+            extra = f" --alpha {alpha:g}" if alpha is not None else ""
+            root = f" --root {args.root}" if args.root else ""
+            print(
+                f"imgloss train --task {r.task} --loss {losses}{extra} --seed {r.seed} "
+                f"--profile {profile.name} --results {args.results}{root}"
+            )
+
+
+def _estimate(profile, experiments, args) -> int:
+    from imgloss import estimate, records
+
+    view = records.open_view(args.results, profile.name, root=args.root)
+    est = estimate.of_view(view, experiments)
+    print(estimate.describe(est))
+    return 0 if est.runs else 1
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    from imgloss import data, design, runner
+
+    profile = design.PROFILES[_default_profile(args.profile)]
     experiments = profile.experiments if args.experiment == "all" else (args.experiment,)
-    if args.list:
-        seen = set()  # experiments share runs (Fig. 8's SSIM5/9, the alpha sweep's 0.84): once each
-        for experiment in experiments:
-            for r in runner.experiment_runs(experiment, profile, args.tasks):
-                if r in seen:
-                    continue
-                seen.add(r)
-                losses = " ".join(name for name, _ in r.losses)
-                alpha = dict(r.losses[-1][1]).get("alpha")
-                extra = f" --alpha {alpha:g}" if alpha is not None else ""
-                print(
-                    f"imgloss train --task {r.task} --loss {losses}{extra} --seed {r.seed} "
-                    f"--profile {profile.name} --results {args.results}"
-                )
-        return 0
     try:
+        if args.list:
+            _list_runs(profile, experiments, args)
+            return 0
+        if args.estimate:
+            return _estimate(profile, experiments, args)
+        source = data.resolve_source(args.root)
+        print(f"data: {source.describe()}", file=sys.stderr)
         for experiment in experiments:
             if args.reevaluate:  # rescore finished runs first; the summary below uses them
-                for r in runner.experiment_runs(experiment, profile, args.tasks):
+                for r in design.experiment_runs(experiment, profile, args.tasks):
                     folder = runner.reevaluate(
                         r, profile, results=args.results, device=args.device, root=args.root
                     )
@@ -303,19 +408,19 @@ def _run_command(args: argparse.Namespace) -> int:
                 tasks=args.tasks,
                 progress=not args.no_progress,
             )
-            print(f"wrote {args.results}/{profile.name}/{experiment}.json")
-    except (data.DatasetError, FileNotFoundError, ValueError) as err:
+            print(f"wrote {args.results}/{source.tag}/{profile.name}/{experiment}.json")
+    except _user_errors() as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0
 
 
 def _baselines_command(args: argparse.Namespace) -> int:
-    from imgloss import baselines, data
+    from imgloss import baselines, records
 
     try:
         paths = baselines.write_baselines(
-            args.out,
+            args.results,
             args.task,
             datasets=args.datasets,
             seed=args.seed,
@@ -323,22 +428,109 @@ def _baselines_command(args: argparse.Namespace) -> int:
             root=args.root,
             metrics=args.metrics,
         )
-    except (data.DatasetError, FileNotFoundError, ValueError) as err:
+        for path in paths:
+            result = records.BaselineRecord.load(path)
+            print(f"\n## {result.task}: {result.column}\n")
+            print(baselines.format_table(result))
+            print(f"\nwrote {path}")
+    except _user_errors() as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    import json
+    return 0
 
-    for path in paths:
-        result = json.loads(path.read_text())
-        print(f"\n## {result['task']}: {result['column']}\n")
-        print(baselines.format_table(result))
-        print(f"\nwrote {path}")
+
+def _report_command(args: argparse.Namespace) -> int:
+    from imgloss import records, report
+
+    try:
+        view = records.open_view(
+            args.results, _default_profile(args.profile), source=args.source, root=args.root
+        )
+        if not view.summaries():
+            where = f"source {view.tag}" if view.tag else "any data source"
+            print(
+                f"error: no results of profile {view.profile} for {where} in {args.results}: "
+                f"run `imgloss run all --profile {view.profile}` first (or pick another "
+                "--profile / --results)",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"# Results of profile `{view.profile}`\n")
+        print(report.provenance_markdown(view) + "\n")
+        print(report.data_markdown(view) + "\n")
+        print(report.table1_markdown(view))
+        print(report.switching_markdown(view))
+        print("## The paper's findings, checked\n")
+        print(report.findings_markdown(view))
+    except _user_errors() as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _migrate_command(args: argparse.Namespace) -> int:
+    from imgloss import migrate
+
+    try:
+        for line in migrate.migrate(args.results, args.root):
+            print(line)
+    except (*_user_errors(), migrate.MigrationError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _reproduce_command(args: argparse.Namespace) -> int:
+    from imgloss import book, reproduce
+
+    try:
+        return reproduce.main_job(
+            _default_profile(args.profile),
+            results=args.results,
+            root=args.root,
+            train_embedded=args.train_embedded,
+            build_book=not args.no_book,
+        )
+    except (*_user_errors(), book.BookError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+def _bm3d_command(args: argparse.Namespace) -> int:
+    from imgloss import bm3d_baseline
+
+    try:
+        result = bm3d_baseline.run_bm3d(
+            args.datasets,
+            results=args.results,
+            layout=args.layout,
+            seed=args.seed,
+            crop=args.crop,
+            images=args.images,
+            root=args.root,
+        )
+    except (bm3d_baseline.BM3DUnavailableError, *_user_errors()) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    for name, table in result.tables.items():
+        mean = table.mean()
+        print(f"{name}: PSNR {mean['psnr']:.2f} dB, SSIM {mean['ssim']:.4f}")
+    print(f"wrote {args.results}/{result.source}/bm3d/demosaic.json")
     return 0
 
 
 def _data_command(args: argparse.Namespace) -> int:
     from imgloss import data
 
+    if args.action == "source":
+        try:
+            source = data.resolve_source(args.root)
+        except data.DataRootError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        print(source.tag)
+        print(source.describe(), file=sys.stderr)
+        return 0
     if args.action == "list":
         for ds in data.DATASETS.values():
             print(f"{ds.name:<11s} {ds.role:<5s} {ds.count:>4d} images  {ds.licence}")
@@ -359,7 +551,7 @@ def _data_command(args: argparse.Namespace) -> int:
                 else data.fetch(name, args.root)
             )
             print(f"{name}: ok ({folder})")
-        except (data.DatasetError, FileNotFoundError, ValueError) as err:
+        except _user_errors() as err:
             print(f"{name}: {err}", file=sys.stderr)
             status = 1
     return status
@@ -380,37 +572,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_command(args)
 
     if args.command == "bm3d":
-        from imgloss import bm3d_baseline, data
-
-        try:
-            result = bm3d_baseline.run_bm3d(
-                args.datasets,
-                out_dir=args.out,
-                layout=args.layout,
-                seed=args.seed,
-                crop=args.crop,
-                images=args.images,
-                root=args.root,
-            )
-        except (bm3d_baseline.BM3DUnavailableError, data.DatasetError, ValueError) as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 1
-        for name, table in result["datasets"].items():
-            mean = table["mean"]
-            print(f"{name}: PSNR {mean['psnr']:.2f} dB, SSIM {mean['ssim']:.4f}")
-        print(f"wrote {args.out}/demosaic.json")
-        return 0
+        return _bm3d_command(args)
 
     if args.command == "book":
         return _book_command(args)
 
     if args.command == "report":
-        from imgloss import report
+        return _report_command(args)
 
-        profile = _default_profile(args.profile)
-        print(report.table1_markdown(profile, args.results))
-        print(report.switching_markdown(profile, args.results))
-        return 0
+    if args.command == "migrate":
+        return _migrate_command(args)
+
+    if args.command == "reproduce":
+        return _reproduce_command(args)
 
     if args.command == "baselines":
         return _baselines_command(args)

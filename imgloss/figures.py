@@ -21,8 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import runner
+from .crops import centre_crop, figure_boxes, test_image
 from .data import DatasetError
+from .design import PROFILES, SWITCHES, spec
+from .records import View
 from .widgets import to_uint8
 
 CROP_CSS = """
@@ -49,14 +51,10 @@ def _phases(item) -> tuple:
     return tuple(item)
 
 
-def finished_run(
-    results: str | os.PathLike, profile: str, task: str, *losses, seed: int = 0
-) -> Path | None:
-    """The folder of a finished run, or ``None`` (``losses`` as for :func:`imgloss.runner.spec`)."""
-    folder = runner.run_dir(
-        results, runner.spec(task, *losses, seed=seed), runner.PROFILES[profile]
-    )
-    return folder if runner.is_finished(folder) else None
+def finished_run(view: View, task: str, *losses, seed: int = 0) -> Path | None:
+    """The folder of a finished run of the view, or ``None`` (``losses`` as for
+    :func:`imgloss.design.spec`)."""
+    return view.run_folder(task, spec(task, *losses).label, seed)
 
 
 def read_png(path: str | os.PathLike) -> np.ndarray:
@@ -68,8 +66,7 @@ def read_png(path: str | os.PathLike) -> np.ndarray:
 
 
 def crop_sets(
-    results: str | os.PathLike,
-    profile: str,
+    view: View,
     task: str,
     schedules: list[str | tuple],
     *,
@@ -84,12 +81,12 @@ def crop_sets(
     with ``"input"`` (if ``with_input``), one entry per finished schedule, and ``"reference"``.
     Schedules without a finished run are listed under ``"missing"``.
     """
-    prof = runner.PROFILES[profile]
+    prof = PROFILES[view.profile]
     folders, missing = {}, []
     for item in schedules:
         losses = _phases(item)
-        label = runner.spec(task, *losses).label
-        folder = finished_run(results, profile, task, *losses, seed=seed)
+        label = spec(task, *losses).label
+        folder = finished_run(view, task, *losses, seed=seed)
         if folder is None or not any((folder / "crops").glob("*-output.png")):
             missing.append(label)
         else:
@@ -102,14 +99,14 @@ def crop_sets(
     dataset, image = names[0].name.split("-")[:2]
     out.update(image=image, dataset=dataset, note=None)
     try:
-        x, y = runner.test_image(task, prof, dataset, image, root)
+        x, y = test_image(task, prof, dataset, image, root)
     except (FileNotFoundError, ValueError, DatasetError) as e:  # no test set here: outputs only
         x = y = None
         out["note"] = (
             f"input and reference not shown: test image {dataset}/{image} unavailable ({e})"
         )
     count = len({p.name.split("-")[2] for p in names})
-    boxes = runner.figure_boxes(y, prof) if y is not None else [None] * count
+    boxes = figure_boxes(y, prof) if y is not None else [None] * count
     extra = y is not None
     out["labels"] = (["input"] if with_input and extra else []) + list(folders)
     out["labels"] += ["reference"] if extra else []
@@ -177,17 +174,15 @@ def load_curves(folder: Path | None) -> list[dict]:
     return json.loads((folder / "curves.json").read_text())["curves"]
 
 
-def switching_curves(
-    results: str | os.PathLike, profile: str, *, seed: int = 0, metric: str = "val_l2"
-) -> dict[str, dict]:
+def switching_curves(view: View, *, seed: int = 0, metric: str = "val_l2") -> dict[str, dict]:
     """Test-crop curves of the switching runs (Section 5.1), both phases, for ``metric``.
 
     Keys ``"l1 → l2"`` etc.; values ``{"step": [...], "value": [...], "switch": step}``. A
     continued run's ``curves.json`` holds its parent's first phase too, steps counted on.
     """
     out = {}
-    for first, second in runner.SWITCHES:
-        rows = load_curves(finished_run(results, profile, "demosaic", first, second, seed=seed))
+    for first, second in SWITCHES:
+        rows = load_curves(finished_run(view, "demosaic", first, second, seed=seed))
         if not rows:
             continue
         switch = max((r["step"] for r in rows if r["phase"] == 0), default=0)
@@ -246,13 +241,12 @@ def sample_pair(task: str = "demosaic", size: int = 192, *, root=None, seed: int
     Returns ``{"dataset", "image", "input", "target", "source"}`` (tensors ``(1, 3, h, w)``).
     """
     from . import tasks as T
-    from .baselines import resolve_test_sets
-    from .data import load_images
+    from .data import load_images, resolve_source
 
     t = T.get(task)
-    dataset = resolve_test_sets(t, None, root)[0]
+    dataset = resolve_source(root).test_sets(t)[0]
     images, record = load_images(dataset, root)
     image, img = images[0]
-    clean = runner._centre_crop(T.to_tensor(img), size)
+    clean = centre_crop(T.to_tensor(img), size)
     x, y = t.test_pair(clean, seed=seed, dataset=dataset, image=image)
     return {"dataset": dataset, "image": image, "input": x, "target": y, "source": record["source"]}

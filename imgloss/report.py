@@ -1,21 +1,19 @@
 """Markdown tables of the results files: ours next to the paper's (labelled as the paper's).
 
-``table1_markdown("quick")`` reads ``results/baselines/<task>.json`` and
-``results/<profile>/table1.json`` (written by ``imgloss baselines`` and ``imgloss run``) and
-returns, per task and test set, Table 1's rows (the nine measures) with the baseline column and
-one column per training loss (mean over seeds, +- the 95% confidence half-width when there are
-several seeds), followed by the paper's values for the same columns on its own test set.
+Every function reads one :class:`imgloss.records.View` (one profile's results on one data
+source, :func:`imgloss.records.open_view`), so a table never mixes results made on different
+data. ``table1_markdown(view)`` returns, per task and test set, Table 1's rows (the nine
+measures) with the baseline column and one column per training loss (mean over seeds, +- the 95%
+confidence half-width when there are several seeds), followed by the paper's values for the same
+columns on its own test set.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
-from .metrics import DISPLAY_SCALE, EXTRA_METRICS, LABELS, LOWER_IS_BETTER, METRICS
+from .design import FIG8_SIGMAS, TABLE1_LOSSES
+from .metrics import DISPLAY_SCALE, EXTRA_METRICS, LABELS, LOWER_IS_BETTER, METRICS, MetricTable
 from .paper import PAPER_TEST_SET, TABLE1
-from .runner import TABLE1_LOSSES
+from .records import Cell, ExperimentSummary, View
 from .tasks import TASKS
 
 
@@ -28,137 +26,126 @@ def _fmt(value: float, metric: str, ci: float | None = None) -> str:
     return text
 
 
-def load(results: str | os.PathLike, *parts: str) -> dict | None:
-    path = Path(results, *parts)
-    return json.loads(path.read_text()) if path.is_file() else None
+def _fmt_cell(cell: Cell | tuple | None, metric: str) -> str:
+    if cell is None:
+        return "—"
+    if isinstance(cell, Cell):
+        return _fmt(cell.mean, metric, cell.ci95)
+    return _fmt(cell[0], metric, cell[1])
 
 
-def _subset_mean(table: dict, metric: str, images: list[str] | None):
-    rows = table["per_image"]
-    names = [n for n in (images or rows) if n in rows]
-    if not names or (images and len(names) < len(images)) or metric not in rows[names[0]]:
+def _subset_mean(table: MetricTable, metric: str, images: list[str] | None):
+    """``(mean, None)`` of ``metric`` over exactly ``images`` (``None`` if any is missing)."""
+    names = [n for n in (images or table.rows) if n in table.rows]
+    if not names or (images and len(names) < len(images)) or metric not in table.metrics:
         return None  # not scored on the same images (or not with this measure): no comparison
-    return (sum(rows[n][metric] for n in names) / len(names), None)
+    return (sum(table.rows[n][metric] for n in names) / len(names), None)
 
 
-def _baseline_means(base: dict | None, dataset: str, images: list[str] | None) -> dict | None:
-    """The baseline column over exactly the images the networks were scored on."""
-    if not base or dataset not in base["datasets"]:
-        return None
-    per_image = base["datasets"][dataset]["per_image"]
-    names = [n for n in (images or per_image) if n in per_image]
-    if not names:
-        return None
-    return {
-        m: (sum(per_image[n][m] for n in names) / len(names), None)
-        for m in base["datasets"][dataset]["metrics"]
-    }
+def _value(cell) -> float:
+    return cell.mean if isinstance(cell, Cell) else cell[0]
 
 
-def table1_markdown(
-    profile: str, results: str | os.PathLike = "results", tasks: list[str] | None = None
-) -> str:
+def _table1_rows(cells_by_column: list[list], first_net: int, metrics) -> list[str]:
+    rows = []
+    for metric, cells in zip(metrics, cells_by_column, strict=True):
+        values = [_value(c) for c in cells[first_net:] if c is not None]
+        best = _best(metric, values)
+        text = [
+            _bold(_fmt_cell(c, metric), i >= first_net and _value(c) == best and len(values) > 1)
+            if c is not None
+            else "—"
+            for i, c in enumerate(cells)
+        ]
+        rows.append(f"| {LABELS[metric]} | " + " | ".join(text) + " |")
+    return rows
+
+
+def _table1_dataset(view: View, summary: ExperimentSummary, task_name: str, dataset: str):
+    """Our Table 1 of one task on one test set: the heading line and the table's lines."""
+    task = TASKS[task_name]
+    losses = [n for n in TABLE1_LOSSES[task_name] if summary.measures(task_name, n, dataset)]
+    used = summary.images.get(task_name, {}).get(dataset)
+    cropped = summary.evaluation.get("test_crop") is not None
+    base = view.baseline(task_name)
+    baseline_table = None if (cropped or base is None) else base.tables.get(dataset)
+    bm3d = view.bm3d() if task_name == "demosaic" else None
+    full_images = bm3d is not None and bm3d.settings.get("crop") is None and not cropped
+    bm3d_table = bm3d.tables.get(dataset) if full_images else None
+    extras = [
+        m for m in EXTRA_METRICS if any(summary.cell(task_name, n, dataset, m) for n in losses)
+    ]
+    metrics = METRICS + tuple(extras)
+    columns = []
+    for metric in metrics:
+        cells = [_subset_mean(baseline_table, metric, used) if baseline_table else None]
+        if bm3d_table is not None:
+            cells.append(_subset_mean(bm3d_table, metric, used))
+        cells += [summary.cell(task_name, n, dataset, metric) for n in losses]
+        columns.append(cells)
+    header = [task.baseline, *(["BM3D"] if bm3d_table is not None else []), *losses]
+    seeds = sorted({c.seeds for n in losses if (c := summary.cell(task_name, n, dataset, "psnr"))})
+    heading = (
+        f"**{task.title}, {dataset}** (ours: profile `{view.profile}`, {len(used or ())} images, "
+        f"seeds per cell: {', '.join(map(str, seeds)) or '—'}; trained on "
+        f"{summary.data[task_name].train.short()})\n"
+    )
+    lines = ["| measure | " + " | ".join(header) + " |", "|---|" + "---|" * len(header)]
+    lines += _table1_rows(columns, 2 if bm3d_table is not None else 1, metrics)
+    return heading, lines
+
+
+def _paper_table1(task_name: str) -> list[str]:
+    task, paper = TASKS[task_name], TABLE1[task_name]
+    columns = list(paper)
+    out = [f"*The paper's Table 1, {task.title} ({PAPER_TEST_SET}; not computed by us):*\n"]
+    out.append("| measure | " + " | ".join(columns) + " |")
+    out.append("|---|" + "---|" * len(columns))
+    for metric in METRICS:
+        cells = " | ".join(_fmt(paper[c][metric], metric) for c in columns)
+        out.append(f"| {LABELS[metric]} | {cells} |")
+    return out + [""]
+
+
+def table1_markdown(view: View, tasks: list[str] | None = None) -> str:
     """Table 1 for every task (or ``tasks``) with results, ours and the paper's. In each row the
     best of our networks (the best loss) is in bold; the non-network and BM3D columns are shown
-    for reference and never bold, so the bold still says which loss wins where BM3D is better."""
-    summary = load(results, profile, "table1.json") or {"tasks": {}}
+    for reference and never bold, so the bold still says which loss wins where BM3D is better.
+    Every number comes from one data source (``view``)."""
+    summary = view.summary("table1")
     out = []
-    for task_name, task in TASKS.items():
+    for task_name in TASKS:
         if tasks is not None and task_name not in tasks:
             continue
-        base = load(results, "baselines", f"{task_name}.json")
-        runs = summary["tasks"].get(task_name, {})
-        datasets = list((base or {}).get("datasets", {})) or sorted(
-            {d for cells in runs.values() for d in cells}
-        )
-        losses = [name for name in TABLE1_LOSSES[task_name] if name in runs]
-        for dataset in datasets:
-            if losses and not any(dataset in runs[n] for n in losses):
-                continue  # the profile did not score the networks on this test set
-            used = summary.get("images", {}).get(task_name, {}).get(dataset)
-            cropped = summary.get("evaluation", {}).get("test_crop") is not None
-            bm3d = load(results, "bm3d", "demosaic.json") if task_name == "demosaic" else None
-            full_images = bm3d and bm3d["settings"].get("crop") is None and not cropped
-            bm3d_cells = bm3d["datasets"].get(dataset) if full_images else None
-            header = [task.baseline, *(["BM3D"] if bm3d_cells else []), *losses]
-            baseline = None if cropped else _baseline_means(base, dataset, used)
-            rows = []
-            extras = [
-                m for m in EXTRA_METRICS if any(m in runs[n].get(dataset, {}) for n in losses)
-            ]
-            for metric in METRICS + tuple(extras):
-                cells = [baseline.get(metric) if baseline else None]
-                if bm3d_cells:
-                    cells.append(_subset_mean(bm3d_cells, metric, used))
-                for name in losses:
-                    cell = runs[name].get(dataset, {}).get(metric)
-                    cells.append((cell["mean"], cell["ci95"]) if cell else None)
-                first_net = 2 if bm3d_cells else 1
-                values = [c[0] for c in cells[first_net:] if c is not None]
-                best = _best(metric, values)
-                text = []
-                for i, c in enumerate(cells):
-                    if c is None:
-                        text.append("—")
-                        continue
-                    s = _fmt(c[0], metric, c[1])
-                    bold = i >= first_net and c[0] == best and len(values) > 1
-                    text.append(_bold(s, bold))
-                rows.append(f"| {LABELS[metric]} | " + " | ".join(text) + " |")
-            seeds = {runs[n][dataset]["psnr"]["seeds"] for n in losses if dataset in runs[n]}
-            n_images = len(
-                used or (base or {}).get("datasets", {}).get(dataset, {}).get("per_image", ())
-            )
-            out.append(
-                f"**{task.title}, {dataset}** (ours: profile `{profile}`, {n_images} images, "
-                f"seeds per cell: {', '.join(map(str, sorted(seeds))) or '—'})\n"
-            )
-            out.append("| measure | " + " | ".join(header) + " |")
-            out.append("|---|" + "---|" * len(header))
-            out.extend(rows)
-            out.append("")
-        paper = TABLE1[task_name]
-        columns = [c for c in paper]
-        out.append(f"*The paper's Table 1, {task.title} ({PAPER_TEST_SET}; not computed by us):*\n")
-        out.append("| measure | " + " | ".join(columns) + " |")
-        out.append("|---|" + "---|" * len(columns))
-        for metric in METRICS:
-            out.append(
-                f"| {LABELS[metric]} | "
-                + " | ".join(_fmt(paper[c][metric], metric) for c in columns)
-                + " |"
-            )
-        out.append("")
+        for dataset in summary.datasets(task_name) if summary else ():
+            heading, lines = _table1_dataset(view, summary, task_name, dataset)
+            out += [heading, *lines, ""]
+        out += _paper_table1(task_name)
     return "\n".join(out)
 
 
-def switching_markdown(profile: str, results: str | os.PathLike = "results") -> str:
+def switching_markdown(view: View) -> str:
     """Section 5.1: the measures after l1 -> l2 and l2 -> l1, next to the single-loss runs and
     the continued controls (l1 -> l1, l2 -> l2), on every test set of the demosaicking task."""
-    table1 = (load(results, profile, "table1.json") or {"tasks": {}})["tasks"].get("demosaic", {})
-    switch = (load(results, profile, "switching.json") or {"tasks": {}})["tasks"].get(
-        "demosaic", {}
-    )
-    if not switch:
+    table1, switch = view.summary("table1"), view.summary("switching")
+    if switch is None or not switch.schedules("demosaic"):
         return ""
-    rows = [("l1", table1.get("l1")), ("l2", table1.get("l2"))]
-    rows += [(label.replace("-", " → "), cells) for label, cells in switch.items()]
-    datasets = sorted({d for _, cells in rows if cells for d in cells})
+    rows = [(label, table1) for label in ("l1", "l2")]
+    rows += [(label, switch) for label in switch.schedules("demosaic")]
+    datasets = sorted({d for _, s in rows if s for d in s.datasets("demosaic")})
     out = []
     for dataset in datasets:
         out.append(
-            f"**Loss switching (Section 5.1), demosaicking, {dataset}** (profile `{profile}`)\n"
+            f"**Loss switching (Section 5.1), demosaicking, {dataset}** "
+            f"(profile `{view.profile}`)\n"
         )
         out.append("| training | 1000·ℓ2 | PSNR | 1000·ℓ1 | SSIM |")
         out.append("|---|---|---|---|---|")
-        for label, cells in rows:
-            cell = (cells or {}).get(dataset)
-            if not cell:
-                continue
-            values = " | ".join(
-                _fmt(cell[m]["mean"], m, cell[m]["ci95"]) for m in ("l2", "psnr", "l1", "ssim")
-            )
-            out.append(f"| {label} | {values} |")
+        for label, summary in rows:
+            cells = summary.measures("demosaic", label, dataset) if summary else {}
+            if cells:
+                values = " | ".join(_fmt_cell(cells[m], m) for m in ("l2", "psnr", "l1", "ssim"))
+                out.append(f"| {label.replace('-', ' → ')} | {values} |")
         out.append("")
     return "\n".join(out)
 
@@ -167,29 +154,24 @@ def switching_markdown(profile: str, results: str | os.PathLike = "results") -> 
 FIG8_MEASURES = ("l2", "psnr", "ssim", "ms_ssim", "fsim", "colour_bias")
 
 
-def fig8_markdown(profile: str, results: str | os.PathLike = "results") -> str:
+def fig8_markdown(view: View) -> str:
     """Fig. 8's networks as a table: one column per ``SSIM_k`` (``k`` in
-    :data:`imgloss.runner.FIG8_SIGMAS`), one row per measure of :data:`FIG8_MEASURES`, on every
-    demosaicking test set of the profile's ``fig8.json``; the best ``k`` of each row in bold.
+    :data:`imgloss.design.FIG8_SIGMAS`), one row per measure of :data:`FIG8_MEASURES`, on every
+    demosaicking test set of the view's Fig. 8 summary; the best ``k`` of each row in bold.
     Empty if the experiment has no results."""
-    from .runner import FIG8_SIGMAS
-
-    cells = ((load(results, profile, "fig8.json") or {}).get("tasks", {})).get("demosaic", {})
+    summary = view.summary("fig8")
+    if summary is None:
+        return ""
     names = [f"ssim{k}" for k in FIG8_SIGMAS]
-    datasets = sorted({d for n in names for d in cells.get(n, {})})
     out = []
-    for dataset in datasets:
-        out.append(f"**Networks trained with SSIM_k, {dataset}** (profile `{profile}`)\n")
+    for dataset in summary.datasets("demosaic"):
+        out.append(f"**Networks trained with SSIM_k, {dataset}** (profile `{view.profile}`)\n")
         out.append("| measure | " + " | ".join(f"SSIM{k}" for k in FIG8_SIGMAS) + " |")
         out.append("|---|" + "---|" * len(names))
         for metric in FIG8_MEASURES:
-            row = [cells.get(n, {}).get(dataset, {}).get(metric) for n in names]
-            values = [c["mean"] for c in row if c]
-            best = _best(metric, values)
-            text = [
-                "—" if c is None else _bold(_fmt(c["mean"], metric, c["ci95"]), c["mean"] == best)
-                for c in row
-            ]
+            row = [summary.cell("demosaic", n, dataset, metric) for n in names]
+            best = _best(metric, [c.mean for c in row if c])
+            text = ["—" if c is None else _bold(_fmt_cell(c, metric), c.mean == best) for c in row]
             out.append(f"| {LABELS[metric]} | " + " | ".join(text) + " |")
         out.append("")
     return "\n".join(out)
@@ -208,148 +190,155 @@ def _bold(text: str, yes: bool) -> str:
 
 
 def measures_text(
-    cell: dict | None, measures: tuple[str, ...] = ("psnr", "ssim", "ms_ssim", "colour_bias")
+    cells: dict[str, Cell] | None,
+    measures: tuple[str, ...] = ("psnr", "ssim", "ms_ssim", "colour_bias"),
 ) -> str:
-    """One run cell of a summary (``{metric: {"mean", "ci95", ...}}``) as ``"PSNR 29.90 · SSIM
-    0.8693 · ..."``, with the table's scales and confidence intervals; ``""`` for ``None``."""
-    if not cell:
+    """One schedule's measures on one test set (``{metric: Cell}``) as ``"PSNR 29.90 · SSIM
+    0.8693 · ..."``, with the table's scales and confidence intervals; ``""`` for none."""
+    if not cells:
         return ""
-    return " · ".join(
-        f"{LABELS[m]} {_fmt(cell[m]['mean'], m, cell[m]['ci95'])}" for m in measures if m in cell
+    return " · ".join(f"{LABELS[m]} {_fmt_cell(cells[m], m)}" for m in measures if m in cells)
+
+
+def data_markdown(view: View) -> str:
+    """Which data the view's numbers come from: the source, and per task the training set and
+    the test sets by name, image count and checksum."""
+    if view.tag is None:
+        return "*No results yet.*"
+    lines = [f"*Data: {view.source.describe()}.*"]
+    tasks: dict = {}
+    for summary in view.summaries().values():
+        for task, data in summary.data.items():
+            tasks.setdefault(task, data)
+    for task, data in tasks.items():
+        tests = ", ".join(d.short() for d in data.test)
+        lines.append(f"*{TASKS[task].title}: trained on {data.train.short()}; tested on {tests}.*")
+    return "\n\n".join(lines)
+
+
+def provenance_markdown(view: View, *experiments: str) -> str:
+    """One line naming the profile, data source, test data, devices and commits behind the
+    view's summaries of ``experiments`` (all of them if none is named)."""
+    summaries = [s for e, s in view.summaries().items() if not experiments or e in experiments]
+    if not summaries:
+        return f"*No results for profile `{view.profile}` yet.*"
+    commits = sorted({c[:10] for s in summaries for c in s.commits})
+    devices = sorted({d for s in summaries for d in s.devices})
+    data = sorted(
+        {
+            f"{ds} ({len(images)} images)"
+            for s in summaries
+            for per in s.images.values()
+            for ds, images in per.items()
+        }
     )
-
-
-def provenance_markdown(*summaries: dict | None) -> str:
-    """One line naming the profile, commits, devices and test data behind the summaries."""
-    profiles, commits, devices, data = set(), set(), set(), set()
-    for s in summaries:
-        if not s:
-            continue
-        profiles.add(s.get("profile", "?"))
-        commits.update(c[:10] for c in s.get("provenance", {}).get("git_commits", []))
-        devices.update(s.get("provenance", {}).get("devices", []))
-        for datasets in s.get("images", {}).values():
-            for dataset, images in datasets.items():
-                data.add(f"{dataset} ({len(images)} images)")
-    if not profiles:
-        return "*No results for this profile yet.*"
     return (
-        f"*Computed by imgloss — profile {', '.join(f'`{p}`' for p in sorted(profiles))}; "
-        f"test data: {', '.join(sorted(data)) or '—'}; device: {', '.join(sorted(devices)) or '—'}; "
-        f"commits: {', '.join(sorted(commits)) or '—'}.*"
+        f"*Computed by imgloss — profile `{view.profile}`; data: {view.source.describe()}; "
+        f"test images: {', '.join(data) or '—'}; device: {', '.join(devices) or '—'}; "
+        f"commits: {', '.join(commits) or '—'}.*"
     )
-
-
-def _cell(summary: dict | None, task: str, label: str, dataset: str, metric: str):
-    c = (summary or {}).get("tasks", {}).get(task, {}).get(label, {}).get(dataset, {}).get(metric)
-    return None if c is None else (c["mean"], c["ci95"])
 
 
 def _better(metric: str, a: float, b: float) -> bool:
     return a < b if metric in LOWER_IS_BETTER else a > b
 
 
-def findings(profile: str, results: str | os.PathLike = "results") -> list[dict]:
-    """The paper's main findings, checked against our results (point estimates, mean over seeds).
+def _finding(finding: str, task: str, dataset: str, holds: bool | None, evidence: str) -> dict:
+    return {
+        "finding": finding,
+        "task": task,
+        "dataset": dataset,
+        "holds": holds,
+        "evidence": evidence,
+    }
 
-    Each item: ``{"finding", "task", "dataset", "holds": True | False | None, "evidence"}``;
-    ``None`` when the runs needed are missing.
-    """
-    table1 = load(results, profile, "table1.json")
-    switching = load(results, profile, "switching.json")
-    out: list[dict] = []
 
-    def add(finding, task, dataset, holds, evidence):
-        out.append(
-            {
-                "finding": finding,
-                "task": task,
-                "dataset": dataset,
-                "holds": holds,
-                "evidence": evidence,
-            }
-        )
+def _l1_beats_l2(summary: ExperimentSummary, task: str, dataset: str) -> dict | None:
+    l1 = {m: summary.cell(task, "l1", dataset, m) for m in ("l2", "psnr")}
+    l2 = {m: summary.cell(task, "l2", dataset, m) for m in ("l2", "psnr")}
+    if not (all(l1.values()) and all(l2.values())):
+        return None
+    ok = all(_better(m, l1[m].mean, l2[m].mean) for m in ("l2", "psnr"))
+    return _finding(
+        "l1 beats l2, even on l2 and PSNR",
+        task,
+        dataset,
+        ok,
+        f"1000·ℓ2 {1000 * l1['l2'].mean:.3f} (l1) vs {1000 * l2['l2'].mean:.3f} (l2); "
+        f"PSNR {l1['psnr'].mean:.2f} vs {l2['psnr'].mean:.2f} dB",
+    )
 
-    for task_name in TABLE1_LOSSES:
-        runs = (table1 or {}).get("tasks", {}).get(task_name, {})
-        datasets = sorted({d for cells in runs.values() for d in cells})
-        for dataset in datasets:
-            l1 = {m: _cell(table1, task_name, "l1", dataset, m) for m in ("l2", "psnr")}
-            l2 = {m: _cell(table1, task_name, "l2", dataset, m) for m in ("l2", "psnr")}
-            if all(l1.values()) and all(l2.values()):
-                ok = all(_better(m, l1[m][0], l2[m][0]) for m in ("l2", "psnr"))
-                add(
-                    "l1 beats l2, even on l2 and PSNR",
-                    task_name,
-                    dataset,
-                    ok,
-                    f"1000·ℓ2 {1000 * l1['l2'][0]:.3f} (l1) vs {1000 * l2['l2'][0]:.3f} (l2); "
-                    f"PSNR {l1['psnr'][0]:.2f} vs {l2['psnr'][0]:.2f} dB",
-                )
-            losses = [n for n in TABLE1_LOSSES[task_name] if dataset in runs.get(n, {})]
-            if "mix" in losses and len(losses) > 1:
-                wins = []
-                for m in METRICS:
-                    vals = {n: runs[n][dataset][m]["mean"] for n in losses}
-                    best = _best(m, vals.values())
-                    if vals["mix"] == best:
-                        wins.append(LABELS[m])
-                add(
-                    "Mix is best on every measure",
-                    task_name,
-                    dataset,
-                    len(wins) == len(METRICS),
-                    f"Mix best on {len(wins)} of {len(METRICS)} measures"
-                    + (f" ({', '.join(wins)})" if wins and len(wins) < len(METRICS) else ""),
-                )
-            ssim_family = [n for n in ("ssim5", "ssim9", "msssim") if n in losses]
-            pixel = [n for n in ("l1", "l2") if n in losses]
-            if task_name == "demosaic" and ssim_family and pixel:
-                bias = {
-                    n: runs[n][dataset].get("colour_bias", {}).get("mean")
-                    for n in ssim_family + pixel
-                }
-                if all(v is not None for v in bias.values()):
-                    ok = min(bias[n] for n in ssim_family) > max(bias[n] for n in pixel)
-                    add(
-                        "SSIM-trained networks shift colours (more than l1/l2)",
-                        task_name,
-                        dataset,
-                        ok,
-                        "colour bias ×1000: "
-                        + ", ".join(f"{n} {1000 * bias[n]:.2f}" for n in pixel + ssim_family),
-                    )
 
-    # Section 5.1: "after switching the training loss functions, both networks yield a lower l2
-    # loss [than before the switch], confirming that the l2 network was previously stuck in a
-    # local minimum". The continued controls (same loss, same number of steps) separate the
-    # effect of the switch from that of more training.
-    def l2_of(label: str, dataset: str) -> float | None:  # "l2" (Table 1) or "l2-l1" (switching)
-        c = _cell(switching if "-" in label else table1, "demosaic", label, dataset, "l2")
-        return None if c is None else c[0]
+def _mix_best(summary: ExperimentSummary, task: str, dataset: str) -> dict | None:
+    losses = [n for n in TABLE1_LOSSES[task] if summary.measures(task, n, dataset)]
+    if "mix" not in losses or len(losses) < 2:
+        return None
+    wins = []
+    for m in METRICS:
+        values = {n: summary.cell(task, n, dataset, m).mean for n in losses}
+        if values["mix"] == _best(m, values.values()):
+            wins.append(LABELS[m])
+    listed = f" ({', '.join(wins)})" if wins and len(wins) < len(METRICS) else ""
+    return _finding(
+        "Mix is best on every measure",
+        task,
+        dataset,
+        len(wins) == len(METRICS),
+        f"Mix best on {len(wins)} of {len(METRICS)} measures{listed}",
+    )
 
-    sw = (switching or {}).get("tasks", {}).get("demosaic", {})
-    for dataset in sorted({d for cells in sw.values() for d in cells}):
-        for first, second in (("l2", "l1"), ("l1", "l2")):
-            before, after = l2_of(first, dataset), l2_of(f"{first}-{second}", dataset)
-            control = l2_of(f"{first}-{first}", dataset)
-            if before is not None and after is not None:
-                add(
+
+def _colour_shift(summary: ExperimentSummary, task: str, dataset: str) -> dict | None:
+    losses = [n for n in TABLE1_LOSSES[task] if summary.measures(task, n, dataset)]
+    ssim_family = [n for n in ("ssim5", "ssim9", "msssim") if n in losses]
+    pixel = [n for n in ("l1", "l2") if n in losses]
+    if task != "demosaic" or not ssim_family or not pixel:
+        return None
+    bias = {n: summary.cell(task, n, dataset, "colour_bias") for n in ssim_family + pixel}
+    if any(c is None for c in bias.values()):
+        return None
+    ok = min(bias[n].mean for n in ssim_family) > max(bias[n].mean for n in pixel)
+    return _finding(
+        "SSIM-trained networks shift colours (more than l1/l2)",
+        task,
+        dataset,
+        ok,
+        "colour bias ×1000: "
+        + ", ".join(f"{n} {1000 * bias[n].mean:.2f}" for n in pixel + ssim_family),
+    )
+
+
+def _switching_findings(table1, switching, dataset: str) -> list[dict]:
+    """Section 5.1: "after switching the training loss functions, both networks yield a lower l2
+    loss [than before the switch], confirming that the l2 network was previously stuck in a
+    local minimum". The continued controls (same loss, same number of steps) separate the effect
+    of the switch from that of more training."""
+
+    def l2_of(label: str) -> float | None:  # "l2" (Table 1) or "l2-l1" (switching)
+        summary = switching if "-" in label else table1
+        c = summary.cell("demosaic", label, dataset, "l2") if summary else None
+        return None if c is None else c.mean
+
+    out = []
+    for first, second in (("l2", "l1"), ("l1", "l2")):
+        before, after = l2_of(first), l2_of(f"{first}-{second}")
+        control = l2_of(f"{first}-{first}")
+        if before is not None and after is not None:
+            also = "" if control is None else f" ({1000 * control:.3f} after {first} → {first})"
+            out.append(
+                _finding(
                     f"Switching from {first} to {second} lowers the l2 error",
                     "demosaic",
                     dataset,
                     after < before,
                     f"1000·ℓ2 {1000 * before:.3f} after {first} alone, {1000 * after:.3f} after "
-                    f"{first} → {second}"
-                    + (
-                        ""
-                        if control is None
-                        else f" ({1000 * control:.3f} after {first} → {first})"
-                    ),
+                    f"{first} → {second}{also}",
                 )
-        switched, control = l2_of("l2-l1", dataset), l2_of("l2-l2", dataset)
-        if switched is not None and control is not None:
-            add(
+            )
+    switched, control = l2_of("l2-l1"), l2_of("l2-l2")
+    if switched is not None and control is not None:
+        out.append(
+            _finding(
                 "l2 was stuck: l2 → l1 beats continuing with l2 for as long",
                 "demosaic",
                 dataset,
@@ -357,12 +346,32 @@ def findings(profile: str, results: str | os.PathLike = "results") -> list[dict]
                 f"1000·ℓ2 {1000 * switched:.3f} after l2 → l1 vs {1000 * control:.3f} after "
                 "l2 → l2 (same number of steps)",
             )
+        )
     return out
 
 
-def findings_markdown(profile: str, results: str | os.PathLike = "results") -> str:
+def findings(view: View) -> list[dict]:
+    """The paper's main findings, checked against our results (point estimates, mean over seeds).
+
+    Each item: ``{"finding", "task", "dataset", "holds": True | False | None, "evidence"}``;
+    ``None`` when the runs needed are missing.
+    """
+    table1, switching = view.summary("table1"), view.summary("switching")
+    out: list[dict] = []
+    for task in TABLE1_LOSSES:
+        for dataset in table1.datasets(task) if table1 else ():
+            for check in (_l1_beats_l2, _mix_best, _colour_shift):
+                found = check(table1, task, dataset)
+                if found is not None:
+                    out.append(found)
+    for dataset in switching.datasets("demosaic") if switching else ():
+        out += _switching_findings(table1, switching, dataset)
+    return out
+
+
+def findings_markdown(view: View) -> str:
     """:func:`findings` as a Markdown table."""
-    rows = findings(profile, results)
+    rows = findings(view)
     if not rows:
         return "*No results to check the paper's findings against yet.*"
     mark = {True: "holds", False: "does not hold", None: "not run"}
@@ -373,3 +382,22 @@ def findings_markdown(profile: str, results: str | os.PathLike = "results") -> s
             f"**{mark[r['holds']]}** | {r['evidence']} |"
         )
     return "\n".join(out)
+
+
+def runs_markdown(view: View) -> str:
+    """The runs behind the view, per experiment, task and test set: the images scored, the
+    schedules and the seeds per cell, as a Markdown table."""
+    rows = []
+    for experiment, summary in view.summaries().items():
+        for task, datasets in summary.images.items():
+            for dataset, images in datasets.items():
+                labels = [n for n in summary.schedules(task) if summary.measures(task, n, dataset)]
+                seeds = sorted({summary.cell(task, n, dataset, "psnr").seeds for n in labels})
+                rows.append(
+                    f"| {experiment} | {TASKS[task].title} | {dataset} | {len(images)} | "
+                    f"{', '.join(labels)} | {', '.join(map(str, seeds))} |"
+                )
+    if not rows:
+        return "*No results yet.*"
+    head = "| experiment | task | test set | images | schedules | seeds per cell |"
+    return "\n".join([head, "|---|---|---|---:|---|---|", *rows])

@@ -41,7 +41,9 @@ from tqdm.auto import tqdm
 
 from . import losses, models
 from . import tasks as T
-from .data import is_present, load_images
+from .data import load_images
+from .data.source import resolve
+from .design import loss_label
 from .metrics import evaluate_batch
 from .provenance import atomic_write, write_json
 from .sampling import PatchSampler
@@ -62,10 +64,8 @@ class Phase:
     options: tuple[tuple[str, Any], ...] = ()  # extra loss options, e.g. (("alpha", 0.5),)
 
     def label(self) -> str:
-        extra = ",".join(
-            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.options
-        )
-        return self.loss + (f"[{extra}]" if extra else "")
+        """The loss's label, as in a schedule's label (``mix_alpha0.5``)."""
+        return loss_label(self.loss, self.options)
 
 
 @dataclass(frozen=True)
@@ -80,9 +80,9 @@ class TrainConfig:
     eval_every: int = 100
     checkpoint_every: int = 100
     min_lr_ratio: float = 0.01
-    train_set: str | None = None  # None: BSDS_train if present, else embedded_train
+    train_set: str | None = None  # None: the data source's (BSDS_train, or embedded_train)
     train_images: int | None = None  # use only the first N training images
-    val_set: str | None = None  # None: the task's first test set present, else embedded_test
+    val_set: str | None = None  # None: the data source's first test set of the task
     val_crops: int = 8  # fixed validation crops for the curves
     val_size: int = 96
     amp: bool | None = None  # bfloat16 autocast for the network; None: on CUDA only
@@ -164,9 +164,7 @@ class TrainingData:
     @classmethod
     def build(cls, cfg: TrainConfig, device: torch.device, root=None) -> TrainingData:
         task = T.get(cfg.task)
-        name = cfg.train_set
-        if name is None:
-            name = task.train_set if is_present(task.train_set, root) else "embedded_train"
+        name = cfg.train_set or resolve(root).train_set(task)
         images, record = load_images(name, root)
         if cfg.train_images is not None:
             images = images[: cfg.train_images]
@@ -205,10 +203,8 @@ def validation_crops(
     sees the real context, no padding): inputs ``(K, 3, S + 2m, S + 2m)``, targets
     ``(K, 3, S, S)``.
     """
-    from .baselines import resolve_test_sets
-
     task = T.get(cfg.task)
-    name = cfg.val_set or resolve_test_sets(task, None, root)[0]
+    name = cfg.val_set or resolve(root).test_sets(task)[0]
     images, record = load_images(name, root)
     m, s = models.for_task(cfg.task).margin, cfg.val_size
     xs, ys = [], []
@@ -307,7 +303,7 @@ def train(
     resume = out / CHECKPOINT
     start_from = resume if resume.is_file() else init_checkpoint
     if start_from is not None:
-        state = torch.load(start_from, map_location=dev, weights_only=False)
+        state = torch.load(start_from, map_location=dev, weights_only=True)  # tensors, plain data
         model.load_state_dict(state["model"])
         data.generator.set_state(state["generator"].cpu())
         step, curves, elapsed = state["step"], state["curves"], state["elapsed"]

@@ -15,35 +15,43 @@ from imgloss.metrics import METRICS
 PAPER_MD = Path(__file__).resolve().parents[2] / "shared" / "paper" / "zhao2017-loss-functions.md"
 
 
-def test_resolve_test_sets_falls_back_to_the_embedded_photographs(monkeypatch, tmp_path):
-    monkeypatch.setenv("IMGLOSS_DATA_ROOT", str(tmp_path))
-    assert baselines.resolve_test_sets(tasks.get("sr")) == ["embedded_test"]
-    monkeypatch.delenv("IMGLOSS_DATA_ROOT")
-    assert baselines.resolve_test_sets(tasks.get("demosaic")) == ["embedded_test"]
-    assert baselines.resolve_test_sets(tasks.get("jpeg"), ["LIVE1"]) == ["LIVE1"]
+def test_test_sets_come_from_the_data_source(monkeypatch, tmp_path):
+    from imgloss.data import DataRootError, resolve_source
+
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
+    assert baselines.test_sets(tasks.get("demosaic")) == ["embedded_test"]
+    assert baselines.test_sets(tasks.get("sr")) == ["embedded_test"]
+    with pytest.raises(DataRootError, match="LIVE1"):  # not in the embedded source
+        baselines.test_sets(tasks.get("jpeg"), ["LIVE1"])
+    (tmp_path / "Set5").mkdir()
+    with pytest.raises(DataRootError, match="Set5 .* incomplete"):
+        resolve_source(tmp_path)
 
 
-def test_baseline_table_on_embedded_data_records_values_paper_and_provenance():
+def test_baseline_table_on_embedded_data_records_values_paper_and_provenance(monkeypatch):
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
     result = baselines.baseline_table("demosaic", ["embedded_test"], metrics=["psnr", "ssim", "l2"])
-    entry = result["datasets"]["embedded_test"]
-    assert set(entry["per_image"]) == {"astronaut", "chelsea", "coffee"}
-    assert 20 < entry["mean"]["psnr"] < 35 and 0 < entry["mean"]["ssim"] < 1
-    assert 20 < entry["mosaic_psnr"] < 35
-    assert result["column"] == "Noisy"
-    assert result["paper"]["values"]["psnr"] == 28.24
-    prov = result["provenance"]
+    table = result.tables["embedded_test"]
+    mean = table.mean()
+    assert set(table.rows) == {"astronaut", "chelsea", "coffee"}
+    assert 20 < mean["psnr"] < 35 and 0 < mean["ssim"] < 1
+    assert 20 < result.extras["embedded_test"]["mosaic_psnr"] < 35
+    assert result.column == "Noisy" and result.source == "embedded"
+    assert result.paper["values"]["psnr"] == 28.24
+    prov = result.provenance
     assert (
         prov["data"][0]["name"] == "embedded_test" and "scikit-image" in prov["data"][0]["source"]
     )
     assert {"git_commit", "versions", "device", "date_utc"} <= set(prov)
     # Same seed, same numbers; the table formats our values next to the paper's.
     again = baselines.baseline_table("demosaic", ["embedded_test"], metrics=["psnr", "ssim", "l2"])
-    assert again["datasets"]["embedded_test"]["mean"] == entry["mean"]
+    assert again.tables["embedded_test"].mean() == mean
     text = baselines.format_table(result)
     assert "embedded_test (ours)" in text and "paper (FiveK)" in text and "1000·ℓ2" in text
 
 
-def test_cli_baselines_writes_one_json_per_task(tmp_path, capsys):
+def test_cli_baselines_writes_one_json_per_task(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
     status = main(
         [
             "baselines",
@@ -55,24 +63,31 @@ def test_cli_baselines_writes_one_json_per_task(tmp_path, capsys):
             "--metrics",
             "psnr",
             "l1",
-            "--out",
+            "--results",
             str(tmp_path),
         ]
     )
     assert status == 0
     for task in ("jpeg", "sr"):
-        result = json.loads((tmp_path / f"{task}.json").read_text())
+        result = json.loads((tmp_path / "embedded" / "baselines" / f"{task}.json").read_text())
+        assert result["kind"] == "baseline" and result["source"] == "embedded"
         assert result["task"] == task and result["provenance"]["metrics"] == ["psnr", "l1"]
     out = capsys.readouterr().out
     assert "Original JPEG" in out and "Bilinear" in out
 
 
 def test_cli_baselines_reports_a_missing_dataset(tmp_path, capsys, monkeypatch):
+    (tmp_path / "Kodak24").mkdir()  # a data root whose only dataset folder is empty
     monkeypatch.setenv("IMGLOSS_DATA_ROOT", str(tmp_path))
-    status = main(["baselines", "--task", "sr", "--datasets", "Set5", "--out", str(tmp_path)])
+    status = main(["baselines", "--task", "sr", "--datasets", "Set5", "--results", str(tmp_path)])
     assert status == 1
     err = capsys.readouterr().err
-    assert "Set5" in err and "imgloss data fetch Set5" in err
+    assert "Kodak24" in err and "imgloss data fetch Kodak24" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    monkeypatch.setenv("IMGLOSS_DATA_ROOT", str(tmp_path / "typo"))
+    assert main(["baselines", "--task", "sr", "--results", str(tmp_path)]) == 1
+    assert "is not a folder" in capsys.readouterr().err
+    assert not any(tmp_path.glob("*/baselines"))  # nothing written, nothing silently replaced
 
 
 @pytest.mark.skipif(not PAPER_MD.is_file(), reason="the paper's text is not next to the repo")
@@ -119,28 +134,44 @@ def test_noise_analysis_predicts_the_noisy_psnr_from_the_mean_intensity():
     assert out["paper_psnr_implies_mean_intensity"] == pytest.approx(0.2797, abs=1e-3)
 
 
-def test_report_compares_the_baseline_on_the_images_the_networks_were_scored_on(tmp_path):
-    from imgloss.provenance import write_json
+def test_report_compares_the_baseline_on_the_images_the_networks_were_scored_on(
+    tmp_path, monkeypatch
+):
+    from imgloss.data import embedded_source
+    from imgloss.design import PROFILES, evaluation_settings, run_data
+    from imgloss.metrics import MetricTable
+    from imgloss.records import RunRecord, folder_for, open_view, summarize_runs
     from imgloss.report import table1_markdown
 
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
     base = baselines.baseline_table("sr", ["embedded_test"], metrics=list(METRICS)[:3])
-    base["provenance"]["metrics"] = list(METRICS)
-    for m in METRICS[3:]:  # fill the rest so the table is complete
-        for row in base["datasets"]["embedded_test"]["per_image"].values():
-            row[m] = 0.5
-    base["datasets"]["embedded_test"]["metrics"] = list(METRICS)
-    write_json(tmp_path / "baselines" / "sr.json", base)
-    cell = {m: {"mean": 0.9, "ci95": None, "seeds": 1} for m in METRICS}
-    summary = {
-        "tasks": {"sr": {"l1": {"embedded_test": cell}}},
-        "evaluation": {"test_crop": None},
-        "images": {"sr": {"embedded_test": ["chelsea"]}},
-    }
-    write_json(tmp_path / "quick" / "table1.json", summary)
-    text = table1_markdown("quick", tmp_path)
-    psnr = base["datasets"]["embedded_test"]["per_image"]["chelsea"]["psnr"]
+    base.provenance["metrics"] = list(METRICS)
+    filled = MetricTable(METRICS)
+    for image, row in base.tables["embedded_test"].rows.items():  # fill the rest: a full table
+        filled.add(image, row | {m: 0.5 for m in METRICS[3:]})
+    base.tables["embedded_test"] = filled
+    folder = folder_for(tmp_path, embedded_source())
+    base.save(folder.baseline("sr"))
+    scored = MetricTable(METRICS)
+    scored.add("chelsea", {m: 0.9 for m in METRICS})
+    profile = PROFILES["quick"]
+    record = RunRecord(
+        task="sr",
+        schedule="l1",
+        seed=0,
+        profile="quick",
+        data=run_data(embedded_source(), tasks.get("sr"), profile),
+        test={"embedded_test": scored},
+        training={},
+        provenance={"git_commit": "abc", "device": "cpu", "wall_s": 1.0},
+    )
+    evaluation = evaluation_settings(profile)
+    summary = summarize_runs("table1", "quick", "embedded", evaluation, [("runs/x", record)])
+    summary.save(folder.summary("quick", "table1"))
+    text = table1_markdown(open_view(tmp_path, "quick"))
+    psnr = filled.rows["chelsea"]["psnr"]
     assert f"| PSNR | {psnr:.2f} | 0.90 |" in text  # chelsea only, not the 3-image mean
     assert "1 images" in text
-    summary["evaluation"]["test_crop"] = 192  # networks scored on crops: no baseline shown
-    write_json(tmp_path / "quick" / "table1.json", summary)
-    assert "| PSNR | — | 0.90 |" in table1_markdown("quick", tmp_path)
+    summary.evaluation = evaluation | {"test_crop": 192}  # networks scored on crops: no baseline
+    summary.save(folder.summary("quick", "table1"))
+    assert "| PSNR | — | 0.90 |" in table1_markdown(open_view(tmp_path, "quick"))

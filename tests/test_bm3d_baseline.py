@@ -72,16 +72,19 @@ def test_bm3d_baseline_denoises_a_crop_far_better_than_the_noisy_input():
 
 
 @needs_bm3d
-def test_run_bm3d_caches_per_image_and_resumes(tmp_path):
-    result = B.run_bm3d(["embedded_test"], out_dir=tmp_path, crop=192, images=2, progress=False)
-    table = result["datasets"]["embedded_test"]
-    assert len(table["per_image"]) == 2 and set(table["mean"]) >= {"psnr", "fsimc"}
-    cached = sorted(p.name for p in (tmp_path / "cache").rglob("*.json"))
+def test_run_bm3d_caches_per_image_and_resumes(tmp_path, monkeypatch):
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)  # the embedded photographs
+    result = B.run_bm3d(["embedded_test"], results=tmp_path, crop=192, images=2, progress=False)
+    table = result.tables["embedded_test"]
+    assert len(table.rows) == 2 and set(table.mean()) >= {"psnr", "fsimc"}
+    folder = tmp_path / "embedded" / "bm3d"
+    cached = sorted(p.name for p in (folder / "cache").rglob("*.json"))
     assert cached == ["astronaut.json", "chelsea.json"]
-    saved = json.loads((tmp_path / "demosaic.json").read_text())
+    saved = json.loads((folder / "demosaic.json").read_text())
     assert saved["settings"]["crop"] == 192 and "bm3d_version" in saved["provenance"]
+    assert saved["kind"] == "bm3d" and saved["source"] == "embedded"
     # A second run reads the cache instead of denoising again.
-    stamp = [p.stat().st_mtime_ns for p in (tmp_path / "cache").rglob("*.json")]
-    again = B.run_bm3d(["embedded_test"], out_dir=tmp_path, crop=192, images=2, progress=False)
-    assert again["datasets"] == result["datasets"]
-    assert stamp == [p.stat().st_mtime_ns for p in (tmp_path / "cache").rglob("*.json")]
+    stamp = [p.stat().st_mtime_ns for p in (folder / "cache").rglob("*.json")]
+    again = B.run_bm3d(["embedded_test"], results=tmp_path, crop=192, images=2, progress=False)
+    assert again.tables["embedded_test"].rows == table.rows
+    assert stamp == [p.stat().st_mtime_ns for p in (folder / "cache").rglob("*.json")]

@@ -10,12 +10,20 @@ import numpy as np
 import pytest
 import torch
 
-from imgloss import data, figures, maps, report, runner, toy
+from imgloss import data, figures, maps, records, report, runner, toy
 from imgloss import losses as L
 
 from .conftest import REAL_IMAGES, to_tensor
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def committed_view() -> records.View:
+    """The committed ``quick`` results (on the registered data); they are part of the repository,
+    so a clean clone has them: never skipped."""
+    view = records.open_view(REPO / "results", "quick", root=None)
+    assert view.tag is not None and view.tag.startswith("registered-"), view
+    return view
 
 
 # ------------------------------------------------------------------------------- loss maps
@@ -159,9 +167,9 @@ def test_precomputed_slider_links_the_slider_to_the_views_in_the_browser():
 # ------------------------------------------------------------------------------- figures
 def test_crop_sets_read_committed_outputs_and_psnr_is_consistent():
     """The quick profile's committed crops (outputs only without the test data)."""
-    if not figures.finished_run(REPO / "results", "quick", "demosaic", "l1"):
-        pytest.skip("no committed quick results")
-    sets = figures.crop_sets(REPO / "results", "quick", "demosaic", ["l1", "l2", ("l2", "l1")])
+    view = committed_view()
+    assert figures.finished_run(view, "demosaic", "l1") is not None
+    sets = figures.crop_sets(view, "demosaic", ["l1", "l2", ("l2", "l1")])
     assert {"l1", "l2", "l2-l1"} <= set(sets["labels"])
     assert sets["crops"] and sets["crops"][0]["l1"].dtype == np.uint8
     html = figures.crops_html(sets, caption="c")
@@ -186,7 +194,8 @@ def test_crop_sets_recut_inputs_equal_the_runs_saved_inputs(tmp_path):
     folder = runner.run_one(
         runner.spec("demosaic", "l1"), "smoke", results=tmp_path, progress=False
     )
-    sets = figures.crop_sets(tmp_path, "smoke", "demosaic", ["l1"])
+    runner.run_experiment("table1", "smoke", results=tmp_path, tasks=["demosaic"], progress=False)
+    sets = figures.crop_sets(records.open_view(tmp_path, "smoke"), "demosaic", ["l1"])
     assert sets["note"] is None and sets["labels"] == ["input", "l1", "reference"]
     assert sets["dataset"] == "Kodak24" and sets["crops"]
     for k, row in enumerate(sets["crops"]):
@@ -198,9 +207,9 @@ def test_crop_sets_recut_inputs_equal_the_runs_saved_inputs(tmp_path):
 def test_table1_bolds_the_best_network_not_the_reference_columns():
     """With the BM3D column present (better than every quick network), the bold still marks the
     best loss of each row; the non-network and BM3D columns are never bold."""
-    if not (REPO / "results" / "bm3d" / "demosaic.json").is_file():
-        pytest.skip("no committed BM3D results")
-    text = report.table1_markdown("quick", REPO / "results", tasks=["demosaic"])
+    view = committed_view()
+    assert view.bm3d() is not None  # committed with the quick results
+    text = report.table1_markdown(view, tasks=["demosaic"])
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("| measure"))
     table = lines[start : lines.index("", start)]  # ours (the paper's table comes after)
@@ -217,9 +226,7 @@ def test_table1_bolds_the_best_network_not_the_reference_columns():
 
 
 def test_switching_curves_join_both_phases():
-    if not figures.finished_run(REPO / "results", "quick", "demosaic", "l2", "l1"):
-        pytest.skip("no committed quick results")
-    curves = figures.switching_curves(REPO / "results", "quick")
+    curves = figures.switching_curves(committed_view())
     c = curves["l2 → l1"]
     assert c["switch"] == runner.PROFILES["quick"].steps
     assert c["step"][-1] == runner.PROFILES["quick"].steps + runner.PROFILES["quick"].switch_steps
@@ -250,18 +257,41 @@ def test_switching_plot_shows_each_pair_and_zooms_after_the_switch():
 
 # ------------------------------------------------------------------------------- findings
 def _summary(experiment, cells):
-    return {
-        "experiment": experiment,
-        "profile": "quick",
-        "tasks": {
+    """A summary of one seed per schedule on Kodak24 with the given means."""
+    from imgloss.data import RunData, dataset_ref
+
+    ref = dataset_ref("Kodak24")
+    return records.ExperimentSummary(
+        experiment=experiment,
+        profile="quick",
+        source="registered-test",
+        evaluation={},
+        cells={
             "demosaic": {
-                label: {"Kodak24": {m: {"mean": v, "ci95": None, "seeds": 1} for m, v in d.items()}}
+                label: {"Kodak24": {m: records.Cell(v, None, 1, (v,)) for m, v in d.items()}}
                 for label, d in cells.items()
             }
         },
-        "images": {"demosaic": {"Kodak24": ["a.png"]}},
-        "provenance": {"git_commits": ["abc"], "devices": ["cpu"]},
-    }
+        images={"demosaic": {"Kodak24": ["a.png"]}},
+        data={"demosaic": RunData(dataset_ref("BSDS_train"), ref, (ref,))},
+        runs=(),
+        commits=("abc",),
+        devices=("cpu",),
+        metrics=(),
+    )
+
+
+def _view(tmp_path, **summaries):
+    """A View over fake summaries (``experiment=cells``) of one registered source."""
+    from imgloss.data import DataSource, dataset_ref
+
+    source = DataSource("registered", (dataset_ref("Kodak24"), dataset_ref("BSDS_train")))
+    folder = records.folder_for(tmp_path, source)
+    for experiment, cells in summaries.items():
+        summary = _summary(experiment, cells)
+        summary.source = source.tag
+        summary.save(folder.summary("quick", experiment))
+    return records.View(tmp_path, "quick", source.tag)
 
 
 def test_findings_check_the_papers_claims_on_our_numbers(tmp_path):
@@ -278,22 +308,20 @@ def test_findings_check_the_papers_claims_on_our_numbers(tmp_path):
         "msssim": cells(0.58) | {"colour_bias": 0.03},
         "mix": cells(0.7) | {"colour_bias": 0.004},
     }
-    (tmp_path / "quick").mkdir()
-    (tmp_path / "quick" / "table1.json").write_text(json.dumps(_summary("table1", table)))
     switching = {
         "l2-l1": {"l2": 0.1},
         "l2-l2": {"l2": 0.2},
         "l1-l2": {"l2": 0.3},
         "l1-l1": {"l2": 0.1},
     }
-    (tmp_path / "quick" / "switching.json").write_text(json.dumps(_summary("switching", switching)))
-    found = {f["finding"]: f["holds"] for f in report.findings("quick", tmp_path)}
+    view = _view(tmp_path, table1=table, switching=switching)
+    found = {f["finding"]: f["holds"] for f in report.findings(view)}
     assert all(found.values()) and len(found) == 6
     # Section 5.1 compares with the network before the switch (l1 alone: 1000 * 0.4 here)
     switching["l1-l2"] = {"l2": 0.45}
     switching["l2-l2"] = {"l2": 0.05}
-    (tmp_path / "quick" / "switching.json").write_text(json.dumps(_summary("switching", switching)))
-    found = {f["finding"]: f for f in report.findings("quick", tmp_path)}
+    view = _view(tmp_path, table1=table, switching=switching)
+    found = {f["finding"]: f for f in report.findings(view)}
     assert found["Switching from l1 to l2 lowers the l2 error"]["holds"] is False
     assert found["Switching from l2 to l1 lowers the l2 error"]["holds"] is True
     assert found["l2 was stuck: l2 → l1 beats continuing with l2 for as long"]["holds"] is False
@@ -302,14 +330,15 @@ def test_findings_check_the_papers_claims_on_our_numbers(tmp_path):
     )
     table["mix"]["gmsd"] = 0.9  # worse than everyone on one measure
     table["ssim5"]["colour_bias"] = 0.0001
-    (tmp_path / "quick" / "table1.json").write_text(json.dumps(_summary("table1", table)))
-    rows = report.findings("quick", tmp_path)
+    view = _view(tmp_path, table1=table, switching=switching)
+    rows = report.findings(view)
     found = {f["finding"]: f for f in rows}
     assert found["Mix is best on every measure"]["holds"] is False
     assert "8 of 9" in found["Mix is best on every measure"]["evidence"]
     assert found["SSIM-trained networks shift colours (more than l1/l2)"]["holds"] is False
-    assert "does not hold" in report.findings_markdown("quick", tmp_path)
-    assert "profile `quick`" in report.provenance_markdown(_summary("table1", table))
+    assert "does not hold" in report.findings_markdown(view)
+    line = report.provenance_markdown(view)
+    assert "profile `quick`" in line and "registered datasets Kodak24, BSDS_train" in line
 
 
 # ------------------------------------------------------------------------------- book plumbing
@@ -385,16 +414,16 @@ def test_fig8_table_and_measures_text(tmp_path):
         }
 
     table = {"ssim1": cells(0.5), "ssim3": cells(0.9), "ssim9": cells(0.7)}  # no ssim5 run
-    (tmp_path / "quick").mkdir()
-    (tmp_path / "quick" / "fig8.json").write_text(json.dumps(_summary("fig8", table)))
-    text = report.fig8_markdown("quick", tmp_path)
+    text = report.fig8_markdown(_view(tmp_path, fig8=table))
     lines = text.splitlines()
     assert lines[0].startswith("**Networks trained with SSIM_k, Kodak24**")
     assert lines[2] == "| measure | SSIM1 | SSIM3 | SSIM5 | SSIM9 |"
     assert lines[4] == "| 1000·ℓ2 | 0.500 | **0.100** | — | 0.300 |"  # lower is better
     assert lines[6] == "| SSIM | 0.5000 | **0.9000** | — | 0.7000 |"
     assert len(lines) == 4 + len(report.FIG8_MEASURES)
-    assert report.fig8_markdown("quick", tmp_path / "none") == ""
-    cell = _summary("x", {"a": {"psnr": 29.904, "ssim": 0.86931}})["tasks"]["demosaic"]["a"]
-    assert report.measures_text(cell["Kodak24"]) == "PSNR 29.90 · SSIM 0.8693"
+    assert report.fig8_markdown(records.open_view(tmp_path / "none", "quick")) == ""
+    cells = _summary("x", {"a": {"psnr": 29.904, "ssim": 0.86931}}).measures(
+        "demosaic", "a", "Kodak24"
+    )
+    assert report.measures_text(cells) == "PSNR 29.90 · SSIM 0.8693"
     assert report.measures_text(None) == ""

@@ -57,20 +57,25 @@ def test_device_script_rehearsal_on_the_cpu(tmp_path):
     wall = next(line for line in log.splitlines() if line.startswith("wall switching:"))
     assert wall.startswith("wall switching: 4 of 4 runs finished, 4 in this call, the last ")
 
+    from imgloss.data import resolve_source
+
+    tag = resolve_source().tag  # the runs' data: the data root of this test run, or embedded
     with tarfile.open(out / "smoke-results.tgz") as archive:
         names = archive.getnames()
-        summary = json.load(archive.extractfile("smoke/switching.json"))
+        summary = json.load(archive.extractfile(f"{tag}/smoke/switching.json"))
+        source = json.load(archive.extractfile(f"{tag}/source.json"))
+    assert source["source"]["tag"] == tag
     assert not [n for n in names if n.endswith((".pt", ".lock", "-input.png", "-target.png"))]
     finished = {
-        Path(n).parts[3]
+        Path(n).parts[4]
         for n in names
-        if n.startswith("runs/smoke/demosaic/") and n.endswith("/metrics.json")
+        if n.startswith(f"{tag}/runs/smoke/demosaic/") and n.endswith("/metrics.json")
     }
     # the two parents, trained once by whichever switching run asked first, and the four runs
     assert finished == {"l1", "l2", "l1-l2", "l2-l1", "l1-l1", "l2-l2"}
     assert all(
-        len(list((results / "runs" / "smoke" / "demosaic" / label).glob("seed0-*"))) == 1
+        len(list((results / tag / "runs" / "smoke" / "demosaic" / label).glob("seed0-*"))) == 1
         for label in finished
     )
     assert set(summary["tasks"]["demosaic"]) == {"l1-l2", "l2-l1", "l1-l1", "l2-l2"}
-    assert summary["profile"] == "smoke"
+    assert summary["profile"] == "smoke" and summary["source"] == tag

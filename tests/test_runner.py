@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from imgloss import runner as R
+from imgloss import tasks
 from imgloss.cli import main
 from imgloss.metrics import EXTRA_METRICS, METRICS
 
@@ -17,9 +18,13 @@ SMOKE = R.PROFILES["smoke"]
 
 
 @pytest.fixture
-def embedded(monkeypatch, tmp_path):
-    monkeypatch.setenv("IMGLOSS_DATA_ROOT", str(tmp_path / "no-data-here"))
+def embedded(monkeypatch):
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)  # no data root: the embedded photos
     torch.set_num_threads(1)
+
+
+def _metrics(folder):
+    return json.loads((folder / "metrics.json").read_text())
 
 
 def test_experiment_grids():
@@ -54,18 +59,22 @@ def test_experiment_grids():
         R.experiment_runs("fig9", one_seed)
 
 
-def test_run_dir_is_derived_from_the_whole_configuration(tmp_path):
+def test_run_dir_is_derived_from_the_whole_configuration(tmp_path, embedded):
     run = R.spec("demosaic", "l2", "l1", seed=1)
     assert run.parent() == R.spec("demosaic", "l2", seed=1)
     a = R.run_dir(tmp_path, run, SMOKE)
     assert a == R.run_dir(tmp_path, R.spec("demosaic", "l2", "l1", seed=1), SMOKE)
-    assert a.parts[-4:-1] == ("smoke", "demosaic", "l2-l1") and a.name.startswith("seed1-")
+    assert a.parts[-6:-1] == ("embedded", "runs", "smoke", "demosaic", "l2-l1")
+    assert a.name.startswith("seed1-")
     assert a != R.run_dir(tmp_path, run, replace(SMOKE, steps=7))
     assert a != R.run_dir(tmp_path, run, replace(SMOKE, test_images=2))
     assert a != R.run_dir(tmp_path, R.spec("demosaic", "l2", "l1", seed=2), SMOKE)
     assert a != R.run_dir(tmp_path, run, replace(SMOKE, switch_lr=1e-3))
     # the switch continues at a tenth of the learning rate, for switch_steps steps
-    phases = run.config(SMOKE).phases
+    from imgloss.data import embedded_source
+
+    data = R.run_data(embedded_source(), tasks.get("demosaic"), SMOKE)
+    phases = R.train_config(run, SMOKE, data).phases
     assert [(p.loss, p.steps, p.lr) for p in phases] == [
         ("l2", SMOKE.steps, SMOKE.lr),
         ("l1", SMOKE.switch_steps, SMOKE.switch_lr),
@@ -76,7 +85,12 @@ def test_run_dir_is_derived_from_the_whole_configuration(tmp_path):
 def test_run_one_writes_metrics_curves_weights_crops_and_provenance(tmp_path, embedded):
     run = R.spec("jpeg", "mix", seed=0)
     folder = R.run_one(run, SMOKE, results=tmp_path, device="cpu", progress=False)
-    m = json.loads((folder / "metrics.json").read_text())
+    assert folder.relative_to(tmp_path).parts[:3] == ("embedded", "runs", "smoke")
+    assert (tmp_path / "embedded" / "source.json").is_file()
+    m = _metrics(folder)
+    assert m["kind"] == "run" and m["schema_version"] == 2
+    assert m["data"]["train"]["name"] == "embedded_train"
+    assert [d["name"] for d in m["data"]["test"]] == ["embedded_test"]
     assert list(m["test"]) == ["embedded_test"]
     table = m["test"]["embedded_test"]
     assert tuple(table["metrics"]) == METRICS + EXTRA_METRICS and len(table["per_image"]) == 1
@@ -86,6 +100,8 @@ def test_run_one_writes_metrics_curves_weights_crops_and_provenance(tmp_path, em
     assert prov["train_data"]["name"] == "embedded_train"
     assert prov["test_data"][0]["name"] == "embedded_test" and prov["wall_s"] > 0
     assert {"git_commit", "versions", "date_utc", "config"} <= set(prov)
+    assert prov["source"] == "embedded" and len(prov["train_data"]["checksum"]) == 64
+    assert "/" not in json.dumps(prov["train_data"])  # data by name and checksum, not a path
     assert (folder / "model.pt").is_file() and (folder / "curves.json").is_file()
     kinds = sorted(p.name.rsplit("-", 1)[1] for p in (folder / "crops").glob("*.png"))
     assert kinds == ["input.png", "output.png", "target.png"]
@@ -110,20 +126,26 @@ def test_switching_run_continues_from_its_finished_parent(tmp_path, embedded):
 def test_summary_has_means_and_confidence_intervals_over_seeds(tmp_path, embedded):
     two = replace(SMOKE, seeds=(0, 1))
     R.run_experiment("table1", two, results=tmp_path, device="cpu", tasks=["sr"], progress=False)
-    summary = json.loads((tmp_path / "smoke" / "table1.json").read_text())
+    summary = json.loads((tmp_path / "embedded" / "smoke" / "table1.json").read_text())
     cell = summary["tasks"]["sr"]["l1"]["embedded_test"]["psnr"]
     assert cell["seeds"] == 2 and cell["ci95"] is not None and cell["ci95"] >= 0
+    assert len(cell["values"]) == 2 and cell["mean"] == pytest.approx(sum(cell["values"]) / 2)
     assert set(summary["tasks"]["sr"]) == {"l2", "l1", "msssim", "mix"}
+    assert summary["source"] == "embedded" and len(summary["runs"]) == 8
+    from imgloss.records import open_view
     from imgloss.report import table1_markdown
 
-    text = table1_markdown("smoke", tmp_path)
+    text = table1_markdown(open_view(tmp_path, "smoke"))
     assert "Super-resolution (x3), embedded_test" in text and "seeds per cell: 2" in text
     assert summary["images"]["sr"]["embedded_test"] == ["astronaut"]  # smoke: 1 image
     assert summary["evaluation"]["test_crop"] == 192
     assert " ± " in text and "**" in text  # CIs, and the best of ours in bold
     assert "The paper's Table 1, Super-resolution" in text and "31.34" in text  # labelled
-    assert R._ci95([1.0]) is None
-    assert R._ci95([1.0, 3.0]) == pytest.approx(12.706 * 2**0.5 / 2**0.5)
+    from imgloss.records import ci95
+
+    assert ci95([1.0]) is None
+    assert ci95([1.0, 3.0]) == pytest.approx(12.7062 * 2**0.5 / 2**0.5, rel=1e-4)
+    assert ci95([0.0, 1.0] * 10) == pytest.approx(2.0930 * 0.51299 / 20**0.5, rel=1e-4)  # t, 19 df
 
 
 def test_cli_train_and_list(tmp_path, embedded, capsys):
@@ -198,7 +220,9 @@ def test_cli_no_progress_prints_no_bars(tmp_path, embedded, capsys):
     # and with bars: the trainer's bar goes to stderr (tqdm's default)
     assert main(["train", *argv[:-1], str(tmp_path / "other")]) == 0
     assert "step" in capsys.readouterr().err
-    metrics = json.loads(next(tmp_path.glob("runs/smoke/sr/l1/*/metrics.json")).read_text())
+    metrics = json.loads(
+        next(tmp_path.glob("embedded/runs/smoke/sr/l1/*/metrics.json")).read_text()
+    )
     assert metrics["training"]["conv_algorithm"] == "direct"  # SRCNN has no Fourier layer
 
 
@@ -231,11 +255,12 @@ def test_concurrent_launches_of_one_run_train_it_once(tmp_path, embedded, monkey
 
 
 def test_switching_experiment_and_its_report(tmp_path, embedded):
+    from imgloss.records import open_view
     from imgloss.report import switching_markdown
 
-    assert switching_markdown("smoke", tmp_path) == ""  # nothing run yet
+    assert switching_markdown(open_view(tmp_path, "smoke")) == ""  # nothing run yet
     R.run_experiment("switching", SMOKE, results=tmp_path, device="cpu", progress=False)
-    text = switching_markdown("smoke", tmp_path)
+    text = switching_markdown(open_view(tmp_path, "smoke"))
     assert "Loss switching (Section 5.1)" in text
     for label in ("l2 → l1", "l1 → l2", "l1 → l1", "l2 → l2"):
         assert f"| {label} |" in text
@@ -245,7 +270,10 @@ def test_reevaluate_rescores_saved_weights_and_adds_the_colour_bias(tmp_path, em
     run = R.spec("sr", "l1")
     folder = R.run_one(run, SMOKE, results=tmp_path, device="cpu", progress=False)
     m = json.loads((folder / "metrics.json").read_text())
-    m["test"]["embedded_test"]["per_image"]["astronaut"].pop("colour_bias")  # as an old run
+    old = m["test"]["embedded_test"]  # as a run scored before the colour bias was measured
+    old["per_image"]["astronaut"].pop("colour_bias")
+    old["mean"].pop("colour_bias")
+    old["metrics"].remove("colour_bias")
     (folder / "metrics.json").write_text(json.dumps(m))
     assert R.reevaluate(run, SMOKE, results=tmp_path, device="cpu") == folder
     again = json.loads((folder / "metrics.json").read_text())

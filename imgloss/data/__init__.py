@@ -9,6 +9,8 @@
 
 from .embedded import EMBEDDED, is_embedded, load_embedded
 from .registry import DATASETS, ENV_VAR, Dataset, Source, data_root, get, manifest, pixel_sha256
+from .source import DataRootError, DatasetRef, DataSource, RunData, dataset_ref, embedded_source
+from .source import resolve as resolve_source
 from .store import (
     DatasetError,
     check,
@@ -24,11 +26,17 @@ __all__ = [
     "DATASETS",
     "EMBEDDED",
     "ENV_VAR",
+    "DataRootError",
+    "DataSource",
     "Dataset",
     "DatasetError",
+    "DatasetRef",
+    "RunData",
     "Source",
     "check",
     "data_root",
+    "dataset_ref",
+    "embedded_source",
     "fetch",
     "get",
     "image_paths",
@@ -40,4 +48,5 @@ __all__ = [
     "load_images",
     "manifest",
     "pixel_sha256",
+    "resolve_source",
 ]

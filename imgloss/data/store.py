@@ -216,20 +216,26 @@ def load_images(
 ) -> tuple[list[tuple[str, np.ndarray]], dict]:
     """Images of a registered or embedded dataset, and a record of where they came from.
 
-    Returns ``([(file name, H x W x 3 uint8)], {"name", "images", "source", "verified"})``;
+    Returns ``([(file name, H x W x 3 uint8)], {"name", "images", "checksum", "source",
+    "verified"})``, naming the data by checksum (:func:`imgloss.data.source.dataset_ref`), never by
+    a local path;
     registered datasets are checked against their checksums first (a :class:`DatasetError`
     names every bad file).
     """
     from .embedded import is_embedded, load_embedded, source
+    from .source import dataset_ref
 
     if is_embedded(name):
         images = load_embedded(name)
-        return images, {"name": name, "images": len(images), "source": source(), "verified": True}
-    images = load(name, root)
+        origin = source()
+    else:
+        images = load(name, root)
+        origin = "registered dataset (pixel checksums verified)"
     record = {
         "name": name,
         "images": len(images),
-        "source": f"{data_root(root) / name} (registered; pixel checksums verified)",
+        "checksum": dataset_ref(name).checksum,
+        "source": origin,
         "verified": True,
     }
     return images, record

@@ -1,0 +1,190 @@
+"""The experiment design as plain data: profiles, loss schedules and the experiments' grids.
+
+Nothing here trains, reads files or imports torch: the runner (:mod:`imgloss.runner`) turns
+these records into training runs, and the report, figures and notebooks use them to name what
+they show.
+
+* A :class:`Profile` says how long and on what a run trains and is evaluated (``smoke`` for CI,
+  ``quick`` for a 2-core CPU, ``paper`` for a GPU).
+* A :class:`RunSpec` is one run: a task, a loss *schedule* (one or more ``(loss, options)``
+  phases, Section 5.1's switching runs having two) and a seed. Its :attr:`RunSpec.label`
+  (``l2``, ``l1-l2``, ``mix_alpha0.5``) is the one name of the schedule everywhere: folders,
+  summaries, tables and training curves.
+* :func:`experiment_runs` lists the runs of an experiment (:data:`EXPERIMENTS`) at a profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .data.source import DataSource, RunData, dataset_ref
+
+#: A loss of a schedule, its registry name and its options, e.g. ``("mix", (("alpha", 0.5),))``.
+LossSpec = tuple[str, tuple[tuple[str, float], ...]]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How long and on what a profile trains and evaluates."""
+
+    name: str
+    steps: int
+    batch_size: int
+    lr: float = 1e-3
+    switch_steps: int = 0  # length of the second phase of the switching runs
+    # Starting lr of that second phase, a tenth of the default ``lr``, so the switch continues the
+    # converged network instead of restarting it (at the full lr the test error jumps up after the
+    # switch, and l1 -> l2 and the l2 -> l2 control end worse than before; see DEVELOPERS.md).
+    switch_lr: float = 1e-4
+    seeds: tuple[int, ...] = (0,)
+    eval_every: int = 100
+    checkpoint_every: int = 100
+    train_images: int | None = None
+    val_crops: int = 8
+    val_size: int = 96
+    test_sets: str = "all"  # "all" of the task's test sets present, or "primary" (the first)
+    test_images: int | None = None  # evaluate only the first N images of each test set
+    test_crop: int | None = None  # evaluate on a centre crop of this side (None: full image)
+    crops: int = 3  # figure crops saved per run
+    crop_size: int = 96
+    experiments: tuple[str, ...] = ("table1", "switching")  # what `imgloss run all` runs
+
+
+PROFILES: dict[str, Profile] = {
+    # CI: seconds per run, on the embedded photographs when no data root is set.
+    "smoke": Profile(
+        "smoke",
+        steps=6,
+        batch_size=4,
+        switch_steps=4,
+        eval_every=3,
+        checkpoint_every=3,
+        train_images=6,
+        val_crops=2,
+        val_size=48,
+        test_sets="primary",
+        test_images=1,
+        test_crop=192,
+        crops=1,
+        crop_size=48,
+    ),
+    # A 2-core CPU (one seed, an hour's budget); how long its runs took is read from their
+    # records: `imgloss run all --profile quick --estimate`.
+    "quick": Profile(
+        "quick",
+        steps=800,
+        batch_size=64,
+        switch_steps=400,
+        eval_every=100,
+        checkpoint_every=100,
+        test_sets="primary",
+        test_images=8,
+        experiments=("table1", "switching", "fig8", "alpha"),
+    ),
+    # A GPU: long enough for the validation curves to flatten, three seeds, all test sets.
+    "paper": Profile(
+        "paper",
+        steps=4000,
+        batch_size=512,
+        switch_steps=2000,
+        seeds=(0, 1, 2),
+        eval_every=250,
+        checkpoint_every=500,
+        val_crops=16,
+        experiments=("table1", "switching", "fig8", "alpha"),
+    ),
+}
+
+TABLE1_LOSSES = {
+    "demosaic": ("l2", "l1", "ssim5", "ssim9", "msssim", "mix"),
+    "sr": ("l2", "l1", "msssim", "mix"),
+    "jpeg": ("l2", "l1", "msssim", "mix"),
+}
+#: SSIM's sigma_G of the Fig. 8 runs (demosaicking, loss ``ssimK``).
+FIG8_SIGMAS = (1, 3, 5, 9)
+#: Section 5.1's loss schedules ``(first, second)``, the last two being the continued controls.
+SWITCHES = (("l1", "l2"), ("l2", "l1"), ("l1", "l1"), ("l2", "l2"))
+#: Mix's alpha in the alpha sweep (0.84 is the paper's).
+ALPHAS = (0.0, 0.25, 0.5, 0.84, 1.0)
+#: The experiments ``imgloss run`` knows (a profile's ``experiments`` are what ``run all`` runs).
+EXPERIMENTS = ("table1", "fig8", "switching", "alpha")
+
+
+def loss_label(name: str, options=()) -> str:
+    """The label of one loss of a schedule: ``"mix"``, ``"mix_alpha0.5"``."""
+    return name + "".join(f"_{k}{float(v):g}" for k, v in tuple(options))
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: a task, its loss schedule as ``((loss, options), ...)`` phases, and a seed."""
+
+    task: str
+    losses: tuple[LossSpec, ...]
+    seed: int = 0
+
+    def parent(self) -> RunSpec | None:
+        """The run this one continues from (all phases but the last), if any."""
+        return replace(self, losses=self.losses[:-1]) if len(self.losses) > 1 else None
+
+    @property
+    def label(self) -> str:
+        """The schedule's name, the phases' :func:`loss_label` joined by ``-`` (``l1-l2``)."""
+        return "-".join(loss_label(loss, options) for loss, options in self.losses)
+
+
+def spec(task: str, *losses: str | tuple[str, dict], seed: int = 0) -> RunSpec:
+    """``spec("demosaic", "l2", "l1")``: l2 then l1; ``("mix", {"alpha": 0.5})`` for options."""
+    phases = []
+    for item in losses:
+        name, options = (item, {}) if isinstance(item, str) else item
+        phases.append((name, tuple(sorted((k, float(v)) for k, v in options.items()))))
+    return RunSpec(task, tuple(phases), seed)
+
+
+def experiment_runs(
+    experiment: str, profile: Profile, tasks: list[str] | None = None
+) -> list[RunSpec]:
+    """The runs of ``experiment`` for every seed of ``profile``."""
+    if experiment not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {experiment!r}; choose from {', '.join(EXPERIMENTS)}")
+    runs: list[RunSpec] = []
+    for seed in profile.seeds:
+        if experiment == "table1":
+            for task, names in TABLE1_LOSSES.items():
+                if tasks is None or task in tasks:
+                    runs += [spec(task, n, seed=seed) for n in names]
+        elif experiment == "fig8":
+            runs += [spec("demosaic", f"ssim{s}", seed=seed) for s in FIG8_SIGMAS]
+        elif experiment == "switching":
+            runs += [spec("demosaic", a, b, seed=seed) for a, b in SWITCHES]
+        else:
+            runs += [
+                spec("demosaic", "mix" if a == 0.84 else ("mix", {"alpha": a}), seed=seed)
+                for a in ALPHAS
+            ]
+    return runs
+
+
+def evaluation_settings(profile: Profile) -> dict:
+    """The profile's test-time settings (part of every run's key)."""
+    return {
+        "test_sets": profile.test_sets,
+        "test_images": profile.test_images,
+        "test_crop": profile.test_crop,
+        "crops": profile.crops,
+        "crop_size": profile.crop_size,
+    }
+
+
+def run_data(source: DataSource, task, profile: Profile) -> RunData:
+    """The datasets a run of ``task`` (an :class:`imgloss.tasks.Task`) uses at ``profile``:
+    the source's training set, the first test set for validation, and the profile's test sets."""
+    tests = source.test_sets(task)
+    if profile.test_sets == "primary":
+        tests = tests[:1]
+    return RunData(
+        train=dataset_ref(source.train_set(task)),
+        val=dataset_ref(tests[0]),
+        test=tuple(dataset_ref(t) for t in tests),
+    )
