@@ -205,7 +205,7 @@ def data_markdown(view: View) -> str:
     the test sets by name, image count and checksum."""
     if view.tag is None:
         return "*No results yet.*"
-    lines = [f"*Data: {view.source.describe()}.*"]
+    lines = []
     tasks: dict = {}
     for summary in view.summaries().values():
         for task, data in summary.data.items():
@@ -216,9 +216,10 @@ def data_markdown(view: View) -> str:
     return "\n\n".join(lines)
 
 
-def provenance_markdown(view: View, *experiments: str) -> str:
+def provenance_markdown(view: View, *experiments: str, tasks: tuple[str, ...] = ()) -> str:
     """One line naming the profile, data source, test data, devices and commits behind the
-    view's summaries of ``experiments`` (all of them if none is named)."""
+    view's summaries of ``experiments`` (all of them if none is named), for ``tasks`` (all if
+    none is named)."""
     summaries = [s for e, s in view.summaries().items() if not experiments or e in experiments]
     if not summaries:
         return f"*No results for profile `{view.profile}` yet.*"
@@ -228,7 +229,8 @@ def provenance_markdown(view: View, *experiments: str) -> str:
         {
             f"{ds} ({len(images)} images)"
             for s in summaries
-            for per in s.images.values()
+            for task, per in s.images.items()
+            if not tasks or task in tasks
             for ds, images in per.items()
         }
     )

@@ -107,9 +107,10 @@ def main_job(
         if view.tag != source.tag and train:
             _say(f"to see the results on {source.tag}: imgloss book -p data_source={source.tag}")
     if build_book:
+        inside = results.is_relative_to(repo_root)  # notebooks run in the repository root
         parameters = {
             "profile": profile,
-            "results": str(results),
+            "results": str(results.relative_to(repo_root)) if inside else str(results),
             "train_missing": train,
             "data_root": None if root is None else str(Path(root).resolve()),
         }
