@@ -83,8 +83,10 @@ def baseline_table(
 ) -> BaselineRecord:
     """Table 1's baseline column for ``task_name`` on each test set of the data source of
     ``root`` (else ``$IMGLOSS_DATA_ROOT``, else the embedded photographs)."""
+    from .train import pick_device
+
     task = T.get(task_name)
-    device = torch.device(device)
+    device = pick_device(device)
     source = resolve_source(root)
     tables, extras, data_records = {}, {}, []
     for dataset in test_sets(task, datasets, source):

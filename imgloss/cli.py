@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="imgloss",
         description="Loss functions of Zhao et al. (2017) for image processing, reproduced.",
     )
@@ -265,7 +265,7 @@ def _book_command(args) -> int:
             root, notebooks=args.only, parameters=parameters, build_html=not args.no_build
         )
     except (book.BookError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {_one_line(err)}", file=sys.stderr)
         return 1
     if html is not None:
         print(f"book: {html / 'index.html'}")
@@ -343,7 +343,7 @@ def _train_command(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
         )
     except _user_errors() as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {_one_line(err)}", file=sys.stderr)
         return 1
     print(f"finished: {folder}")
     return 0
@@ -351,6 +351,8 @@ def _train_command(args: argparse.Namespace) -> int:
 
 def _list_runs(profile, experiments, args) -> None:
     """One ``imgloss train`` command per run (experiments share runs: each printed once)."""
+    import shlex
+
     from imgloss import design
 
     seen = set()
@@ -359,14 +361,14 @@ def _list_runs(profile, experiments, args) -> None:
             if r in seen:
                 continue
             seen.add(r)
-            losses = " ".join(name for name, _ in r.losses)
+            command = ["imgloss", "train", "--task", r.task, "--loss"]
+            command += [name for name, _ in r.losses]
             alpha = dict(r.losses[-1][1]).get("alpha")
-            extra = f" --alpha {alpha:g}" if alpha is not None else ""
-            root = f" --root {args.root}" if args.root else ""
-            print(
-                f"imgloss train --task {r.task} --loss {losses}{extra} --seed {r.seed} "
-                f"--profile {profile.name} --results {args.results}{root}"
-            )
+            command += ["--alpha", f"{alpha:g}"] if alpha is not None else []
+            command += ["--seed", str(r.seed), "--profile", profile.name]
+            command += ["--results", str(args.results)]
+            command += ["--root", str(args.root)] if args.root else []
+            print(shlex.join(command))
 
 
 def _estimate(profile, experiments, args) -> int:
@@ -410,7 +412,7 @@ def _run_command(args: argparse.Namespace) -> int:
             )
             print(f"wrote {args.results}/{source.tag}/{profile.name}/{experiment}.json")
     except _user_errors() as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {_one_line(err)}", file=sys.stderr)
         return 1
     return 0
 
@@ -434,7 +436,7 @@ def _baselines_command(args: argparse.Namespace) -> int:
             print(baselines.format_table(result))
             print(f"\nwrote {path}")
     except _user_errors() as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {_one_line(err)}", file=sys.stderr)
         return 1
     return 0
 
@@ -463,7 +465,7 @@ def _report_command(args: argparse.Namespace) -> int:
         print("## The paper's findings, checked\n")
         print(report.findings_markdown(view))
     except _user_errors() as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {_one_line(err)}", file=sys.stderr)
         return 1
     return 0
 
@@ -475,7 +477,7 @@ def _migrate_command(args: argparse.Namespace) -> int:
         for line in migrate.migrate(args.results, args.root):
             print(line)
     except (*_user_errors(), migrate.MigrationError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {_one_line(err)}", file=sys.stderr)
         return 1
     return 0
 
@@ -492,7 +494,7 @@ def _reproduce_command(args: argparse.Namespace) -> int:
             build_book=not args.no_book,
         )
     except (*_user_errors(), book.BookError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {_one_line(err)}", file=sys.stderr)
         return 1
 
 
@@ -510,7 +512,7 @@ def _bm3d_command(args: argparse.Namespace) -> int:
             root=args.root,
         )
     except (bm3d_baseline.BM3DUnavailableError, *_user_errors()) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {_one_line(err)}", file=sys.stderr)
         return 1
     for name, table in result.tables.items():
         mean = table.mean()
@@ -526,7 +528,7 @@ def _data_command(args: argparse.Namespace) -> int:
         try:
             source = data.resolve_source(args.root)
         except data.DataRootError as err:
-            print(f"error: {err}", file=sys.stderr)
+            print(f"error: {_one_line(err)}", file=sys.stderr)
             return 1
         print(source.tag)
         print(source.describe(), file=sys.stderr)
@@ -552,60 +554,117 @@ def _data_command(args: argparse.Namespace) -> int:
             )
             print(f"{name}: ok ({folder})")
         except _user_errors() as err:
-            print(f"{name}: {err}", file=sys.stderr)
+            print(f"{name}: {_one_line(err)}", file=sys.stderr)
             status = 1
     return status
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit status (errors in the demo's input exit via argparse, 2)."""
-    parser = _build_parser()
-    args = parser.parse_args(argv)
+def _losses_command(args: argparse.Namespace) -> int:
+    from imgloss import losses
 
-    if args.command == "data":
-        return _data_command(args)
+    for name in losses.available():
+        print(name)
+    return 0
 
-    if args.command == "train":
-        return _train_command(args)
 
-    if args.command == "run":
-        return _run_command(args)
-
-    if args.command == "bm3d":
-        return _bm3d_command(args)
-
-    if args.command == "book":
-        return _book_command(args)
-
-    if args.command == "report":
-        return _report_command(args)
-
-    if args.command == "migrate":
-        return _migrate_command(args)
-
-    if args.command == "reproduce":
-        return _reproduce_command(args)
-
-    if args.command == "baselines":
-        return _baselines_command(args)
-
-    if args.command == "losses":
-        from imgloss import losses
-
-        for name in losses.available():
-            print(name)
-        return 0
-
+def _demo_command(args: argparse.Namespace) -> int:
     from imgloss import demo
 
-    try:
-        result = demo.run(args.out, image=args.image, noise=args.noise, seed=args.seed)
-    except (FileNotFoundError, ValueError) as exc:
-        parser.error(str(exc))
+    result = demo.run(args.out, image=args.image, noise=args.noise, seed=args.seed)
     for name, value in result["losses"].items():
         print(f"{name:>7s}  {value:.6f}")
     print(f"wrote {args.out}/losses.png and {args.out}/losses.json")
     return 0
+
+
+_COMMANDS = {
+    "data": _data_command,
+    "train": _train_command,
+    "run": _run_command,
+    "bm3d": _bm3d_command,
+    "book": _book_command,
+    "report": _report_command,
+    "migrate": _migrate_command,
+    "reproduce": _reproduce_command,
+    "baselines": _baselines_command,
+    "losses": _losses_command,
+    "demo": _demo_command,
+}
+
+#: Optional packages and the extra of imgloss that installs them.
+_EXTRAS = {
+    "papermill": "book",
+    "jupyter_book": "book",
+    "ipykernel": "book",
+    "ipywidgets": "book",
+    "nbformat": "book",
+    "playwright": "book",
+    "bm3d": "bm3d",
+}
+
+
+def _one_line(err: BaseException) -> str:
+    """The message of ``err`` on one line (a multi-line message is joined with ``; ``)."""
+    return "; ".join(line.strip() for line in str(err).splitlines() if line.strip())
+
+
+def _os_error_line(err: OSError) -> str:
+    import errno
+
+    where = err.filename or "a file"
+    if err.errno == errno.ENOSPC:
+        fix = "free some space, or pass --results DIR on another disk"
+    elif err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        fix = "the folder is not writable: make it writable, or pass --results DIR"
+    else:
+        fix = "check the path and try again"
+    return f"cannot write or read {where}: {err.strerror or err}; {fix}"
+
+
+def user_error_line(err: BaseException) -> str | None:
+    """The one line the CLI prints for a user error (bad input, damaged or missing files, a full
+    disk, a non-finite loss, a missing extra), or ``None`` for a bug (its traceback is shown)."""
+    from imgloss.train import CheckpointError, NonFiniteLossError
+
+    if isinstance(err, ModuleNotFoundError) and err.name and err.name.split(".")[0] in _EXTRAS:
+        extra = _EXTRAS[err.name.split(".")[0]]
+        return f"the optional package {err.name} is missing: pip install 'imgloss[{extra}]'"
+    if isinstance(err, NonFiniteLossError):
+        return _one_line(err) + " (lower the learning rate or check the data, then run again)"
+    if isinstance(err, (*_user_errors(), CheckpointError)):
+        return _one_line(err)
+    if isinstance(err, OSError):
+        return _os_error_line(err)
+    return None
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line: ``imgloss train: error: ...``."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit status. A user error is one line on stderr and status 1
+    (2 for a bad command line); an interrupted command says how to resume, status 130."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print(
+            "interrupted: finished runs and checkpoints are kept; run the same command again "
+            "to resume",
+            file=sys.stderr,
+        )
+        return 130
+    except Exception as err:
+        line = user_error_line(err)
+        if line is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

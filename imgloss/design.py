@@ -133,12 +133,47 @@ class RunSpec:
         return "-".join(loss_label(loss, options) for loss, options in self.losses)
 
 
+def canonical_loss(name: str, options: dict | None = None) -> LossSpec:
+    """The one spelling of a loss, so that names meaning the same loss share one run and one
+    label: lower case without spaces, ``ssim5.0`` as ``ssim5``, and options equal to the loss's
+    default dropped (``mix`` with ``alpha=0.84`` is ``mix``). An unknown name is a
+    ``ValueError`` listing the valid ones."""
+    import inspect
+    import re
+
+    from .losses import registry  # torch: imported only when a schedule is spelled out
+
+    if not isinstance(name, str):
+        raise TypeError(f"loss name must be a string, got {type(name).__name__}")
+    key = re.sub(r"\s+", "", name).lower()
+    sigma = registry.ssim_sigma(key)
+    if sigma is not None:
+        key = f"ssim{sigma:g}"
+    factory = type(registry.get(key))  # raises for an unknown name
+    defaults = {
+        p.name: p.default
+        for p in inspect.signature(factory).parameters.values()
+        if p.default is not inspect.Parameter.empty
+    }
+    kept = {}
+    for option, value in (options or {}).items():
+        value = float(value)
+        if not (
+            option in defaults
+            and isinstance(defaults[option], int | float)
+            and float(defaults[option]) == value
+        ):
+            kept[option] = value
+    return key, tuple(sorted(kept.items()))
+
+
 def spec(task: str, *losses: str | tuple[str, dict], seed: int = 0) -> RunSpec:
-    """``spec("demosaic", "l2", "l1")``: l2 then l1; ``("mix", {"alpha": 0.5})`` for options."""
+    """``spec("demosaic", "l2", "l1")``: l2 then l1; ``("mix", {"alpha": 0.5})`` for options.
+    Each loss is spelled canonically (:func:`canonical_loss`)."""
     phases = []
     for item in losses:
         name, options = (item, {}) if isinstance(item, str) else item
-        phases.append((name, tuple(sorted((k, float(v)) for k, v in options.items()))))
+        phases.append(canonical_loss(name, options))
     return RunSpec(task, tuple(phases), seed)
 
 

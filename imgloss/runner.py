@@ -56,7 +56,7 @@ from .design import (  # noqa: F401 (the design's names, re-exported for scripts
     spec,
 )
 from .metrics import EXTRA_METRICS, METRICS, evaluate_dataset
-from .provenance import atomic_write, provenance
+from .provenance import atomic_write, provenance, remove_stale_temporaries
 from .records import ExperimentSummary, RunRecord, SourceFolder, folder_for, summarize_runs
 from .train import CHECKPOINT, Phase, TrainConfig, pick_device, train
 
@@ -212,12 +212,33 @@ def run_one(
     folder = run_dir(results, run, profile, source)
     if finished_record(folder) is not None:
         return folder
+    pick_device(device)  # a bad --device fails here, before any folder is made
     folder_for(results, source)  # source.json: which data these results are made on
     folder.mkdir(parents=True, exist_ok=True)
-    with _run_lock(folder):  # another process may be training this very run: wait for it
-        if finished_record(folder) is not None:
-            return folder
-        return _train_and_evaluate(run, profile, source, folder, results, device, root, progress)
+    try:
+        with _run_lock(folder):  # another process may be training this very run: wait for it
+            if finished_record(folder) is not None:
+                return folder
+            remove_stale_temporaries(folder)  # left by a killed write; no writer is here now
+            return _train_and_evaluate(
+                run, profile, source, folder, results, device, root, progress
+            )
+    except BaseException:
+        _discard_if_empty(folder, Path(results))
+        raise
+
+
+def _discard_if_empty(folder: Path, results: Path) -> None:
+    """Remove a run folder that a failed run left with nothing in it (and its empty parents)."""
+    try:
+        if any(p.name != ".lock" for p in folder.iterdir()):
+            return
+        (folder / ".lock").unlink(missing_ok=True)
+        while folder != results and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+    except OSError:  # another process is using it: leave it
+        pass
 
 
 @contextlib.contextmanager
@@ -376,4 +397,3 @@ def summarize(
     return summarize_runs(
         experiment, profile.name, source.tag, evaluation_settings(profile), records
     )
-

@@ -53,6 +53,11 @@ class NonFiniteLossError(RuntimeError):
     """The training loss became NaN or infinite (the message names the step and the loss)."""
 
 
+class CheckpointError(ValueError):
+    """A checkpoint cannot be used: damaged, not imgloss's, or from another run (the message
+    names the file and what to do)."""
+
+
 @dataclass(frozen=True)
 class Phase:
     """``steps`` optimiser steps with loss ``loss`` (a name for :func:`imgloss.losses.get`,
@@ -131,13 +136,29 @@ class TrainConfig:
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
-    """``device`` if given, else CUDA when available, else the CPU."""
-    if device is not None:
+    """``device`` if given (``cpu``, ``cuda``, ``cuda:N`` or ``mps``, and available here), else
+    CUDA when available, else the CPU. A ``ValueError`` says what is wrong and what to pass."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    given = device
+    try:
         device = torch.device(device)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device='cuda' was requested but no CUDA device is available")
-        return device
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    except (RuntimeError, TypeError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device {str(given)!r} is not one of cpu, cuda, cuda:N, mps (--device)")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            "device='cuda' was requested but no CUDA device is available (this torch is "
+            f"{torch.__version__}): use --device cpu"
+        )
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ValueError(
+            f"no CUDA device {device.index}: this machine has {torch.cuda.device_count()}"
+        )
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device='mps' was requested but MPS is not available: use --device cpu")
+    return device
 
 
 def _to_chw(img, device: torch.device) -> torch.Tensor:
@@ -260,6 +281,28 @@ CHECKPOINT = "checkpoint.pt"
 CURVES = "curves.json"
 
 
+def load_checkpoint(path: str | os.PathLike, device: torch.device) -> dict:
+    """A training state written by :func:`save_checkpoint`, loaded as tensors and plain data only
+    (``weights_only``: a crafted file cannot run code). A damaged or foreign file raises
+    :class:`CheckpointError` naming it; nothing is retrained silently."""
+    import pickle
+
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(
+            f"{path}: not a usable imgloss checkpoint ({reason[:200]}); delete it to train the "
+            "run from the start"
+        ) from None
+    if not isinstance(state, dict) or "model" not in state:
+        raise CheckpointError(
+            f"{path}: not an imgloss checkpoint (no model state); delete it to train the run "
+            "from the start"
+        )
+    return state
+
+
 def save_checkpoint(path: Path, state: dict) -> None:
     """Write ``state`` atomically; refuses non-finite weights (a NaN never reaches disk)."""
     for name, t in state["model"].items():
@@ -302,13 +345,22 @@ def train(
 
     resume = out / CHECKPOINT
     start_from = resume if resume.is_file() else init_checkpoint
+    running_state = (0.0, 0)
     if start_from is not None:
-        state = torch.load(start_from, map_location=dev, weights_only=True)  # tensors, plain data
-        model.load_state_dict(state["model"])
-        data.generator.set_state(state["generator"].cpu())
-        step, curves, elapsed = state["step"], state["curves"], state["elapsed"]
+        state = load_checkpoint(start_from, dev)
+        try:
+            model.load_state_dict(state["model"])
+            data.generator.set_state(state["generator"].cpu())
+            step, curves, elapsed = state["step"], state["curves"], state["elapsed"]
+        except (KeyError, RuntimeError, TypeError) as err:
+            raise CheckpointError(
+                f"{start_from}: a checkpoint of another network or another imgloss ({err}); "
+                "delete it to train the run from the start"
+            ) from None
         if step > cfg.total_steps:
             raise ValueError(f"{start_from} is at step {step}, beyond this run's {cfg.total_steps}")
+        if start_from == resume:  # the loss since the last evaluation (older checkpoints: none)
+            running_state = tuple(state.get("running", running_state))
         if state["step"] < cfg.total_steps and state.get("optimizer") is not None:
             boundary = _locate(cfg.phases, state["step"])[1] == 0
             if not boundary:
@@ -321,8 +373,10 @@ def train(
         for p in cfg.phases
     ]
     total = cfg.total_steps
-    running = torch.zeros((), device=dev, dtype=torch.float64)
-    running_n = 0
+    # The mean training loss since the last evaluation; checkpointed, so that a run resumed from
+    # a checkpoint between two evaluations gives the same curves as an uninterrupted one.
+    running = torch.tensor(running_state[0], device=dev, dtype=torch.float64)
+    running_n = int(running_state[1])
     t0 = time.perf_counter() - elapsed
     bar = tqdm(
         total=total,
@@ -394,6 +448,7 @@ def train(
                     "step": step,
                     "curves": curves,
                     "elapsed": time.perf_counter() - t0,
+                    "running": (float(running), running_n),
                     "config": cfg.to_dict(),
                 },
             )
