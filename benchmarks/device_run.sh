@@ -3,8 +3,9 @@
 #   1. the CUDA tests (training path, metrics on the GPU, losses),
 #   2. the training benchmark (benchmarks/bench_train.py --device cuda),
 #   3. the `paper` profile: Table 1 (all seeds) then the switching runs, as independent
-#      `imgloss train` processes, PARALLEL at a time on the one GPU, until BUDGET seconds are
-#      spent (finished runs are kept and reused by the next session; unfinished ones are redone).
+#      `imgloss train` processes, PARALLEL at a time on the one GPU (`imgloss run --executor
+#      local --workers PARALLEL`), until BUDGET seconds are spent (finished runs are kept and
+#      reused by the next session; unfinished ones resume from their checkpoints).
 # Results (JSON, curves, output crops; no weights) come back as $OUT/<profile>-results.tgz, laid
 # out as under results/ (<source>/runs/<profile>/..., <source>/<profile>/<experiment>.json, where
 # <source> names the data the runs used):
@@ -53,26 +54,20 @@ if [ "$CHECKS" = 1 ]; then
   echo "bench exit $? after $(( $(date +%s) - start )) s" >> "$OUT/bench-train-gpu.log"
 fi
 
-python3 - > "$runs_file" <<'EOF'
-import os
-
-from imgloss import runner as R
-p = R.PROFILES[os.environ["PROFILE"]]
-# experiment by experiment (all of Table 1's seeds first: its wall time is a target), then seed
-for experiment in os.environ["EXPERIMENTS"].split():
-    for r in R.experiment_runs(experiment, p):
-        losses = " ".join(name for name, _ in r.losses)
-        print(f"--task {r.task} --loss {losses} --seed {r.seed}")
-EOF
+python3 -m imgloss.cli run all --profile "$PROFILE" --results "$RESULTS" --list > "$runs_file"
 left=$(( BUDGET - ($(date +%s) - start) - 25 ))
-echo "runs: $(wc -l < "$runs_file"), $left s left" > "$OUT/runs.log"
+echo "runs: $(wc -l < "$runs_file") of the profile, $left s left" > "$OUT/runs.log"
 RUNS_START=$(date +%s)
 export RUNS_START
 if [ "$left" -gt 30 ]; then
-  export DEVICE
-  timeout "$left" xargs -P "$PARALLEL" -L 1 sh -c \
-    'python3 -m imgloss.cli train "$@" --profile "$PROFILE" --device "$DEVICE" --results "$RESULTS" 2>&1 | tail -3' _ \
-    < "$runs_file" >> "$OUT/runs.log" 2>&1
+  # experiment by experiment (all of Table 1's seeds first: its wall time is a target), each a
+  # pool of PARALLEL `imgloss train` processes on the GPU (imgloss.executors.run_local); a
+  # timeout stops the pool and its processes, and their runs resume next time
+  timeout "$left" bash -c 'for e in $EXPERIMENTS; do
+      python3 -m imgloss.cli run "$e" --profile "$PROFILE" --device "$DEVICE" \
+        --results "$RESULTS" --executor local --workers "$PARALLEL" --gpus "${GPUS-0}" \
+        || exit $?
+    done' >> "$OUT/runs.log" 2>&1
   echo "runs exit $? after $(( $(date +%s) - start )) s" >> "$OUT/runs.log"
 fi
 python3 - >> "$OUT/runs.log" 2>&1 <<'EOF'

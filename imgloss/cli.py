@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -131,6 +132,20 @@ def _build_parser() -> argparse.ArgumentParser:
         help="print how long the experiment's runs took, from the wall times in their records "
         "(the committed ones on a fresh clone), instead of running",
     )
+    _executor_options(run)
+
+    status = sub.add_parser(
+        "status",
+        help="per run of an experiment: finished, queued, running, failed (with its log), "
+        "interrupted or not started",
+        description="The state of each run of an experiment, from the run folders and, for "
+        "runs submitted to Slurm, from squeue and the jobs' files.",
+    )
+    status.add_argument("experiment", choices=["table1", "fig8", "switching", "alpha", "all"])
+    status.add_argument("--profile", default=None, choices=["smoke", "quick", "paper"])
+    status.add_argument("--results", default="results", metavar="DIR")
+    status.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
+    status.add_argument("--tasks", nargs="*", default=None, choices=["demosaic", "sr", "jpeg"])
 
     bm3d = sub.add_parser(
         "bm3d",
@@ -272,6 +287,44 @@ def _book_command(args) -> int:
     return 0
 
 
+def _executor_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "executors",
+        "how the runs are trained: in this process (the default), as a pool of processes on "
+        "this machine (--workers N), or as a Slurm job array (--executor slurm)",
+    )
+    g.add_argument("--executor", default="local", choices=["local", "slurm"])
+    g.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="local: runs at a time, each its own process (default 1: in this process)",
+    )
+    g.add_argument(
+        "--gpus",
+        default=None,
+        metavar="LIST",
+        help="local: the GPUs the workers share round-robin, e.g. 0,1 (default: every visible "
+        "GPU when --workers > 1)",
+    )
+    g.add_argument(
+        "--slurm-config", default=None, metavar="FILE", help="TOML file of the options below"
+    )
+    g.add_argument("--partition", default=None)
+    g.add_argument("--gpus-per-run", dest="slurm_gpus", type=int, default=None, metavar="N")
+    g.add_argument("--cpus-per-run", dest="slurm_cpus", type=int, default=None, metavar="N")
+    g.add_argument("--mem-gb", type=float, default=None, help="memory per run")
+    g.add_argument("--time-min", type=int, default=None, help="time limit per run (requeued after)")
+    g.add_argument("--account", default=None)
+    g.add_argument("--qos", default=None)
+    g.add_argument("--array-parallelism", type=int, default=None, metavar="N")
+    g.add_argument(
+        "--wait",
+        action="store_true",
+        help="slurm: wait for the jobs, then write the summaries (default: submit and return)",
+    )
+
+
 def _source_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--source",
@@ -391,6 +444,8 @@ def _run_command(args: argparse.Namespace) -> int:
             return 0
         if args.estimate:
             return _estimate(profile, experiments, args)
+        if args.executor == "slurm" or args.workers > 1:
+            return _run_with_executor(profile, experiments, args)
         source = data.resolve_source(args.root)
         print(f"data: {source.describe()}", file=sys.stderr)
         for experiment in experiments:
@@ -414,6 +469,117 @@ def _run_command(args: argparse.Namespace) -> int:
     except _user_errors() as err:
         print(f"error: {_one_line(err)}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _gpu_list(value: str | None, workers: int) -> list[str] | None:
+    if value is not None:
+        return [g.strip() for g in value.split(",") if g.strip()] or None
+    if workers <= 1:
+        return None
+    import torch
+
+    return [str(i) for i in range(torch.cuda.device_count())] or None
+
+
+def _write_summaries(profile, experiments, args) -> None:
+    from imgloss import data, runner
+    from imgloss.records import SourceFolder
+
+    source = data.resolve_source(args.root)
+    for experiment in experiments:
+        summary = runner.summarize(experiment, profile, results=args.results, source=source)
+        summary.save(SourceFolder(Path(args.results), source.tag).summary(profile.name, experiment))
+        print(
+            f"wrote {args.results}/{source.tag}/{profile.name}/{experiment}.json "
+            f"({len(summary.runs)} runs finished)"
+        )
+
+
+def _run_with_executor(profile, experiments, args) -> int:
+    from imgloss import executors
+
+    if args.reevaluate:
+        raise ValueError("--reevaluate runs in this process: leave out --executor/--workers")
+    options = executors.SlurmOptions()
+    if args.executor == "slurm":  # a bad option fails before anything is looked at
+        if args.slurm_config:
+            options = executors.SlurmOptions.from_file(args.slurm_config)
+        options = options.with_overrides(
+            partition=args.partition,
+            gpus=args.slurm_gpus,
+            cpus=args.slurm_cpus,
+            mem_gb=args.mem_gb,
+            time_min=args.time_min,
+            account=args.account,
+            qos=args.qos,
+            array_parallelism=args.array_parallelism,
+        )
+    source, jobs = executors.pending_jobs(
+        experiments,
+        profile,
+        results=args.results,
+        root=args.root,
+        device=args.device,
+        tasks=args.tasks,
+    )
+    print(f"data: {source.describe()}; {len(jobs)} runs not finished", file=sys.stderr)
+    if args.executor == "local":
+        status = executors.run_local(
+            jobs,
+            source,
+            workers=args.workers,
+            gpus=_gpu_list(args.gpus, args.workers),
+            progress=not args.no_progress,
+        )
+        _write_summaries(profile, experiments, args)
+        failed = [job for job, code in status.items() if code != 0]
+        return 1 if failed else 0
+    ids = executors.submit_slurm(jobs, source, options)
+    print(
+        f"submitted {len(ids)} runs to Slurm" + (f" (jobs {ids[0]} ... {ids[-1]})" if ids else "")
+    )
+    watch = f"imgloss status {args.experiment} --profile {profile.name} --results {args.results}"
+    if not args.wait:
+        print(
+            f"watch them with `{watch}`; run this command again to resubmit what failed and "
+            "to write the summaries"
+        )
+        _write_summaries(profile, experiments, args)
+        return 0
+    states = executors.wait(
+        experiments, profile, results=args.results, root=args.root, tasks=args.tasks
+    )
+    _write_summaries(profile, experiments, args)
+    _print_states(states, failed_only=True)
+    return 0 if all(s.state == "finished" for s in states) else 1
+
+
+def _print_states(states, *, failed_only: bool = False) -> None:
+    from collections import Counter
+
+    for s in states:
+        if failed_only and s.state == "finished":
+            continue
+        where = f"  job {s.job_id}" if s.job_id else ""
+        log = f"  log: {s.log}" if s.log is not None and s.state == "failed" else ""
+        print(
+            f"{s.job.run.task:<9s} {s.job.run.label:<14s} seed {s.job.run.seed}  "
+            f"{s.state}{where}{log}"
+        )
+    counts = Counter(s.state for s in states)
+    print(", ".join(f"{n} {state}" for state, n in counts.items()) or "no runs")
+
+
+def _status_command(args: argparse.Namespace) -> int:
+    from imgloss import design, executors
+
+    profile = design.PROFILES[_default_profile(args.profile)]
+    experiments = profile.experiments if args.experiment == "all" else (args.experiment,)
+    states = executors.run_states(
+        experiments, profile, results=args.results, root=args.root, tasks=args.tasks
+    )
+    _print_states(states)
     return 0
 
 
@@ -584,6 +750,7 @@ _COMMANDS = {
     "bm3d": _bm3d_command,
     "book": _book_command,
     "report": _report_command,
+    "status": _status_command,
     "migrate": _migrate_command,
     "reproduce": _reproduce_command,
     "baselines": _baselines_command,

@@ -346,6 +346,7 @@ def train(
     resume = out / CHECKPOINT
     start_from = resume if resume.is_file() else init_checkpoint
     running_state = (0.0, 0)
+    resumed_from = None  # the step this call resumed the run from (its own checkpoint)
     if start_from is not None:
         state = load_checkpoint(start_from, dev)
         try:
@@ -361,6 +362,7 @@ def train(
             raise ValueError(f"{start_from} is at step {step}, beyond this run's {cfg.total_steps}")
         if start_from == resume:  # the loss since the last evaluation (older checkpoints: none)
             running_state = tuple(state.get("running", running_state))
+            resumed_from = step
         if state["step"] < cfg.total_steps and state.get("optimizer") is not None:
             boundary = _locate(cfg.phases, state["step"])[1] == 0
             if not boundary:
@@ -467,6 +469,7 @@ def train(
         # how the convolutions of the training step were computed (models.ValidConvNet)
         "conv_algorithm": "fourier" if fourier else "direct",
         "train_data": data.record,
+        "resumed_from_step": resumed_from,
         "val_data": val_record | {"crops": cfg.val_crops, "size": cfg.val_size},
     }
     if progress:

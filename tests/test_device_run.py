@@ -40,6 +40,7 @@ def test_device_script_rehearsal_on_the_cpu(tmp_path):
         "OMP_NUM_THREADS": "1",
         # the script calls `python3`: this interpreter's, whether or not its venv is activated
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "GPUS": "",  # no GPU here: the pool's slots get none
     }
     proc = subprocess.run(
         ["bash", "benchmarks/device_run.sh"],
@@ -52,7 +53,7 @@ def test_device_script_rehearsal_on_the_cpu(tmp_path):
     )
     log = (out / "runs.log").read_text()
     assert proc.returncode == 0, proc.stderr[-2000:] + log[-2000:]
-    assert log.startswith("runs: 4,")  # the four switching schedules, one seed
+    assert log.startswith("runs: ")  # the profile's runs, as `imgloss run all --list` has them
     assert "runs exit 0" in log and "summary switching" in log and "done after" in log
     wall = next(line for line in log.splitlines() if line.startswith("wall switching:"))
     assert wall.startswith("wall switching: 4 of 4 runs finished, 4 in this call, the last ")
