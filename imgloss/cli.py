@@ -23,6 +23,9 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="imgloss",
         description="Loss functions of Zhao et al. (2017) for image processing, reproduced.",
     )
+    from imgloss import __version__
+
+    parser.add_argument("--version", action="version", version=f"imgloss {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser(
@@ -110,7 +113,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="run an experiment (table1, fig8, switching, alpha, or all) at a profile",
         description="Run every run of an experiment on the data of the data root (or the "
         "embedded photographs without one), reusing finished ones, and write "
-        "<results>/<source>/<profile>/<experiment>.json (means and 95%% CIs over seeds).",
+        "<results>/<source>/<profile>/<experiment>.json (means and 95% CIs over seeds).",
     )
     run.add_argument("experiment", choices=["table1", "fig8", "switching", "alpha", "all"])
     _run_options(run)
@@ -242,7 +245,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     book.add_argument("--no-build", action="store_true", help="execute only, skip jupyter-book")
     book.add_argument("--list", action="store_true", help="list the notebooks and parameters")
-    book.add_argument("--root", default=None, help="repository root (default: found from cwd)")
+    book.add_argument(
+        "--repo", default=None, help="the repository checkout (default: found from the cwd)"
+    )
     return parser
 
 
@@ -266,7 +271,7 @@ def _book_command(args) -> int:
     from imgloss import book
 
     try:
-        root = book.find_root(args.root)
+        root = book.find_root(args.repo)
         if args.list:
             for name in book.NOTEBOOKS:
                 params = book.parameters_of(root / "notebooks" / f"{name}.ipynb")

@@ -369,7 +369,7 @@ def test_cli_book_parameters_are_parsed_as_python_values():
     }
     with pytest.raises(ValueError, match="NAME=VALUE"):
         _parse_parameters(["seed"])
-    assert main(["book", "--root", str(REPO), "--list"]) == 0
+    assert main(["book", "--repo", str(REPO), "--list"]) == 0
 
 
 def test_a_failing_notebook_names_itself_and_the_cell(tmp_path, monkeypatch):

@@ -274,3 +274,21 @@ def test_printed_commands_are_shell_quoted(capsys, tmp_path):
         assert words[:2] == ["imgloss", "train"] and words[words.index("--results") + 1] == str(
             results
         )
+
+
+def test_the_command_line_is_light_and_versioned():
+    """``imgloss --help`` answers without importing torch; ``python -m imgloss`` and
+    ``--version`` work."""
+    import subprocess
+
+    code = (
+        "import sys, imgloss.cli as c\n"
+        "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().endswith("False")
+    version = subprocess.run(
+        [sys.executable, "-m", "imgloss", "--version"], capture_output=True, text=True, check=True
+    )
+    assert version.stdout.strip().startswith("imgloss ")
