@@ -8,8 +8,13 @@ Module API, and the registry that uses the paper's names::
 
     loss = imgloss.losses.get("mix", window="patch")   # or "l1", "l2", "ssim5", "msssim"
     loss(prediction, target).backward()
+
+Options are validated where they are given (module constructors, and every functional call);
+inputs far outside ``[0, data_range]`` (e.g. 0-255 images with the default ``data_range=1``)
+give a :class:`DataRangeWarning` unless ``check_finite=False``.
 """
 
+from ._validation import DataRangeWarning
 from .closed_form import (
     mix_patch_gradient,
     msssim_patch_gradient,
@@ -26,6 +31,7 @@ __all__ = [
     "PAPER_LOSSES",
     "PAPER_SIGMAS",
     "WANG_WEIGHTS",
+    "DataRangeWarning",
     "L1Loss",
     "L2Loss",
     "MSSSIMLoss",

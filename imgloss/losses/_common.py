@@ -8,15 +8,12 @@ import torch
 from torch import nn
 
 from ._filters import gaussian_1d, gaussian_radius
-from ._validation import check_positive
-
-REDUCTIONS = ("mean", "sum", "none")
+from ._validation import check_k, check_reduction, check_sigma, check_win_size
 
 
 def constants(data_range: float, k1: float, k2: float) -> tuple[float, float]:
     """``C1 = (k1 L)^2`` and ``C2 = (k2 L)^2`` (paper eq. 4; Wang et al. 2004)."""
-    check_positive("k1", k1)
-    check_positive("k2", k2)
+    k1, k2 = check_k("k1", k1), check_k("k2", k2)
     return (k1 * data_range) ** 2, (k2 * data_range) ** 2
 
 
@@ -24,18 +21,9 @@ def sliding_kernel(
     sigma: float, win_size: int | None, like: torch.Tensor
 ) -> tuple[torch.Tensor, int]:
     """1-D sliding Gaussian and its size; ``win_size=None`` uses the 3.5-sigma rule."""
-    check_positive("sigma", sigma)
-    if win_size is None:
-        radius = gaussian_radius(sigma)
-    else:
-        if (
-            isinstance(win_size, bool)
-            or not isinstance(win_size, int)
-            or win_size < 1
-            or win_size % 2 == 0
-        ):
-            raise ValueError(f"win_size must be a positive odd integer, got {win_size!r}")
-        radius = win_size // 2
+    sigma = check_sigma(sigma)
+    win_size = check_win_size(win_size)
+    radius = gaussian_radius(sigma) if win_size is None else win_size // 2
     return gaussian_1d(sigma, radius, dtype=like.dtype, device=like.device), 2 * radius + 1
 
 
@@ -51,24 +39,12 @@ def check_fits(x: torch.Tensor, size: int, what: str) -> None:
 
 def reduce(values: torch.Tensor, reduction: str) -> torch.Tensor:
     """Reduce per-(image, channel) values of shape ``(N, C)``."""
+    reduction = check_reduction(reduction)
     if reduction == "mean":
         return values.mean()
     if reduction == "sum":
         return values.sum()
-    if reduction == "none":
-        return values
-    raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-
-
-def check_sigmas(sigmas: tuple[float, ...] | list[float]) -> tuple[float, ...]:
-    """A non-empty sequence of positive sigmas, as a tuple."""
-    try:
-        out = tuple(float(check_positive("sigmas", s)) for s in sigmas)
-    except TypeError as err:
-        raise TypeError(f"sigmas must be a sequence of positive numbers, got {sigmas!r}") from err
-    if not out:
-        raise ValueError("sigmas must not be empty")
-    return out
+    return values
 
 
 class FunctionalLoss(nn.Module):

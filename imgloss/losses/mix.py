@@ -24,13 +24,24 @@ from __future__ import annotations
 
 import torch
 
-from ._common import FunctionalLoss, check_fits, check_sigmas, constants, reduce
+from ._common import FunctionalLoss, check_fits, constants, reduce
 from ._filters import gaussian_radius
-from ._stats import full_precision, patch_lcs, patch_weighted_sum
+from ._stats import (
+    full_precision,
+    identical_planes,
+    one_where_identical,
+    patch_lcs,
+    patch_weighted_sum,
+)
 from ._validation import (
+    check_alpha,
+    check_bool,
     check_data_range,
+    check_k,
     check_odd_patch,
     check_pair,
+    check_reduction,
+    check_sigmas,
     check_window,
     to_compute_dtype,
 )
@@ -38,11 +49,36 @@ from .msssim import PAPER_SIGMAS, _gaussian_sliding_maps
 
 PAPER_ALPHA = 0.84
 
+#: The checker of ``alpha`` (kept under its old private name for :mod:`imgloss.maps`).
+_check_alpha = check_alpha
 
-def _check_alpha(alpha: float) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
-        raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
-    return float(alpha)
+
+def _options(
+    *,
+    alpha: float,
+    sigmas: tuple[float, ...],
+    data_range: float,
+    window: str,
+    k1: float,
+    k2: float,
+    reduction: str,
+    check_finite: bool,
+) -> dict:
+    """Every option of :func:`mix_loss`, validated (shared by it and :class:`MixLoss`).
+
+    The l1 term's Gaussian is the largest of ``sigmas`` (there is no separate option), so it is
+    validated with them.
+    """
+    return {
+        "alpha": check_alpha(alpha),
+        "sigmas": check_sigmas(sigmas),
+        "data_range": check_data_range(data_range),
+        "window": check_window(window),
+        "k1": check_k("k1", k1),
+        "k2": check_k("k2", k2),
+        "reduction": check_reduction(reduction),
+        "check_finite": check_bool("check_finite", check_finite),
+    }
 
 
 def mix_loss(
@@ -63,21 +99,33 @@ def mix_loss(
     Args:
         prediction, target: ``(N, C, H, W)`` floating-point tensors.
         alpha: weight of the MS-SSIM term, in ``[0, 1]`` (paper: 0.84).
-        sigmas: the Gaussians of the paper's MS-SSIM; the l1 weights use the largest.
+        sigmas: the Gaussians of the paper's MS-SSIM; the l1 weights use the largest (finite,
+            positive).
         window: ``"patch"`` (odd patches, centre pixel) or ``"sliding"``.
         data_range, k1, k2, reduction, check_finite: as :func:`imgloss.losses.ssim`.
+
+    Returns:
+        The loss; exactly 0 for identical images (its MS-SSIM term is exactly 1 there).
     """
-    check_pair(prediction, target, check_finite=check_finite)
-    window = check_window(window)
-    alpha = _check_alpha(alpha)
-    sigmas = check_sigmas(sigmas)
-    data_range = check_data_range(data_range)
-    c1, c2 = constants(data_range, k1, k2)
+    o = _options(
+        alpha=alpha,
+        sigmas=sigmas,
+        data_range=data_range,
+        window=window,
+        k1=k1,
+        k2=k2,
+        reduction=reduction,
+        check_finite=check_finite,
+    )
+    check_pair(prediction, target, check_finite=check_finite, data_range=o["data_range"])
+    alpha, sigmas, data_range = o["alpha"], o["sigmas"], o["data_range"]
+    c1, c2 = constants(data_range, o["k1"], o["k2"])
     x, y = to_compute_dtype(prediction, target)
     top = sigmas.index(max(sigmas))
     with full_precision(x.device):
         abs_err = (x - y).abs()
-        if window == "patch":
+        identical = identical_planes(x, y, abs_err)
+        if o["window"] == "patch":
             check_odd_patch(x)
             l, cs = patch_lcs(x, y, sigmas, c1, c2)
             msssim = l[..., top] * cs.prod(dim=-1)
@@ -89,12 +137,13 @@ def mix_loss(
             assert l1_map is not None
             msssim = maps.mean(dim=(2, 3))
             l1 = l1_map.mean(dim=(2, 3))
+        msssim = one_where_identical(msssim, identical)
         values = alpha * (1 - msssim) + (1 - alpha) * l1 / data_range
-    return reduce(values, reduction)
+    return reduce(values, o["reduction"])
 
 
 class MixLoss(FunctionalLoss):
-    """Module form of :func:`mix_loss` (registry name ``"mix"``)."""
+    """Module form of :func:`mix_loss` (registry name ``"mix"``); options validated here."""
 
     loss_fn = staticmethod(mix_loss)
 
@@ -111,12 +160,14 @@ class MixLoss(FunctionalLoss):
         check_finite: bool = True,
     ) -> None:
         super().__init__(
-            alpha=_check_alpha(alpha),
-            sigmas=check_sigmas(sigmas),
-            data_range=check_data_range(data_range),
-            window=check_window(window),
-            k1=k1,
-            k2=k2,
-            reduction=reduction,
-            check_finite=check_finite,
+            **_options(
+                alpha=alpha,
+                sigmas=sigmas,
+                data_range=data_range,
+                window=window,
+                k1=k1,
+                k2=k2,
+                reduction=reduction,
+                check_finite=check_finite,
+            )
         )

@@ -30,28 +30,76 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ._common import FunctionalLoss, check_fits, check_sigmas, constants, reduce, sliding_kernel
+from ._common import FunctionalLoss, check_fits, constants, reduce, sliding_kernel
 from ._filters import filter_valid, gaussian_1d, gaussian_radius
 from ._stats import (
     SlidingSSIMMeans,
     full_precision,
+    identical_planes,
     luminance_contrast_structure,
+    one_where_identical,
     patch_lcs,
     stack_for_filtering,
     unstack,
 )
 from ._validation import (
+    check_bool,
     check_data_range,
+    check_k,
     check_odd_patch,
     check_pair,
-    check_positive,
+    check_reduction,
+    check_sigma,
+    check_sigmas,
+    check_variant,
+    check_weights,
+    check_win_size,
     check_window,
     to_compute_dtype,
 )
 
 PAPER_SIGMAS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
 WANG_WEIGHTS: tuple[float, ...] = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
-VARIANTS = ("gaussian", "pyramid")
+
+
+def _options(
+    *,
+    variant: str,
+    sigmas: tuple[float, ...],
+    weights: tuple[float, ...],
+    sigma: float,
+    data_range: float,
+    window: str,
+    win_size: int | None,
+    k1: float,
+    k2: float,
+    reduction: str,
+    check_finite: bool,
+) -> dict:
+    """Every option of :func:`ms_ssim`, validated (shared by it and :class:`MSSSIMLoss`).
+
+    All options are checked whatever the variant (``sigmas`` also for ``"pyramid"``, ``weights``,
+    ``sigma`` and ``win_size`` also for ``"gaussian"``), so that a typo never goes unnoticed.
+    """
+    out = {
+        "variant": check_variant(variant),
+        "sigmas": check_sigmas(sigmas),
+        "weights": check_weights(weights),
+        "sigma": check_sigma(sigma),
+        "data_range": check_data_range(data_range),
+        "window": check_window(window),
+        "win_size": check_win_size(win_size),
+        "k1": check_k("k1", k1),
+        "k2": check_k("k2", k2),
+        "reduction": check_reduction(reduction),
+        "check_finite": check_bool("check_finite", check_finite),
+    }
+    if out["variant"] == "pyramid" and out["window"] == "patch":
+        raise ValueError(
+            "variant='pyramid' is defined on whole images (window='sliding'); the "
+            "paper's patch-mode MS-SSIM is variant='gaussian'"
+        )
+    return out
 
 
 class _ClampedPower(torch.autograd.Function):
@@ -166,42 +214,49 @@ def ms_ssim(
         prediction, target: ``(N, C, H, W)`` floating-point tensors.
         variant: ``"gaussian"`` (the paper's approximation, ``sigmas``) or ``"pyramid"``
             (Wang et al. 2003, ``weights``, ``sigma``/``win_size`` per scale; sliding only).
-        sigmas: the Gaussians of the ``"gaussian"`` variant; ``l`` uses the largest.
-        weights: the pyramid exponents, one per scale.
+        sigmas: the Gaussians of the ``"gaussian"`` variant; ``l`` uses the largest (finite,
+            positive).
+        weights: the pyramid exponents, one per scale (finite, non-negative, not all zero).
         sigma, win_size: the pyramid's per-scale window (1.5 and 11 by default).
         data_range, k1, k2, reduction, check_finite: as :func:`imgloss.losses.ssim`.
         window: ``"sliding"`` or ``"patch"`` (centre pixel of odd patches, eq. 12).
+
+    Returns:
+        MS-SSIM; exactly 1.0 for an identical image/channel plane (constant ones included).
     """
-    check_pair(prediction, target, check_finite=check_finite)
-    window = check_window(window)
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    c1, c2 = constants(check_data_range(data_range), k1, k2)
+    o = _options(
+        variant=variant,
+        sigmas=sigmas,
+        weights=weights,
+        sigma=sigma,
+        data_range=data_range,
+        window=window,
+        win_size=win_size,
+        k1=k1,
+        k2=k2,
+        reduction=reduction,
+        check_finite=check_finite,
+    )
+    check_pair(prediction, target, check_finite=check_finite, data_range=o["data_range"])
+    c1, c2 = constants(o["data_range"], o["k1"], o["k2"])
     x, y = to_compute_dtype(prediction, target)
+    identical = identical_planes(x, y)
+    sigmas = o["sigmas"]
     with full_precision(x.device):
-        if variant == "pyramid":
-            if window == "patch":
-                raise ValueError(
-                    "variant='pyramid' is defined on whole images (window='sliding'); the "
-                    "paper's patch-mode MS-SSIM is variant='gaussian'"
-                )
-            if not weights:
-                raise ValueError("weights must not be empty")
-            weights = tuple(check_positive("weights", w) for w in weights)
-            values = _pyramid(x, y, weights, sigma, win_size, c1, c2)
+        if o["variant"] == "pyramid":
+            values = _pyramid(x, y, o["weights"], o["sigma"], o["win_size"], c1, c2)
+        elif o["window"] == "patch":
+            check_odd_patch(x)
+            l, cs = patch_lcs(x, y, sigmas, c1, c2)
+            top = sigmas.index(max(sigmas))
+            values = l[..., top] * cs.prod(dim=-1)
         else:
-            sigmas = check_sigmas(sigmas)
-            if window == "patch":
-                check_odd_patch(x)
-                l, cs = patch_lcs(x, y, sigmas, c1, c2)
-                top = sigmas.index(max(sigmas))
-                values = l[..., top] * cs.prod(dim=-1)
-            else:
-                size = 2 * gaussian_radius(max(sigmas)) + 1
-                check_fits(x, size, f"MS-SSIM with sigma up to {max(sigmas)} ({size}-tap window)")
-                maps, _ = _gaussian_sliding_maps(x, y, sigmas, c1, c2)
-                values = maps.mean(dim=(2, 3))
-    return reduce(values, reduction)
+            size = 2 * gaussian_radius(max(sigmas)) + 1
+            check_fits(x, size, f"MS-SSIM with sigma up to {max(sigmas)} ({size}-tap window)")
+            maps, _ = _gaussian_sliding_maps(x, y, sigmas, c1, c2)
+            values = maps.mean(dim=(2, 3))
+        values = one_where_identical(values, identical)
+    return reduce(values, o["reduction"])
 
 
 def ms_ssim_loss(prediction: torch.Tensor, target: torch.Tensor, **options) -> torch.Tensor:
@@ -229,20 +284,18 @@ class MSSSIMLoss(FunctionalLoss):
         reduction: str = "mean",
         check_finite: bool = True,
     ) -> None:
-        if variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-        if variant == "pyramid" and window == "patch":
-            raise ValueError("variant='pyramid' needs window='sliding'")
         super().__init__(
-            variant=variant,
-            sigmas=check_sigmas(sigmas),
-            weights=tuple(weights),
-            sigma=sigma,
-            data_range=check_data_range(data_range),
-            window=check_window(window),
-            win_size=win_size,
-            k1=k1,
-            k2=k2,
-            reduction=reduction,
-            check_finite=check_finite,
+            **_options(
+                variant=variant,
+                sigmas=sigmas,
+                weights=weights,
+                sigma=sigma,
+                data_range=data_range,
+                window=window,
+                win_size=win_size,
+                k1=k1,
+                k2=k2,
+                reduction=reduction,
+                check_finite=check_finite,
+            )
         )

@@ -21,14 +21,50 @@ from __future__ import annotations
 import torch
 
 from ._common import FunctionalLoss, check_fits, constants, reduce, sliding_kernel
-from ._stats import SlidingSSIMMeans, full_precision, patch_lcs, sliding_lcs_maps
+from ._stats import (
+    SlidingSSIMMeans,
+    full_precision,
+    identical_planes,
+    one_where_identical,
+    patch_lcs,
+    sliding_lcs_maps,
+)
 from ._validation import (
+    check_bool,
     check_data_range,
+    check_k,
     check_odd_patch,
     check_pair,
+    check_reduction,
+    check_sigma,
+    check_win_size,
     check_window,
     to_compute_dtype,
 )
+
+
+def _options(
+    *,
+    sigma: float,
+    data_range: float,
+    window: str,
+    win_size: int | None,
+    k1: float,
+    k2: float,
+    reduction: str,
+    check_finite: bool,
+) -> dict:
+    """Every option of :func:`ssim`, validated (shared by :func:`ssim` and :class:`SSIMLoss`)."""
+    return {
+        "sigma": check_sigma(sigma),
+        "data_range": check_data_range(data_range),
+        "window": check_window(window),
+        "win_size": check_win_size(win_size),
+        "k1": check_k("k1", k1),
+        "k2": check_k("k2", k2),
+        "reduction": check_reduction(reduction),
+        "check_finite": check_bool("check_finite", check_finite),
+    }
 
 
 def ssim(
@@ -48,32 +84,50 @@ def ssim(
 
     Args:
         prediction, target: ``(N, C, H, W)`` floating-point tensors, any ``C``.
-        sigma: standard deviation ``sigma_G`` of the Gaussian window.
+        sigma: standard deviation ``sigma_G`` of the Gaussian window (finite, positive; both
+            modes).
         data_range: ``L``, the dynamic range of the data (1 for [0, 1] images).
         window: ``"sliding"`` (mean over all valid pixels) or ``"patch"`` (centre pixel of an
             odd patch, eq. 7).
         win_size: sliding window size; ``None`` truncates at 3.5 sigma (11 for sigma 1.5).
-        k1, k2: constants of ``C1 = (k1 L)^2``, ``C2 = (k2 L)^2``.
+        k1, k2: constants of ``C1 = (k1 L)^2``, ``C2 = (k2 L)^2`` (finite, positive).
         reduction: ``"mean"`` (scalar), ``"sum"`` or ``"none"`` (``(N, C)`` per channel).
-        check_finite: raise on NaN/Inf input (one device sync; skipped under torch.compile).
+        check_finite: raise on NaN/Inf input and warn (:class:`DataRangeWarning`) on values far
+            outside ``[0, data_range]`` (one device sync; skipped under torch.compile).
 
     Returns:
-        SSIM in ``[-1, 1]``; 1 means identical.
+        SSIM in ``[-1, 1]``; 1 means identical (exactly 1.0 for an identical image/channel
+        plane, constant ones included, in any dtype).
+
+    Raises:
+        ValueError, TypeError: a bad option (the message names it and the value) or bad input.
     """
-    check_pair(prediction, target, check_finite=check_finite)
-    window = check_window(window)
-    c1, c2 = constants(check_data_range(data_range), k1, k2)
+    o = _options(
+        sigma=sigma,
+        data_range=data_range,
+        window=window,
+        win_size=win_size,
+        k1=k1,
+        k2=k2,
+        reduction=reduction,
+        check_finite=check_finite,
+    )
+    check_pair(prediction, target, check_finite=check_finite, data_range=o["data_range"])
+    sigma = o["sigma"]
+    c1, c2 = constants(o["data_range"], o["k1"], o["k2"])
     x, y = to_compute_dtype(prediction, target)
+    identical = identical_planes(x, y)
     with full_precision(x.device):
-        if window == "patch":
+        if o["window"] == "patch":
             check_odd_patch(x)
-            l, cs = patch_lcs(x, y, (float(sigma),), c1, c2)
+            l, cs = patch_lcs(x, y, (sigma,), c1, c2)
             values = (l * cs)[..., 0]
         else:
-            kernel, size = sliding_kernel(sigma, win_size, x)
+            kernel, size = sliding_kernel(sigma, o["win_size"], x)
             check_fits(x, size, f"a sliding SSIM window of {size} x {size} (sigma={sigma})")
             values, _ = SlidingSSIMMeans.apply(x, y, kernel, c1, c2)
-    return reduce(values, reduction)
+        values = one_where_identical(values, identical)
+    return reduce(values, o["reduction"])
 
 
 def ssim_map(
@@ -87,14 +141,24 @@ def ssim_map(
     k2: float = 0.03,
 ) -> torch.Tensor:
     """Per-pixel SSIM over the valid region: ``(N, C, H - 2r, W - 2r)`` (sliding mode)."""
-    check_pair(prediction, target)
-    c1, c2 = constants(check_data_range(data_range), k1, k2)
+    o = _options(
+        sigma=sigma,
+        data_range=data_range,
+        window="sliding",
+        win_size=win_size,
+        k1=k1,
+        k2=k2,
+        reduction="none",
+        check_finite=True,
+    )
+    check_pair(prediction, target, data_range=o["data_range"])
+    c1, c2 = constants(o["data_range"], o["k1"], o["k2"])
     x, y = to_compute_dtype(prediction, target)
     with full_precision(x.device):
-        kernel, size = sliding_kernel(sigma, win_size, x)
+        kernel, size = sliding_kernel(o["sigma"], o["win_size"], x)
         check_fits(x, size, f"a sliding SSIM window of {size} x {size} (sigma={sigma})")
         l, cs = sliding_lcs_maps(x, y, kernel, c1, c2)
-    return l * cs
+        return one_where_identical(l * cs, identical_planes(x, y))
 
 
 def ssim_loss(prediction: torch.Tensor, target: torch.Tensor, **options) -> torch.Tensor:
@@ -105,7 +169,8 @@ def ssim_loss(prediction: torch.Tensor, target: torch.Tensor, **options) -> torc
 class SSIMLoss(FunctionalLoss):
     """Module form of :func:`ssim_loss`: ``SSIMLoss(sigma=5, window="patch")(pred, target)``.
 
-    ``SSIM_k`` of the paper is ``SSIMLoss(sigma=k)``; the registry name is ``"ssimK"``.
+    ``SSIM_k`` of the paper is ``SSIMLoss(sigma=k)``; the registry name is ``"ssimK"``. Every
+    option is validated here, in the constructor (the same checks as :func:`ssim`).
     """
 
     loss_fn = staticmethod(ssim_loss)
@@ -123,13 +188,14 @@ class SSIMLoss(FunctionalLoss):
         check_finite: bool = True,
     ) -> None:
         super().__init__(
-            sigma=float(sigma),
-            data_range=check_data_range(data_range),
-            window=check_window(window),
-            win_size=win_size,
-            k1=k1,
-            k2=k2,
-            reduction=reduction,
-            check_finite=check_finite,
+            **_options(
+                sigma=sigma,
+                data_range=data_range,
+                window=window,
+                win_size=win_size,
+                k1=k1,
+                k2=k2,
+                reduction=reduction,
+                check_finite=check_finite,
+            )
         )
-        constants(1.0, k1, k2)

@@ -21,6 +21,13 @@ separately and averaged; FSIMc is the colour version. ``target`` is the referenc
 matters for IW-SSIM (its information weights come from the reference) and for FSIM/FSIMc's
 argument order in the MATLAB code. :func:`evaluate_dataset` evaluates a whole test set image by
 image and averages per image, as the paper does.
+
+Input checks: inputs far outside ``[0, data_range]`` (above ``1.5 * data_range`` or below
+``-0.5 * data_range``; typically 0-255 images with the default ``data_range=1``) give one
+:class:`~imgloss.losses.DataRangeWarning` per call (per dataset for :func:`evaluate_dataset`,
+naming the images); the individual measures that take ``data_range`` warn too. A NaN value (FSIM
+and FSIMc of two constant images are NaN, as in the authors' MATLAB code) gives a
+:class:`MetricNaNWarning` naming the image(s) and the measure; means over it stay NaN.
 """
 
 from __future__ import annotations
@@ -33,7 +40,41 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from ..losses._validation import check_data_range, check_pair
+from ..losses._validation import (
+    DataRangeWarning,
+    check_bool,
+    check_data_range,
+    check_pair,
+    check_values,
+    range_check_suppressed,
+    warn_outside,
+)
+
+
+class MetricNaNWarning(UserWarning):
+    """A measure is NaN for an image (e.g. FSIM of two constant images): its means are NaN."""
+
+
+_NAN_CAUSES = {
+    "fsim": "FSIM is 0/0 = NaN where neither image has phase congruency, e.g. two constant "
+    "images, as in the authors' FeatureSIM.m",
+    "fsimc": "FSIMc is 0/0 = NaN where neither image's luminance has phase congruency, e.g. two "
+    "constant images, as in the authors' FeatureSIM.m",
+}
+
+
+def _warn_nan(metric: str, images: Sequence[str], mean_of: str) -> None:
+    cause = _NAN_CAUSES.get(metric, "a degenerate input")
+    warn_outside(
+        f"{metric} is NaN for {', '.join(repr(i) for i in images)} ({cause}); "
+        f"the mean of {metric} over {mean_of} is NaN",
+        MetricNaNWarning,
+    )
+
+
+def _check_downsample(ssim_downsample: bool | None) -> bool | None:
+    return None if ssim_downsample is None else check_bool("ssim_downsample", ssim_downsample)
+
 
 #: The measures, in Table 1's row order.
 METRICS: tuple[str, ...] = (
@@ -125,26 +166,30 @@ def evaluate_batch(
         metrics: a subset of :data:`METRICS` (default: all nine).
         ssim_downsample: SSIM's automatic downsampling (see
             ``imgloss.metrics.ssim.SSIM_DOWNSAMPLE_DEFAULT``); ``None`` keeps the default.
+
+    Values far outside ``[0, data_range]`` give one :class:`~imgloss.losses.DataRangeWarning`.
     """
-    check_pair(prediction, target)
+    data_range = check_data_range(data_range)
+    names = check_metrics(metrics)
+    ssim_downsample = _check_downsample(ssim_downsample)
+    check_pair(prediction, target, data_range=data_range)
     if prediction.shape[1] != 3:
         raise ValueError(
             f"prediction must be RGB, (N, 3, H, W), got {tuple(prediction.shape)} (expand a grey "
             "image to three equal channels first)"
         )
-    data_range = check_data_range(data_range)
-    names = check_metrics(metrics)
     x, y = prediction, target
     if x.dtype in (torch.float16, torch.bfloat16):
         x, y = x.float(), y.float()
     out: dict[str, torch.Tensor] = {}
-    for name in names:
-        _, _, per_channel, takes_range = _IMPLEMENTATIONS[name]
-        kwargs: dict = {"data_range": data_range} if takes_range else {}
-        if name == "ssim" and ssim_downsample is not None:
-            kwargs["downsample"] = ssim_downsample
-        value = metric_function(name)(x, y, **kwargs)
-        out[name] = value.mean(dim=1) if per_channel else value
+    with range_check_suppressed():  # checked once above, not once per measure
+        for name in names:
+            _, _, per_channel, takes_range = _IMPLEMENTATIONS[name]
+            kwargs: dict = {"data_range": data_range} if takes_range else {}
+            if name == "ssim" and ssim_downsample is not None:
+                kwargs["downsample"] = ssim_downsample
+            value = metric_function(name)(x, y, **kwargs)
+            out[name] = value.mean(dim=1) if per_channel else value
     return out
 
 
@@ -159,7 +204,8 @@ def evaluate(
     """Every measure, averaged over the images of the batch: ``{name: float}``.
 
     See :func:`evaluate_batch` for the arguments; ``evaluate(x, y)["psnr"]`` is the mean of the
-    per-image PSNRs, as in Table 1.
+    per-image PSNRs, as in Table 1. A measure that is NaN for some image of the batch gives a
+    :class:`MetricNaNWarning` naming the image indices, and its mean is NaN.
     """
     values = evaluate_batch(
         prediction,
@@ -168,6 +214,10 @@ def evaluate(
         metrics=metrics,
         ssim_downsample=ssim_downsample,
     )
+    for name, v in values.items():
+        nan = torch.isnan(v).nonzero().flatten().tolist()
+        if nan:
+            _warn_nan(name, [f"image {i} of the batch" for i in nan], "the batch")
     return {name: float(v.double().mean()) for name, v in values.items()}
 
 
@@ -177,18 +227,32 @@ class MetricTable:
 
     ``rows[image] = {metric: value}``; :meth:`MetricTable.mean` averages per image (Table 1's
     convention).
+
+    NaN values are kept (FSIM/FSIMc of two constant images is NaN, as in the authors' code):
+    :meth:`add` warns with a :class:`MetricNaNWarning` naming the image and the measure, and the
+    mean of that measure is NaN, so that no number silently averages over fewer images than
+    the table holds. (:meth:`from_dict` re-reads stored values without warning again.)
     """
 
     metrics: tuple[str, ...]
     rows: dict[str, dict[str, float]] = field(default_factory=dict)
 
-    def add(self, image: str, values: dict[str, float]) -> None:
+    def add(self, image: str, values: dict[str, float], *, warn: bool = True) -> None:
+        """Add one image's row; a NaN value gives a :class:`MetricNaNWarning` if ``warn``."""
         if image in self.rows:
             raise ValueError(f"image {image!r} is already in the table")
-        self.rows[image] = {m: float(values[m]) for m in self.metrics}
+        row = {m: float(values[m]) for m in self.metrics}
+        if warn:
+            for m, v in row.items():
+                if math.isnan(v):
+                    _warn_nan(m, [image], "the table")
+        self.rows[image] = row
 
     def mean(self) -> dict[str, float]:
-        """``{metric: mean over the images}`` (a :class:`ValueError` if there are none)."""
+        """``{metric: mean over the images}`` (a :class:`ValueError` if there are none).
+
+        A measure that is NaN for any image has a NaN mean (see the class docstring).
+        """
         if not self.rows:
             raise ValueError("the table is empty")
         return {
@@ -202,7 +266,7 @@ class MetricTable:
     def from_dict(cls, d: dict) -> MetricTable:
         table = cls(tuple(d["metrics"]))
         for image, values in d["per_image"].items():
-            table.add(image, values)
+            table.add(image, values, warn=False)
         return table
 
 
@@ -221,21 +285,30 @@ def evaluate_dataset(
     ``prediction`` and ``target`` are ``(3, H, W)`` or ``(1, 3, H, W)``; consecutive images of the
     same size are batched (up to ``batch_size``), which is what makes a GPU fast here. Images
     may differ in size. ``progress`` shows a tqdm bar (a string is used as its label).
+
+    Every option is checked before the first image is read. Images with values far outside
+    ``[0, data_range]`` give a :class:`~imgloss.losses.DataRangeWarning` at the first one (named)
+    and, if there are more, one more at the end naming all of them; a NaN value gives a
+    :class:`MetricNaNWarning` naming the image and the measure (see :class:`MetricTable`).
     """
     names = check_metrics(metrics)
-    if not (isinstance(batch_size, int) and batch_size >= 1):
+    data_range = check_data_range(data_range)
+    ssim_downsample = _check_downsample(ssim_downsample)
+    if not (isinstance(batch_size, int) and not isinstance(batch_size, bool) and batch_size >= 1):
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     table = MetricTable(names)
     pending: list[tuple[str, torch.Tensor, torch.Tensor]] = []
+    out_of_range: list[str] = []
 
     def flush() -> None:
         if not pending:
             return
         x = torch.cat([p for _, p, _ in pending])
         y = torch.cat([t for _, _, t in pending])
-        values = evaluate_batch(
-            x, y, data_range=data_range, metrics=names, ssim_downsample=ssim_downsample
-        )
+        with range_check_suppressed():  # checked per image below, with the image's name
+            values = evaluate_batch(
+                x, y, data_range=data_range, metrics=names, ssim_downsample=ssim_downsample
+            )
         for i, (image, _, _) in enumerate(pending):
             table.add(image, {m: float(values[m][i]) for m in names})
         pending.clear()
@@ -245,11 +318,23 @@ def evaluate_dataset(
         pairs, desc=label, total=total, unit="img", disable=not progress, leave=False
     ):
         x, y = (t if t.dim() == 4 else t.unsqueeze(0) for t in (prediction, target))
-        check_pair(x, y)
+        check_pair(x, y, check_finite=False)
+        message = check_values(x, y, data_range=data_range, warn=False)
+        if message is not None:
+            out_of_range.append(image)
+            if len(out_of_range) == 1:
+                warn_outside(f"image {image!r}: {message}", DataRangeWarning)
         if pending and (x.shape != pending[0][1].shape or len(pending) == batch_size):
             flush()
         pending.append((image, x, y))
     flush()
+    if len(out_of_range) > 1:
+        warn_outside(
+            f"{len(out_of_range)} of {len(table.rows)} images have values far outside "
+            f"[0, data_range] = [0, {data_range:g}]: {', '.join(map(repr, out_of_range))} "
+            "(see the first warning)",
+            DataRangeWarning,
+        )
     return table
 
 
@@ -259,6 +344,8 @@ __all__ = [
     "LABELS",
     "LOWER_IS_BETTER",
     "METRICS",
+    "DataRangeWarning",
+    "MetricNaNWarning",
     "MetricTable",
     "check_metrics",
     "evaluate",

@@ -58,7 +58,8 @@ Conventions:
   MATLAB's complex ``ifft2(imagefft .* filter)`` exactly (up to rounding) as contiguous arrays.
 * Edge case: where all filter amplitudes vanish (a constant image), MATLAB's ``PC = 0 / 0`` is
   NaN; here such pixels get ``PC = 0``. If neither image has any phase congruency (both
-  constant) FSIM is ``0 / 0`` and NaN is returned, as in MATLAB.
+  constant) FSIM is ``0 / 0`` and NaN is returned, as in MATLAB: a deliberate choice (see
+  :func:`fsim`); the evaluation functions of :mod:`imgloss.metrics` warn about it.
 
 Known differences from piq 0.8 (``piq.fsim``), which are why piq is only a close, not an exact,
 reference:
@@ -89,7 +90,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..losses._validation import check_data_range, check_pair
+from ..losses._validation import check_bool, check_data_range, check_pair
 from ._matlab import auto_factor, conv2_same_average_downsample
 
 __all__ = ["fsim", "fsimc"]
@@ -299,10 +300,9 @@ def _check_size(h: int, w: int) -> None:
 
 
 def _prepare(prediction, target, data_range, downsample):
-    check_pair(prediction, target)
     data_range = check_data_range(data_range)
-    if not isinstance(downsample, bool):
-        raise TypeError(f"downsample must be a bool, got {downsample!r}")
+    check_bool("downsample", downsample)
+    check_pair(prediction, target, data_range=data_range)
     _check_size(*prediction.shape[-2:])
     out_dtype = torch.promote_types(prediction.dtype, target.dtype)
     if out_dtype in (torch.float16, torch.bfloat16):
@@ -369,6 +369,14 @@ def fsim(
     Returns:
         ``(N, C)`` tensor in the input's dtype (float32 for half inputs), in ``(0, 1]`` for
         natural images, exactly 1 for identical non-constant inputs.
+
+        **NaN for flat images, on purpose.** Where neither image has any phase congruency (both
+        channels constant, e.g. a flat grey image scored against itself), ``sum(PC_m) = 0`` and
+        FSIM is ``0 / 0``: NaN is returned, as the authors' ``FeatureSIM.m`` does, rather than
+        an invented value (1 would claim perfect feature similarity of images without features;
+        0 the opposite). If only one image is flat, FSIM is finite. ``imgloss.metrics.evaluate``
+        and ``MetricTable.add`` (hence ``evaluate_dataset``) warn with a ``MetricNaNWarning``
+        naming the image and the measure; a dataset mean over such an image stays NaN.
     """
     ref, dis, factor, out_dtype = _prepare(prediction, target, data_range, downsample)
     n, c = ref.shape[:2]
@@ -401,7 +409,8 @@ def fsimc(
         downsample: FeatureSIM.m's automatic downsampling of Y, I and Q (see :func:`fsim`).
 
     Returns:
-        ``(N,)`` tensor in the input's dtype (float32 for half inputs).
+        ``(N,)`` tensor in the input's dtype (float32 for half inputs); NaN where the luminance
+        ``Y`` of both images is constant (``sum(PC_m) = 0``), as in MATLAB and as :func:`fsim`.
     """
     if isinstance(prediction, torch.Tensor) and prediction.dim() == 4 and prediction.shape[1] != 3:
         raise ValueError(

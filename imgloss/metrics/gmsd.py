@@ -67,8 +67,8 @@ def _gradient_magnitude(x: torch.Tensor) -> torch.Tensor:
 def gmsd_map(prediction: torch.Tensor, target: torch.Tensor, *, data_range: float = 1.0):
     """The GMS map of every channel, ``(N, C, ceil(H/2), ceil(W/2))`` (``GMSD.m``'s
     ``quality_map``). Arguments as in :func:`gmsd`."""
-    check_pair(prediction, target)
     data_range = check_data_range(data_range)
+    check_pair(prediction, target, data_range=data_range)
     prediction, target = to_compute_dtype(prediction, target)
     n, c, h, w = prediction.shape
     scale = 255.0 / data_range
@@ -97,7 +97,8 @@ def gmsd(
 
     Raises:
         TypeError, ValueError: from :func:`imgloss.losses._validation.check_pair` (not 4-D,
-            shapes/devices/dtypes differ, non-finite values) and ``check_data_range``
+            shapes/devices/dtypes differ, non-finite values; values far outside
+            ``[0, data_range]`` give a ``DataRangeWarning``) and ``check_data_range``
             (``data_range`` not a finite positive number); each names the argument.
     """
     gms = gmsd_map(prediction, target, data_range=data_range).flatten(-2)

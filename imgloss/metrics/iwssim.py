@@ -285,12 +285,13 @@ def iw_ssim(
 
     Raises:
         TypeError, ValueError: from :func:`imgloss.losses._validation.check_pair` (not 4-D,
-            shapes/devices/dtypes differ, non-finite values) and ``check_data_range``;
+            shapes/devices/dtypes differ, non-finite values; values far outside
+            ``[0, data_range]`` give a ``DataRangeWarning``) and ``check_data_range``;
             ``ValueError`` if ``min(H, W) < 176`` (too small for 5 scales). Each names the
             argument.
     """
-    check_pair(prediction, target)
     data_range = check_data_range(data_range)
+    check_pair(prediction, target, data_range=data_range)
     n, c, h, w = prediction.shape
     if min(h, w) < MIN_SIZE:
         raise ValueError(

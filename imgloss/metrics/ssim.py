@@ -26,7 +26,7 @@ import torch
 
 from ..losses import ms_ssim as _ms_ssim_loss_lib
 from ..losses import ssim as _ssim_loss_lib
-from ..losses._validation import check_pair
+from ..losses._validation import check_bool, check_data_range, check_pair
 from ._matlab import auto_factor, box_downsample
 
 #: Default of :func:`ssim`'s ``downsample``: ``False``. The paper does not say which SSIM code
@@ -55,10 +55,13 @@ def ssim(
         prediction, target: images in ``[0, data_range]``.
         downsample: apply ``ssim.m``'s automatic ``f = max(1, round(min(H, W) / 256))`` box
             downsampling first.
+
+    Returns:
+        ``(N, C)``; exactly 1.0 for identical channels (constant ones included).
     """
-    check_pair(prediction, target)
-    if not isinstance(downsample, bool):
-        raise TypeError(f"downsample must be True or False, got {downsample!r}")
+    data_range = check_data_range(data_range)
+    check_bool("downsample", downsample)
+    check_pair(prediction, target, data_range=data_range)
     if downsample:
         f = auto_factor(*prediction.shape[-2:])
         prediction, target = box_downsample(prediction, f), box_downsample(target, f)
@@ -83,7 +86,8 @@ def ms_ssim(
     contrast-structure term (possible only for anti-correlated images) contributes 0, where
     MATLAB's fractional power would return a complex number.
     """
-    check_pair(prediction, target)
+    data_range = check_data_range(data_range)
+    check_pair(prediction, target, data_range=data_range)
     return _ms_ssim_loss_lib(
         prediction,
         target,
