@@ -178,6 +178,13 @@ def _build_parser() -> argparse.ArgumentParser:
     report.add_argument("--results", default="results", metavar="DIR")
     _source_option(report)
     report.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
+    report.add_argument(
+        "--findings",
+        action="store_true",
+        help="only the paper's claims, each decided with statistics (holds, contradicted, "
+        "undecided; effect, 95%% interval, images and seeds)",
+    )
+    report.add_argument("--json", action="store_true", help="with --findings: as JSON objects")
 
     migrate = sub.add_parser(
         "migrate",
@@ -628,16 +635,32 @@ def _report_command(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
+        if args.findings:
+            return _print_findings(view, as_json=args.json)
         print(f"# Results of profile `{view.profile}`\n")
         print(report.provenance_markdown(view) + "\n")
         print(report.data_markdown(view) + "\n")
         print(report.table1_markdown(view))
         print(report.switching_markdown(view))
-        print("## The paper's findings, checked\n")
-        print(report.findings_markdown(view))
+        print("## The paper's claims, decided\n")
+        print(report.claims_markdown(view))
     except _user_errors() as err:
         print(f"error: {_one_line(err)}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _print_findings(view, *, as_json: bool) -> int:
+    import json
+
+    from imgloss import claims, report
+
+    found = claims.verdicts(view)
+    if as_json:
+        print(json.dumps([v.to_dict() | {"source_data": view.tag, "profile": view.profile}
+                          for v in found], indent=2))  # fmt: skip
+    else:
+        print(report.claims_markdown(view))
     return 0
 
 

@@ -403,3 +403,40 @@ def runs_markdown(view: View) -> str:
         return "*No results yet.*"
     head = "| experiment | task | test set | images | schedules | seeds per cell |"
     return "\n".join([head, "|---|---|---|---:|---|---|", *rows])
+
+
+def _effect_text(v) -> str:
+    if v.effect is None:
+        return "—"
+    scale = DISPLAY_SCALE.get(v.measure, 1.0)
+    unit = " dB" if v.measure == "psnr" else ""
+    label = LABELS.get(v.measure, v.measure or "")
+    text = f"{label} {v.effect * scale:+.3g}{unit}"
+    if v.ci is not None and v.ci[0] != v.ci[1]:
+        text += f" [{v.ci[0] * scale:+.3g}, {v.ci[1] * scale:+.3g}]"
+    return text
+
+
+def claims_markdown(view: View) -> str:
+    """The paper's claims (:data:`imgloss.claims.CLAIMS`) decided on the view: verdict, effect
+    with its 95% interval (positive favours the claim), images x seeds, and how it is tested."""
+    from .claims import verdicts
+
+    rows = verdicts(view)
+    out = [
+        (
+            "| the paper's claim | where | task, test set | ours | effect [95% CI] |"
+            " images × seeds | how it is tested |"
+        ),
+        "|---|---|---|---|---|---|---|",
+    ]
+    for v in rows:
+        where = f"{TASKS[v.task].title}, {v.dataset}" if v.task and v.dataset else (
+            TASKS[v.task].title if v.task else "—")  # fmt: skip
+        n = f"{v.n_images} × {v.n_seeds}" if v.n_images else "—"
+        note = f" ({v.note})" if v.note and v.note != v.claim.test else ""
+        out.append(
+            f"| {v.claim.text} | {v.claim.source} | {where} | **{v.verdict}** | "
+            f"{_effect_text(v)} | {n} | {v.claim.test}{note} |"
+        )
+    return "\n".join(out)
