@@ -294,53 +294,6 @@ def _view(tmp_path, **summaries):
     return records.View(tmp_path, "quick", source.tag)
 
 
-def test_findings_check_the_papers_claims_on_our_numbers(tmp_path):
-    from imgloss.metrics import LOWER_IS_BETTER, METRICS
-
-    def cells(good):  # every measure better when `good` is larger
-        return {m: (1 - good) if m in LOWER_IS_BETTER else good for m in METRICS}
-
-    table = {
-        "l2": cells(0.5) | {"colour_bias": 0.002},
-        "l1": cells(0.6) | {"colour_bias": 0.001},
-        "ssim5": cells(0.55) | {"colour_bias": 0.01},
-        "ssim9": cells(0.55) | {"colour_bias": 0.02},
-        "msssim": cells(0.58) | {"colour_bias": 0.03},
-        "mix": cells(0.7) | {"colour_bias": 0.004},
-    }
-    switching = {
-        "l2-l1": {"l2": 0.1},
-        "l2-l2": {"l2": 0.2},
-        "l1-l2": {"l2": 0.3},
-        "l1-l1": {"l2": 0.1},
-    }
-    view = _view(tmp_path, table1=table, switching=switching)
-    found = {f["finding"]: f["holds"] for f in report.findings(view)}
-    assert all(found.values()) and len(found) == 6
-    # Section 5.1 compares with the network before the switch (l1 alone: 1000 * 0.4 here)
-    switching["l1-l2"] = {"l2": 0.45}
-    switching["l2-l2"] = {"l2": 0.05}
-    view = _view(tmp_path, table1=table, switching=switching)
-    found = {f["finding"]: f for f in report.findings(view)}
-    assert found["Switching from l1 to l2 lowers the l2 error"]["holds"] is False
-    assert found["Switching from l2 to l1 lowers the l2 error"]["holds"] is True
-    assert found["l2 was stuck: l2 → l1 beats continuing with l2 for as long"]["holds"] is False
-    assert found["Switching from l1 to l2 lowers the l2 error"]["evidence"] == (
-        "1000·ℓ2 400.000 after l1 alone, 450.000 after l1 → l2 (100.000 after l1 → l1)"
-    )
-    table["mix"]["gmsd"] = 0.9  # worse than everyone on one measure
-    table["ssim5"]["colour_bias"] = 0.0001
-    view = _view(tmp_path, table1=table, switching=switching)
-    rows = report.findings(view)
-    found = {f["finding"]: f for f in rows}
-    assert found["Mix is best on every measure"]["holds"] is False
-    assert "8 of 9" in found["Mix is best on every measure"]["evidence"]
-    assert found["SSIM-trained networks shift colours (more than l1/l2)"]["holds"] is False
-    assert "does not hold" in report.findings_markdown(view)
-    line = report.provenance_markdown(view)
-    assert "profile `quick`" in line and "registered datasets Kodak24, BSDS_train" in line
-
-
 # ------------------------------------------------------------------------------- book plumbing
 def test_notebooks_are_parameterized_and_listed_in_the_toc():
     from imgloss import book
