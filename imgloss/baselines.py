@@ -26,7 +26,7 @@ from .data import load_images
 from .data.source import DataSource
 from .data.source import resolve as resolve_source
 from .metrics import METRICS, evaluate_dataset
-from .paper import PAPER_TEST_SET, TABLE1
+from .paper import PAPER_TEST_SETS, TABLE1
 from .provenance import provenance
 from .records import BaselineRecord, folder_for
 
@@ -112,7 +112,7 @@ def baseline_table(
         tables=tables,
         extras=extras,
         paper={
-            "test_set": PAPER_TEST_SET,
+            "test_set": PAPER_TEST_SETS[task.name],
             "values": TABLE1[task.name][task.baseline],
             "note": "reported in the paper's Table 1 on its own test set; not computed by imgloss",
         },
@@ -143,7 +143,11 @@ def format_table(result: BaselineRecord) -> str:
     from .metrics import DISPLAY_SCALE, LABELS
 
     datasets = list(result.tables)
-    head = ["measure", *[f"{d} (ours)" for d in datasets], "paper (FiveK)"]
+    head = [
+        "measure",
+        *[f"{d} (ours)" for d in datasets],
+        f"paper ({PAPER_TEST_SETS[result.task]})",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     paper = result.paper["values"]
     means = {d: result.tables[d].mean() for d in datasets}

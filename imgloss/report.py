@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .design import FIG8_SIGMAS, TABLE1_LOSSES
 from .metrics import DISPLAY_SCALE, EXTRA_METRICS, LABELS, LOWER_IS_BETTER, METRICS, MetricTable
-from .paper import PAPER_TEST_SET, TABLE1
+from .paper import PAPER_TEST_SETS, TABLE1
 from .records import Cell, ExperimentSummary, View
 from .tasks import TASKS
 
@@ -98,7 +98,8 @@ def _table1_dataset(view: View, summary: ExperimentSummary, task_name: str, data
 def _paper_table1(task_name: str) -> list[str]:
     task, paper = TASKS[task_name], TABLE1[task_name]
     columns = list(paper)
-    out = [f"*The paper's Table 1, {task.title} ({PAPER_TEST_SET}; not computed by us):*\n"]
+    where = PAPER_TEST_SETS[task_name]
+    out = [f"*The paper's Table 1, {task.title} ({where}; not computed by us):*\n"]
     out.append("| measure | " + " | ".join(columns) + " |")
     out.append("|---|" + "---|" * len(columns))
     for metric in METRICS:

@@ -47,7 +47,10 @@ def test_baseline_table_on_embedded_data_records_values_paper_and_provenance(mon
     again = baselines.baseline_table("demosaic", ["embedded_test"], metrics=["psnr", "ssim", "l2"])
     assert again.tables["embedded_test"].mean() == mean
     text = baselines.format_table(result)
-    assert "embedded_test (ours)" in text and "paper (FiveK)" in text and "1000·ℓ2" in text
+    assert "embedded_test (ours)" in text and "paper (40 MIT-Adobe FiveK" in text
+    assert "1000·ℓ2" in text
+    sr = baselines.baseline_table("sr", ["embedded_test"], metrics=["psnr"])
+    assert sr.paper["test_set"] == "test images not named in the paper"  # the paper never says
 
 
 def test_cli_baselines_writes_one_json_per_task(tmp_path, capsys, monkeypatch):
