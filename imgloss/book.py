@@ -194,9 +194,25 @@ def execute(
         except PapermillExecutionError as e:
             partial.replace(output)
             raise NotebookError(name, e.exec_count, f"{e.ename}: {e.evalue}", output) from None
+        _remove_parameter_cells(partial)
         partial.replace(output)  # atomic: a half-executed notebook never reaches the book
         outputs.append(output)
     return outputs
+
+
+#: The tags of the cells that are plumbing for a reader (parameters, papermill's injected ones).
+PLUMBING_TAGS = ("parameters", "injected-parameters")
+
+
+def _remove_parameter_cells(path: Path) -> None:
+    """Tag the parameters cells of an executed notebook ``remove-cell`` (papermill's injected
+    cell carries only its own tag), so the book shows none of them."""
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if any(t in tags for t in PLUMBING_TAGS) and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
 def build(root: str | os.PathLike, *, jupyter_book: str | None = None) -> Path:

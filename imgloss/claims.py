@@ -10,7 +10,7 @@ baseline), over every image and seed both were scored on:
 * ``ci`` is its 95% interval. With two or more seeds the unit is the seed (a network trained
   anew): a Student-t interval over the seeds' image-mean differences, so the interval carries the
   run-to-run variation of training. With one seed it is a bootstrap over the images
-  (:func:`scipy.stats.bootstrap`, BCa), which carries only the variation between images;
+  (``scipy.stats.bootstrap``, BCa), which carries only the variation between images;
 * the verdict is ``holds`` when the interval lies on the claimed side of zero, ``contradicted``
   when it lies on the other side, ``undecided`` otherwise. With **one seed** a difference smaller
   than the run-to-run noise of a single run is never decisive (:data:`SINGLE_RUN_NOISE`, measured:
@@ -32,10 +32,10 @@ from .design import ALPHAS
 from .metrics import LOWER_IS_BETTER, METRICS
 from .records import RunRecord, View
 
-#: Run-to-run noise of one training run at a measure: a difference below it decides nothing
-#: with one seed. PSNR: the largest change (dB) of a single ``quick`` run when only the float32
-#: rounding of its convolutions changed (DEVELOPERS.md, 2026-11-27); l2: the same as a relative
-#: change of the error (``10^(0.14/10) - 1``).
+#: The run-to-run noise of one training run per measure, below which one seed decides nothing.
+#: For PSNR the largest change (dB) of a single ``quick`` run when only the float32 rounding of
+#: its convolutions changed (DEVELOPERS.md, 2026-11-27); for l2 the same as a relative change of
+#: the error (``10^(0.14/10) - 1``).
 SINGLE_RUN_NOISE = {"psnr": 0.14, "l2": 10 ** (0.14 / 10) - 1}
 
 VERDICTS = ("holds", "contradicted", "undecided")

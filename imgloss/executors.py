@@ -71,7 +71,7 @@ class Job:
 
 class TrainRun:
     """The callable a Slurm task runs: train one run (or reuse it, if finished). On preemption
-    or at the time limit submitit calls :meth:`checkpoint`, which requeues the same call; the
+    or at the time limit submitit calls ``checkpoint``, which requeues the same call; the
     run then resumes from its last checkpoint."""
 
     def __call__(self, job: Job) -> str:

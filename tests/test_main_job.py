@@ -151,3 +151,17 @@ def test_the_readme_quotes_the_measured_time_of_the_quick_profile():
     for place in ("scripts/reproduce.sh", "imgloss/design.py"):
         text = (REPO / place).read_text()
         assert "--estimate" in text and not re.search(r"\d+ min(utes)? on 2", text), place
+
+
+def test_the_pages_show_no_plumbing_cells(fresh_clone):
+    """Parameters, papermill's injected parameters and the imports are removed from the HTML;
+    the tables are shown without the code that displays them."""
+    clone, job, _ = fresh_clone
+    assert job.returncode == 0, job.stderr[-3000:]
+    html = clone / "_build" / "html" / "book" / "executed"
+    for page in sorted(html.glob("0*.html")):
+        text = page.read_text()
+        assert "# Parameters" not in text and "train_missing" not in text, page.name
+        assert "from IPython.display import" not in text, page.name
+        assert "display(Markdown(report." not in text, page.name
+    assert "closed_form" in (html / "01-losses.html").read_text()  # teaching code stays

@@ -231,7 +231,7 @@ class MetricTable:
     NaN values are kept (FSIM/FSIMc of two constant images is NaN, as in the authors' code):
     :meth:`add` warns with a :class:`MetricNaNWarning` naming the image and the measure, and the
     mean of that measure is NaN, so that no number silently averages over fewer images than
-    the table holds. (:meth:`from_dict` re-reads stored values without warning again.)
+    the table holds. (``MetricTable.from_dict`` re-reads stored values without warning again.)
     """
 
     metrics: tuple[str, ...]
@@ -344,7 +344,6 @@ __all__ = [
     "LABELS",
     "LOWER_IS_BETTER",
     "METRICS",
-    "DataRangeWarning",
     "MetricNaNWarning",
     "MetricTable",
     "check_metrics",
