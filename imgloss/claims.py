@@ -278,13 +278,14 @@ def _combine(claim, task, dataset, parts: list[Verdict]) -> Verdict:
     verdict = ("contradicted" if "contradicted" in states
                else "holds" if states == {"holds"} else "undecided")  # fmt: skip
     counts = ", ".join(f"{sum(p.verdict == v for p in parts)} {v}" for v in VERDICTS)
-    # shown: a part that decides the verdict, PSNR first (the others are in ``parts``)
-    deciding = [p for p in parts if p.verdict == verdict and p.effect is not None] or [
-        p for p in parts if p.effect is not None
-    ]
-    if not deciding:
+    # shown: PSNR where it decides (or nothing decides), else a part that decides the verdict
+    measured = [p for p in parts if p.effect is not None]
+    if not measured:
         return Verdict(claim, task, dataset, verdict, parts=tuple(parts), note="not run")
-    main = next((p for p in deciding if p.measure == "psnr"), deciding[0])
+    deciding = [p for p in measured if p.verdict == verdict and verdict != "undecided"]
+    psnr = [p for p in (deciding or measured) if p.measure == "psnr"]
+    main = (psnr or deciding or measured)[0]
+    counts += f"; shown: {main.measure}"
     return Verdict(claim, task, dataset, verdict, main.effect, main.ci, main.n_images,
                    main.n_seeds, main.measure, tuple(parts), f"{len(parts)} parts: {counts}")  # fmt: skip
 

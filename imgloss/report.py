@@ -275,24 +275,20 @@ def _effect_text(v) -> str:
 
 def claims_markdown(view: View) -> str:
     """The paper's claims (:data:`imgloss.claims.CLAIMS`) decided on the view: verdict, effect
-    with its 95% interval (positive favours the claim), images x seeds, and how it is tested."""
+    with its 95% interval (positive favours the claim), images x seeds, and what decided it
+    (``imgloss report --findings --json`` also gives how each claim is tested, part by part)."""
     from .claims import verdicts
 
-    rows = verdicts(view)
     out = [
-        (
-            "| the paper's claim | where | task, test set | ours | effect [95% CI] |"
-            " images × seeds | how it is tested |"
-        ),
-        "|---|---|---|---|---|---|---|",
+        "| the paper's claim | task, test set | ours | effect [95% CI] | images × seeds | note |",
+        "|---|---|---|---|---|---|",
     ]
-    for v in rows:
-        where = f"{TASKS[v.task].title}, {v.dataset}" if v.task and v.dataset else (
-            TASKS[v.task].title if v.task else "—")  # fmt: skip
+    for v in verdicts(view):
+        where = TASKS[v.task].title if v.task else "—"
+        where += f", {v.dataset}" if v.dataset else ""
         n = f"{v.n_images} × {v.n_seeds}" if v.n_images else "—"
-        note = f" ({v.note})" if v.note and v.note != v.claim.test else ""
         out.append(
-            f"| {v.claim.text} | {v.claim.source} | {where} | **{v.verdict}** | "
-            f"{_effect_text(v)} | {n} | {v.claim.test}{note} |"
+            f"| {v.claim.text} ({v.claim.source}) | {where} | **{v.verdict}** | "
+            f"{_effect_text(v)} | {n} | {v.note} |"
         )
     return "\n".join(out)
