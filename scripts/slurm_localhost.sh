@@ -49,6 +49,7 @@ SlurmctldPidFile=$STATE/slurmctld.pid
 SlurmdPidFile=$STATE/slurmd.pid
 ReturnToService=2
 JobRequeue=1
+KillWait=2
 MinJobAge=300
 NodeName=$host CPUs=$cpus RealMemory=8000 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP

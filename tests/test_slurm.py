@@ -107,7 +107,7 @@ def _cancel_when_checkpointed(folder: Path, job_id: str, at_step: int) -> int:
 
 
 def test_a_cancelled_job_is_resubmitted_and_resumes_from_its_checkpoint(slurm, embedded, tmp_path):
-    profile = replace(design.PROFILES["smoke"], name="slurmtest", steps=400, eval_every=15,
+    profile = replace(design.PROFILES["smoke"], name="slurmtest", steps=1000, eval_every=15,
                       checkpoint_every=5)  # fmt: skip
     run = design.spec("demosaic", "l1")
     source, jobs = executors.pending_jobs(["table1"], profile, results=tmp_path, tasks=["demosaic"])
