@@ -31,6 +31,7 @@ import contextlib
 import math
 import os
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ from . import tasks as T
 from .data import load_images
 from .data.source import resolve
 from .design import loss_label
+from .losses import DataRangeWarning
 from .metrics import evaluate_batch
 from .provenance import atomic_write, write_json
 from .sampling import PatchSampler
@@ -273,7 +275,11 @@ def _validate(model, val_x, val_y, amp: bool) -> dict[str, float]:
     model.train()
     if not torch.isfinite(out).all():
         raise NonFiniteLossError("the network's validation output is not finite (NaN/Inf)")
-    values = evaluate_batch(out.float(), val_y, metrics=["l2", "psnr", "ssim"])
+    with warnings.catch_warnings():
+        # A network early in training may well output values beyond [0, 1]: expected here, so no
+        # DataRangeWarning (the test-set evaluation clips the outputs to [0, 1]).
+        warnings.simplefilter("ignore", DataRangeWarning)
+        values = evaluate_batch(out.float(), val_y, metrics=["l2", "psnr", "ssim"])
     return {f"val_{k}": float(v.double().mean()) for k, v in values.items()}
 
 
