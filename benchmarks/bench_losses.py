@@ -11,7 +11,11 @@ its ratio to the fastest peer of the same measure.
 Cases:
   (a) sliding mode on 16x3x256x256: SSIM (sigma 1.5, 11 taps) vs pytorch-msssim, piq, kornia,
       torchmetrics; pyramid MS-SSIM vs pytorch-msssim, piq, torchmetrics; the paper's Mix in
-      sliding mode vs kornia's ``MS_SSIMLoss`` (a port of the paper's Mix).
+      sliding mode vs kornia's ``MS_SSIMLoss`` (a port of the paper's Mix); the paper's Gaussian
+      MS-SSIM (five sigmas, no peer). Every imgloss sliding row also gives its time over our
+      pyramid MS-SSIM's (median and quartiles of the round-by-round ratio). On the CPU, the
+      direct-filtering path of the Gaussian MS-SSIM and Mix ("imgloss direct", the reference of
+      the Fourier path, which is the CPU default) runs in the slow series, next to the pyramid.
   (b) patch mode on 64x3x31x31: our patch-mode SSIM5, MS-SSIM and Mix against the peers in their
       closest setting (11-tap sliding SSIM on the 31x31 patch; kornia's MS_SSIMLoss), and the
       share of one Adam training step of the paper's network (conv 3->64 9x9, PReLU, 64->64
@@ -40,6 +44,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import imgloss.losses as L
+from imgloss.losses.msssim import _gaussian_sliding_maps
 
 
 def _try_import(name: str):
@@ -60,6 +65,21 @@ def _fwd_bwd(fn: Callable, x: torch.Tensor, y: torch.Tensor) -> Callable[[], Non
         fn(xx, y).backward()
 
     return run
+
+
+def _direct_maps(x: torch.Tensor, y: torch.Tensor, extra: torch.Tensor | None = None):
+    """The sliding Gaussian MS-SSIM map by direct separable filtering (the reference path)."""
+    c1, c2 = (0.01**2, 0.03**2)
+    return _gaussian_sliding_maps(x, y, L.PAPER_SIGMAS, c1, c2, extra, method="direct")
+
+
+def _direct_ms_ssim_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return 1 - _direct_maps(x, y)[0].mean()
+
+
+def _direct_mix_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    maps, l1 = _direct_maps(x, y, (x - y).abs())
+    return L.PAPER_ALPHA * (1 - maps.mean()) + (1 - L.PAPER_ALPHA) * l1.mean()
 
 
 def paper_network(padding: int | str) -> nn.Module:
@@ -95,6 +115,10 @@ def peer_cases(size: str, device: torch.device) -> tuple[dict, dict]:
         cases["SSIM"]["imgloss"] = lambda x, y: L.ssim_loss(x, y)
         cases["MS-SSIM"]["imgloss"] = lambda x, y: L.ms_ssim_loss(x, y, variant="pyramid")
         cases["Mix"]["imgloss"] = lambda x, y: L.mix_loss(x, y)
+        cases["MS-SSIM Gaussian"] = {"imgloss": lambda x, y: L.ms_ssim_loss(x, y)}
+        if device.type == "cpu":  # elsewhere the default already is the direct path
+            cases["MS-SSIM Gaussian"]["imgloss direct"] = _direct_ms_ssim_loss
+            cases["Mix"]["imgloss direct"] = _direct_mix_loss
         if pm:
             cases["SSIM"]["pytorch-msssim"] = lambda x, y: 1 - pm.ssim(x, y, data_range=1.0)
             cases["MS-SSIM"]["pytorch-msssim"] = lambda x, y: 1 - pm.ms_ssim(x, y, data_range=1.0)
@@ -172,35 +196,65 @@ def bench_losses(
         for measure, libs in cases.items()
         for lib, fn in libs.items()
     }
-    # kornia's sliding Mix (33x33 2-D kernels) takes about a minute per call on a 2-core CPU:
-    # on the CPU it gets its own, shorter series of rounds.
+    # kornia's sliding Mix (33x33 2-D kernels) takes about a minute per call on a 2-core CPU,
+    # our direct-filtering paths several seconds: on the CPU they get their own, shorter series
+    # of rounds, together with our pyramid MS-SSIM as the reference of their ratios.
     slow = {
         k: runs.pop(k)
         for k in list(runs)
-        if mode == "sliding" and k == "Mix|kornia" and device.type == "cpu"
+        if mode == "sliding"
+        and device.type == "cpu"
+        and (k == "Mix|kornia" or k.endswith("|imgloss direct"))
     }
-    med = interleaved(runs, rounds, device)
+    pyramid = "MS-SSIM|imgloss" if mode == "sliding" else None
+    samples = interleaved_samples(runs, rounds, device)
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    ratios = {}  # time over our pyramid MS-SSIM's, paired round by round
+    if pyramid in samples:
+        ratios = {
+            k: [a / b for a, b in zip(v, samples[pyramid])]
+            for k, v in samples.items()
+            if k.split("|")[1].startswith("imgloss")
+        }
     if slow and slow_rounds > 0:
-        med.update(interleaved(slow, slow_rounds, device))
-    elif slow:  # --slow-rounds 0: leave it out, and say so
-        del cases["Mix"]["kornia"]
-        missing["kornia (sliding Mix)"] = "skipped with --slow-rounds 0"
-    rows = []
-    for measure, libs in cases.items():
-        peers = [med[f"{measure}|{lib}"] for lib in libs if lib != "imgloss"]
-        fastest = min(peers) if peers else None
-        for lib in libs:
-            t = med[f"{measure}|{lib}"]
-            rows.append(
+        if pyramid in runs:
+            slow[" reference"] = runs[pyramid]
+        slow_samples = interleaved_samples(slow, slow_rounds, device)
+        reference = slow_samples.pop(" reference", None)
+        med.update({k: statistics.median(v) for k, v in slow_samples.items()})
+        if reference is not None:
+            ratios.update(
                 {
-                    "mode": mode,
-                    "shape": "x".join(map(str, shape)),
-                    "measure": measure,
-                    "library": lib,
-                    "ms": 1e3 * t,
-                    "speedup_vs_fastest_peer": (fastest / t) if fastest else None,
+                    k: [a / b for a, b in zip(v, reference)]
+                    for k, v in slow_samples.items()
+                    if k.split("|")[1].startswith("imgloss")
                 }
             )
+    elif slow:  # --slow-rounds 0: leave them out, and say so
+        for key in slow:
+            measure, lib = key.split("|")
+            del cases[measure][lib]
+            missing[f"{lib} (sliding {measure})"] = "skipped with --slow-rounds 0"
+    rows = []
+    for measure, libs in cases.items():
+        peers = [med[f"{measure}|{lib}"] for lib in libs if not lib.startswith("imgloss")]
+        fastest = min(peers) if peers else None
+        for lib in libs:
+            key = f"{measure}|{lib}"
+            t = med[key]
+            row = {
+                "mode": mode,
+                "shape": "x".join(map(str, shape)),
+                "measure": measure,
+                "library": lib,
+                "ms": 1e3 * t,
+                "speedup_vs_fastest_peer": (fastest / t) if fastest else None,
+            }
+            if key in ratios:
+                q = statistics.quantiles(ratios[key], n=4) if len(ratios[key]) > 1 else None
+                row["over_our_pyramid_msssim"] = statistics.median(ratios[key])
+                row["over_our_pyramid_msssim_quartiles"] = q
+            rows.append(row)
     for lib, reason in missing.items():
         rows.append(
             {
@@ -282,6 +336,19 @@ def provenance(device: torch.device) -> dict:
         )
     except (OSError, subprocess.CalledProcessError):
         commit = commit or "unknown"
+    try:  # tracked files that differ from the commit (read-only: no index refresh)
+        dirty = (
+            subprocess.run(
+                ["git", "diff-index", "--quiet", "HEAD", "--"],
+                check=False,
+                cwd=root,
+                capture_output=True,
+                env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+            ).returncode
+            == 1
+        )
+    except OSError:
+        dirty = None
     libs = {}
     for name in ("torch", "pytorch_msssim", "piq", "kornia", "torchmetrics"):
         mod, _ = _try_import(name)
@@ -289,6 +356,7 @@ def provenance(device: torch.device) -> dict:
     return {
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "commit": commit,
+        "uncommitted_changes": dirty,
         "device": torch.cuda.get_device_name(device)
         if device.type == "cuda"
         else platform.processor() or platform.machine(),
@@ -303,24 +371,33 @@ def markdown(result: dict) -> str:
     lines = [
         (
             f"Device: {result['provenance']['device']} ({result['provenance']['threads']} threads), "
-            f"torch {result['provenance']['versions']['torch']}, commit {result['provenance']['commit'][:10]}, "
+            f"torch {result['provenance']['versions']['torch']}, commit {result['provenance']['commit'][:10]}"
+            f"{' with uncommitted changes' if result['provenance'].get('uncommitted_changes') else ''}, "
             f"{result['provenance']['date']}; float32 matmul {result['matmul_gflops']:.0f} GFLOP/s."
         ),
         "",
     ]
     lines += [
-        "| mode | shape | measure | library | fwd+bwd ms | speed-up vs fastest peer |",
-        "|---|---|---|---|---:|---:|",
+        (
+            "| mode | shape | measure | library | fwd+bwd ms | speed-up vs fastest peer "
+            "| time over our pyramid MS-SSIM (quartiles) |"
+        ),
+        "|---|---|---|---|---:|---:|---:|",
     ]
     for r in result["losses"]:
         if r.get("unavailable"):
             lines.append(
-                f"| {r['mode']} | {r['shape']} | - | {r['library']} | unavailable: {r['unavailable']} | |"
+                f"| {r['mode']} | {r['shape']} | - | {r['library']} | unavailable: {r['unavailable']} | | |"
             )
             continue
         sp = f"{r['speedup_vs_fastest_peer']:.2f}x" if r["speedup_vs_fastest_peer"] else ""
+        ratio = r.get("over_our_pyramid_msssim")
+        pyr = f"{ratio:.2f}x" if ratio is not None else ""
+        if r.get("over_our_pyramid_msssim_quartiles"):
+            pyr += " ({:.2f} / {:.2f} / {:.2f})".format(*r["over_our_pyramid_msssim_quartiles"])
         lines.append(
-            f"| {r['mode']} | {r['shape']} | {r['measure']} | {r['library']} | {r['ms']:.2f} | {sp} |"
+            f"| {r['mode']} | {r['shape']} | {r['measure']} | {r['library']} | {r['ms']:.2f} | {sp} "
+            f"| {pyr} |"
         )
     lines += [
         "",
