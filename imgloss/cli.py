@@ -17,6 +17,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .design import EXPERIMENTS, PROFILES, TABLE1_LOSSES
+
+#: The tasks, in the order of Table 1.
+TASK_NAMES = tuple(TABLE1_LOSSES)
+
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
@@ -70,7 +75,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "per-image values, means, the paper's column and provenance.",
     )
     base.add_argument(
-        "--task", nargs="*", default=None, choices=["demosaic", "sr", "jpeg"], help="default: all"
+        "--task", nargs="*", default=None, choices=list(TASK_NAMES), help="default: all"
     )
     base.add_argument(
         "--datasets",
@@ -95,7 +100,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "<results>/<source>/runs/<profile>/<task>/<schedule>/seed<k>-<key>/, where <source> "
         "names the data (embedded, or registered-<checksum> for a data root).",
     )
-    train.add_argument("--task", required=True, choices=["demosaic", "sr", "jpeg"])
+    train.add_argument("--task", required=True, choices=list(TASK_NAMES))
     train.add_argument(
         "--loss",
         required=True,
@@ -107,17 +112,24 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--alpha", type=float, default=None, help="Mix's alpha (loss mix only)")
     _run_options(train)
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--patch",
+        type=int,
+        default=None,
+        help="side of the input patches (default: the paper's 31, which gives 15 x 15 outputs; "
+        "47 gives 31 x 31, the geometry ablation)",
+    )
 
     run = sub.add_parser(
         "run",
-        help="run an experiment (table1, fig8, switching, alpha, or all) at a profile",
+        help=f"run an experiment ({', '.join(EXPERIMENTS)}, or all) at a profile",
         description="Run every run of an experiment on the data of the data root (or the "
         "embedded photographs without one), reusing finished ones, and write "
         "<results>/<source>/<profile>/<experiment>.json (means and 95% CIs over seeds).",
     )
-    run.add_argument("experiment", choices=["table1", "fig8", "switching", "alpha", "all"])
+    run.add_argument("experiment", choices=[*EXPERIMENTS, "all"])
     _run_options(run)
-    run.add_argument("--tasks", nargs="*", default=None, choices=["demosaic", "sr", "jpeg"])
+    run.add_argument("--tasks", nargs="*", default=None, choices=list(TASK_NAMES))
     run.add_argument(
         "--reevaluate",
         action="store_true",
@@ -144,11 +156,11 @@ def _build_parser() -> argparse.ArgumentParser:
         description="The state of each run of an experiment, from the run folders and, for "
         "runs submitted to Slurm, from squeue and the jobs' files.",
     )
-    status.add_argument("experiment", choices=["table1", "fig8", "switching", "alpha", "all"])
-    status.add_argument("--profile", default=None, choices=["smoke", "quick", "paper"])
+    status.add_argument("experiment", choices=[*EXPERIMENTS, "all"])
+    status.add_argument("--profile", default=None, choices=list(PROFILES))
     status.add_argument("--results", default="results", metavar="DIR")
     status.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
-    status.add_argument("--tasks", nargs="*", default=None, choices=["demosaic", "sr", "jpeg"])
+    status.add_argument("--tasks", nargs="*", default=None, choices=list(TASK_NAMES))
 
     bm3d = sub.add_parser(
         "bm3d",
@@ -174,7 +186,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Print the results of one profile on one data source: which data, Table 1 "
         "(ours and the paper's), the loss-switching table and the check of the paper's findings.",
     )
-    report.add_argument("--profile", default=None, choices=["smoke", "quick", "paper"])
+    report.add_argument("--profile", default=None, choices=list(PROFILES))
     report.add_argument("--results", default="results", metavar="DIR")
     _source_option(report)
     report.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
@@ -209,7 +221,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "photographs allow: the demo, the loss maps, the toy analysis). Committed files are "
         "never rewritten unless their data root is given and they are missing.",
     )
-    reproduce.add_argument("--profile", default=None, choices=["smoke", "quick", "paper"])
+    reproduce.add_argument("--profile", default=None, choices=list(PROFILES))
     reproduce.add_argument("--results", default="results", metavar="DIR")
     reproduce.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
     reproduce.add_argument(
@@ -231,7 +243,7 @@ def _build_parser() -> argparse.ArgumentParser:
     book.add_argument(
         "--profile",
         default=None,
-        choices=["smoke", "quick", "paper"],
+        choices=list(PROFILES),
         help="the runs shown (default: paper on a GPU, quick otherwise)",
     )
     book.add_argument(
@@ -352,7 +364,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--profile",
         default=None,
-        choices=["smoke", "quick", "paper"],
+        choices=list(PROFILES),
         help="default: paper on a GPU, quick otherwise",
     )
     p.add_argument("--results", default="results", metavar="DIR")
@@ -398,7 +410,7 @@ def _train_command(args: argparse.Namespace) -> int:
         print("error: --alpha applies to the mix loss only", file=sys.stderr)
         return 2
     try:
-        run = design.spec(args.task, *items, seed=args.seed)
+        run = design.spec(args.task, *items, seed=args.seed, patch=args.patch)
         folder = runner.run_one(
             run,
             _default_profile(args.profile),
@@ -431,6 +443,7 @@ def _list_runs(profile, experiments, args) -> None:
             alpha = dict(r.losses[-1][1]).get("alpha")
             command += ["--alpha", f"{alpha:g}"] if alpha is not None else []
             command += ["--seed", str(r.seed), "--profile", profile.name]
+            command += ["--patch", str(r.patch)] if r.patch is not None else []
             command += ["--results", str(args.results)]
             command += ["--root", str(args.root)] if args.root else []
             print(shlex.join(command))

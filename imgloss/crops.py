@@ -1,15 +1,22 @@
-"""The test images a run is scored on, and the fixed figure crops cut from them.
+"""The test images a run is scored on, and the figure crops cut from them.
 
 :func:`test_image` gives the ``(input, target)`` pair of one test image exactly as the runner
 scores it (centre crop of the profile, corruption seeded by the image's name), and
-:func:`figure_boxes` the fixed crops the runner saves of the network's output, so the figures can
-cut the same crops of the input and the reference again from the data (they are pieces of dataset
+:func:`figure_boxes` the crops the runner saves of the network's output, so the figures can cut
+the same crops of the input and the reference again from the data (they are pieces of dataset
 images and are never committed).
+
+The crops are chosen by the reference's region masks (:mod:`imgloss.metrics.regions`), so each
+shows what a claim is about: first the window with the most **flat** pixels (where ``l2``'s
+splotches and a large sigma's advantage show), then the window with the most **edge** pixels
+(where a small sigma's advantage and the noise halos of SSIM show); a profile asking for more
+crops gets fixed windows along the diagonal after those two.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from . import tasks as T
 from .data import load_image
@@ -34,13 +41,33 @@ def test_image(task_name: str, profile: Profile, dataset: str, image: str, root=
     return T.get(task_name).test_pair(clean, seed=0, dataset=dataset, image=file)
 
 
+#: What each of the first figure crops shows (:func:`figure_boxes`' order).
+CROP_REGIONS = ("flat region", "edge region")
+
+
 def figure_boxes(target: torch.Tensor, profile: Profile) -> list[tuple]:
-    """Index tuples of the profile's figure crops of a test image (``target``: ``(1, C, H, W)``)."""
+    """Index tuples of the profile's figure crops of a test image (``target``: ``(1, 3, H, W)``):
+    the flattest window, the window with the most edges, then fixed ones (module docstring)."""
     s = min(profile.crop_size, *target.shape[-2:])
-    return [
-        (..., slice(top, top + s), slice(left, left + s))
-        for top, left in crop_boxes(*target.shape[-2:], profile.crops, s)
-    ]
+    corners = region_corners(target, s)[: profile.crops]
+    corners += crop_boxes(*target.shape[-2:], profile.crops - len(corners), s)
+    return [(..., slice(top, top + s), slice(left, left + s)) for top, left in corners]
+
+
+def region_corners(target: torch.Tensor, size: int) -> list[tuple[int, int]]:
+    """``(top, left)`` of the ``size x size`` windows of ``target`` (``(1, 3, H, W)``) holding
+    the largest share of flat pixels and of edge pixels, in the order of :data:`CROP_REGIONS`
+    (searched on a grid of ``size // 8`` pixels)."""
+    from .metrics.regions import region_masks
+
+    edge, flat = region_masks(target[:1].float())
+    stride = max(1, size // 8)
+    corners = []
+    for mask in (flat, edge):
+        share = F.avg_pool2d(mask.float(), size, stride=stride)[0, 0]
+        row, col = divmod(int(torch.argmax(share)), share.shape[1])
+        corners.append((row * stride, col * stride))
+    return corners
 
 
 def crop_boxes(height: int, width: int, count: int, size: int) -> list[tuple[int, int]]:

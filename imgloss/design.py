@@ -37,6 +37,9 @@ class Profile:
     # switch, and l1 -> l2 and the l2 -> l2 control end worse than before; see DEVELOPERS.md).
     switch_lr: float = 1e-4
     seeds: tuple[int, ...] = (0,)
+    # ``(experiment, task)`` pairs whose runs use every seed of ``seeds``; the other runs use the
+    # first seed only. ``None``: every run uses every seed.
+    all_seeds: tuple[tuple[str, str], ...] | None = None
     eval_every: int = 100
     checkpoint_every: int = 100
     train_images: int | None = None
@@ -44,10 +47,21 @@ class Profile:
     val_size: int = 96
     test_sets: str = "all"  # "all" of the task's test sets present, or "primary" (the first)
     test_images: int | None = None  # evaluate only the first N images of each test set
+    test_images_for: tuple[tuple[str, int], ...] = ()  # per-task exceptions to test_images
     test_crop: int | None = None  # evaluate on a centre crop of this side (None: full image)
-    crops: int = 3  # figure crops saved per run
+    crops: int = 2  # figure crops saved per run (a flat and an edge region; imgloss.crops)
     crop_size: int = 96
     experiments: tuple[str, ...] = ("table1", "switching")  # what `imgloss run all` runs
+
+    def seeds_for(self, experiment: str, task: str) -> tuple[int, ...]:
+        """The seeds of ``experiment``'s runs of ``task`` (see ``all_seeds``)."""
+        if self.all_seeds is None or (experiment, task) in self.all_seeds:
+            return self.seeds
+        return self.seeds[:1]
+
+    def test_image_count(self, task: str) -> int | None:
+        """How many images of each test set a run of ``task`` is scored on (``None``: all)."""
+        return dict(self.test_images_for).get(task, self.test_images)
 
 
 PROFILES: dict[str, Profile] = {
@@ -65,20 +79,24 @@ PROFILES: dict[str, Profile] = {
         test_sets="primary",
         test_images=1,
         test_crop=192,
-        crops=1,
         crop_size=48,
     ),
-    # A 2-core CPU (one seed, an hour's budget); how long its runs took is read from their
-    # records: `imgloss run all --profile quick --estimate`.
+    # A 2-core CPU within 75 minutes: demosaicking's Table 1 and switching runs at three seeds
+    # (the claims' statistics need them), the other runs at one; every image of the first test
+    # set (all 24 of Kodak24) except JPEG's LIVE1, cut to 8 images because scoring its 29 would
+    # take longer than training. How long the runs took is read from their records:
+    # `imgloss run all --profile quick --estimate`.
     "quick": Profile(
         "quick",
-        steps=800,
+        steps=400,
         batch_size=64,
-        switch_steps=400,
-        eval_every=100,
+        switch_steps=200,
+        seeds=(0, 1, 2),
+        all_seeds=(("table1", "demosaic"), ("switching", "demosaic"), ("geometry", "demosaic")),
+        eval_every=50,
         checkpoint_every=100,
         test_sets="primary",
-        test_images=8,
+        test_images_for=(("jpeg", 8),),
         experiments=("table1", "switching", "fig8", "alpha"),
     ),
     # A GPU: long enough for the validation curves to flatten, three seeds, all test sets.
@@ -106,8 +124,14 @@ FIG8_SIGMAS = (1, 3, 5, 9)
 SWITCHES = (("l1", "l2"), ("l2", "l1"), ("l1", "l1"), ("l2", "l2"))
 #: Mix's alpha in the alpha sweep (0.84 is the paper's).
 ALPHAS = (0.0, 0.25, 0.5, 0.84, 1.0)
+#: The losses of the patch-geometry ablation (issue 16): the ones whose Gaussians (sigma up to 8)
+#: a 15 x 15 network output cuts at about one sigma.
+GEOMETRY_LOSSES = ("l1", "msssim", "mix")
+#: Input side of the ablation's larger geometry: 47 x 47 inputs give 31 x 31 outputs through
+#: PaperNet's valid convolutions (the default 31 x 31 inputs give 15 x 15 outputs).
+GEOMETRY_PATCH = 47
 #: The experiments ``imgloss run`` knows (a profile's ``experiments`` are what ``run all`` runs).
-EXPERIMENTS = ("table1", "fig8", "switching", "alpha")
+EXPERIMENTS = ("table1", "fig8", "switching", "alpha", "geometry")
 
 
 def loss_label(name: str, options=()) -> str:
@@ -117,11 +141,13 @@ def loss_label(name: str, options=()) -> str:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run: a task, its loss schedule as ``((loss, options), ...)`` phases, and a seed."""
+    """One run: a task, its loss schedule as ``((loss, options), ...)`` phases, a seed, and the
+    side of its input patches (``None``: the trainer's default, the paper's 31)."""
 
     task: str
     losses: tuple[LossSpec, ...]
     seed: int = 0
+    patch: int | None = None
 
     def parent(self) -> RunSpec | None:
         """The run this one continues from (all phases but the last), if any."""
@@ -129,8 +155,10 @@ class RunSpec:
 
     @property
     def label(self) -> str:
-        """The schedule's name, the phases' :func:`loss_label` joined by ``-`` (``l1-l2``)."""
-        return "-".join(loss_label(loss, options) for loss, options in self.losses)
+        """The schedule's name, the phases' :func:`loss_label` joined by ``-`` (``l1-l2``), with
+        ``@patchN`` for a run on ``N x N`` input patches (``mix@patch47``)."""
+        name = "-".join(loss_label(loss, options) for loss, options in self.losses)
+        return name if self.patch is None else f"{name}@patch{self.patch}"
 
 
 def canonical_loss(name: str, options: dict | None = None) -> LossSpec:
@@ -167,45 +195,62 @@ def canonical_loss(name: str, options: dict | None = None) -> LossSpec:
     return key, tuple(sorted(kept.items()))
 
 
-def spec(task: str, *losses: str | tuple[str, dict], seed: int = 0) -> RunSpec:
-    """``spec("demosaic", "l2", "l1")``: l2 then l1; ``("mix", {"alpha": 0.5})`` for options.
-    Each loss is spelled canonically (:func:`canonical_loss`)."""
+def spec(
+    task: str, *losses: str | tuple[str, dict], seed: int = 0, patch: int | None = None
+) -> RunSpec:
+    """``spec("demosaic", "l2", "l1")``: l2 then l1; ``("mix", {"alpha": 0.5})`` for options;
+    ``patch=47`` for 47 x 47 inputs. Each loss is spelled canonically (:func:`canonical_loss`)."""
     phases = []
     for item in losses:
         name, options = (item, {}) if isinstance(item, str) else item
         phases.append(canonical_loss(name, options))
-    return RunSpec(task, tuple(phases), seed)
+    return RunSpec(task, tuple(phases), seed, patch)
 
 
 def experiment_runs(
     experiment: str, profile: Profile, tasks: list[str] | None = None
 ) -> list[RunSpec]:
-    """The runs of ``experiment`` for every seed of ``profile``."""
+    """The runs of ``experiment`` at ``profile``, each at the seeds ``profile.seeds_for`` gives
+    (seed by seed, so that a partial job has whole seeds)."""
     if experiment not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {experiment!r}; choose from {', '.join(EXPERIMENTS)}")
-    runs: list[RunSpec] = []
-    for seed in profile.seeds:
-        if experiment == "table1":
-            for task, names in TABLE1_LOSSES.items():
-                if tasks is None or task in tasks:
-                    runs += [spec(task, n, seed=seed) for n in names]
-        elif experiment == "fig8":
-            runs += [spec("demosaic", f"ssim{s}", seed=seed) for s in FIG8_SIGMAS]
-        elif experiment == "switching":
-            runs += [spec("demosaic", a, b, seed=seed) for a, b in SWITCHES]
-        else:
-            runs += [
-                spec("demosaic", "mix" if a == 0.84 else ("mix", {"alpha": a}), seed=seed)
-                for a in ALPHAS
-            ]
-    return runs
+    runs = [r for r in _design(experiment) if tasks is None or r.task in tasks]
+    return [
+        replace(r, seed=seed)
+        for seed in profile.seeds
+        for r in runs
+        if seed in profile.seeds_for(experiment, r.task)
+    ]
 
 
-def evaluation_settings(profile: Profile) -> dict:
-    """The profile's test-time settings (part of every run's key)."""
+def _design(experiment: str) -> list[RunSpec]:
+    """The runs of one experiment at seed 0."""
+    if experiment == "table1":
+        return [spec(task, n) for task, names in TABLE1_LOSSES.items() for n in names]
+    if experiment == "fig8":
+        return [spec("demosaic", f"ssim{s}") for s in FIG8_SIGMAS]
+    if experiment == "switching":
+        return [spec("demosaic", a, b) for a, b in SWITCHES]
+    if experiment == "geometry":
+        return [spec("demosaic", n, patch=GEOMETRY_PATCH) for n in GEOMETRY_LOSSES]
+    return [spec("demosaic", "mix" if a == 0.84 else ("mix", {"alpha": a})) for a in ALPHAS]
+
+
+def evaluation_settings(profile: Profile, task: str | None = None) -> dict:
+    """The profile's test-time settings for a run of ``task`` (part of every run's key); without
+    a task, the profile's (with the per-task exceptions, if any)."""
+    settings = _evaluation(
+        profile, profile.test_images if task is None else profile.test_image_count(task)
+    )
+    if task is None and profile.test_images_for:
+        settings["test_images_for"] = dict(profile.test_images_for)
+    return settings
+
+
+def _evaluation(profile: Profile, test_images: int | None) -> dict:
     return {
         "test_sets": profile.test_sets,
-        "test_images": profile.test_images,
+        "test_images": test_images,
         "test_crop": profile.test_crop,
         "crops": profile.crops,
         "crop_size": profile.crop_size,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .crops import centre_crop, figure_boxes, test_image
+from .crops import CROP_REGIONS, centre_crop, figure_boxes, test_image
 from .data import DatasetError
 from .design import PROFILES, SWITCHES, spec
 from .records import View
@@ -77,8 +77,9 @@ def crop_sets(
     """The figure crops of ``schedules``: loss names, ``(name, options)`` pairs, or tuples of
     those for multi-phase schedules (``("l2", "l1")``).
 
-    Returns ``{"image": name, "dataset": ..., "labels": [...], "crops": [{label: HxWx3 uint8}]}``
-    with ``"input"`` (if ``with_input``), one entry per finished schedule, and ``"reference"``.
+    Returns ``{"image": name, "dataset": ..., "labels": [...], "crops": [{label: HxWx3 uint8}],
+    "regions": [...]}`` with ``"input"`` (if ``with_input``), one entry per finished schedule,
+    and ``"reference"``; ``regions`` says what each crop shows (``"flat region"``, ...).
     Schedules without a finished run are listed under ``"missing"``.
     """
     prof = PROFILES[view.profile]
@@ -91,7 +92,8 @@ def crop_sets(
             missing.append(label)
         else:
             folders[label] = folder
-    out = {"labels": [], "crops": [], "missing": missing, "image": None, "dataset": None}
+    out = {"labels": [], "crops": [], "regions": [], "missing": missing, "image": None,
+           "dataset": None}  # fmt: skip
     if not folders:
         return out
     first = next(iter(folders.values()))
@@ -121,6 +123,7 @@ def crop_sets(
         if extra:
             row["reference"] = to_uint8(y[box].clamp(0, 1))
         out["crops"].append(row)
+        out["regions"].append(CROP_REGIONS[k] if k < len(CROP_REGIONS) else f"crop {k + 1}")
     return out
 
 

@@ -11,7 +11,15 @@ columns on its own test set.
 from __future__ import annotations
 
 from .design import FIG8_SIGMAS, TABLE1_LOSSES
-from .metrics import DISPLAY_SCALE, EXTRA_METRICS, LABELS, LOWER_IS_BETTER, METRICS, MetricTable
+from .metrics import (
+    BEST_AT_ZERO,
+    DISPLAY_SCALE,
+    EXTRA_METRICS,
+    LABELS,
+    LOWER_IS_BETTER,
+    METRICS,
+    MetricTable,
+)
 from .paper import PAPER_TEST_SETS, TABLE1
 from .records import Cell, ExperimentSummary, View
 from .tasks import TASKS
@@ -152,7 +160,9 @@ def switching_markdown(view: View) -> str:
 
 
 #: The measures of :func:`fig8_markdown`'s rows.
-FIG8_MEASURES = ("l2", "psnr", "ssim", "ms_ssim", "fsim", "colour_bias")
+FIG8_MEASURES = (
+    "l2", "psnr", "psnr_edge", "psnr_flat", "ssim", "ms_ssim", "fsim", "colour_bias", "chroma_shift"
+)  # fmt: skip
 
 
 def fig8_markdown(view: View) -> str:
@@ -179,10 +189,13 @@ def fig8_markdown(view: View) -> str:
 
 
 def _best(metric: str, values) -> float | None:
-    """The best of ``values`` for ``metric`` (the lowest where lower is better), or ``None``."""
+    """The best of ``values`` for ``metric`` (the lowest where lower is better, the nearest to
+    zero for a signed change), or ``None``."""
     values = list(values)
     if not values:
         return None
+    if metric in BEST_AT_ZERO:
+        return min(values, key=abs)
     return (min if metric in LOWER_IS_BETTER else max)(values)
 
 

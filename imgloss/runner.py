@@ -76,9 +76,11 @@ def train_config(run: RunSpec, profile: Profile, data: RunData) -> TrainConfig:
         steps = profile.steps if i == 0 else profile.switch_steps
         lr = profile.lr if i == 0 else profile.switch_lr
         phases.append(Phase(loss, steps, lr, options))
+    geometry = {} if run.patch is None else {"patch": run.patch}
     return TrainConfig(
         task=run.task,
         phases=tuple(phases),
+        **geometry,
         seed=run.seed,
         batch_size=profile.batch_size,
         eval_every=profile.eval_every,
@@ -96,7 +98,11 @@ def run_key(run: RunSpec, profile: Profile, data: RunData) -> str:
     configuration, the evaluation settings and the datasets (names and checksums)."""
     cfg = train_config(run, profile, data)
     key = json.dumps(
-        {"train": cfg.to_dict(), "eval": evaluation_settings(profile), "data": data.to_dict()},
+        {
+            "train": cfg.to_dict(),
+            "eval": evaluation_settings(profile, run.task),
+            "data": data.to_dict(),
+        },
         sort_keys=True,
     )
     return hashlib.sha256(key.encode()).hexdigest()[:10]
@@ -161,8 +167,9 @@ def evaluate_model(
     results, records = {}, []
     for d_index, dataset in enumerate(datasets):
         images, record = load_images(dataset, root)
-        if profile.test_images is not None:
-            images = images[: profile.test_images]
+        count = profile.test_image_count(task_name)
+        if count is not None:
+            images = images[:count]
             record = record | {"images_used": len(images)}
         records.append(record)
 

@@ -104,7 +104,7 @@ def test_run_one_writes_metrics_curves_weights_crops_and_provenance(tmp_path, em
     assert "/" not in json.dumps(prov["train_data"])  # data by name and checksum, not a path
     assert (folder / "model.pt").is_file() and (folder / "curves.json").is_file()
     kinds = sorted(p.name.rsplit("-", 1)[1] for p in (folder / "crops").glob("*.png"))
-    assert kinds == ["input.png", "output.png", "target.png"]
+    assert kinds == sorted(["input.png", "output.png", "target.png"] * 2)  # flat and edge crops
     # A finished run is reused, not retrained.
     stamp = (folder / "metrics.json").stat().st_mtime_ns
     assert R.run_one(run, SMOKE, results=tmp_path, device="cpu", progress=False) == folder
@@ -206,9 +206,14 @@ def test_cli_train_and_list(tmp_path, embedded, capsys):
     assert main(["run", "all", "--profile", "quick", "--list"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     # Table 1 (14) + switching (4) + Fig. 8's SSIM1 and SSIM3 + the alpha sweep's 4 new alphas;
-    # runs shared between experiments are listed once.
-    assert len(lines) == 14 + 4 + 2 + 4 and len(set(lines)) == len(lines)
-    assert "imgloss train --task demosaic --loss l2 l1 --seed 0 --profile quick" in lines[-9]
+    # demosaicking's Table 1 (6) and switching (4) again at seeds 1 and 2; runs shared between
+    # experiments are listed once.
+    assert len(lines) == 14 + 4 + 2 + 4 + 2 * (6 + 4) and len(set(lines)) == len(lines)
+    assert (
+        "imgloss train --task demosaic --loss l2 l1 --seed 2 --profile quick --results results"
+        in lines
+    )
+    assert not [line for line in lines if "--task sr" in line and "--seed 1" in line]
 
 
 def test_cli_no_progress_prints_no_bars(tmp_path, embedded, capsys):

@@ -209,4 +209,3 @@ class RunData:
             DatasetRef.from_dict(d["val"]),
             tuple(DatasetRef.from_dict(x) for x in d["test"]),
         )
-

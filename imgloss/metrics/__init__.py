@@ -88,10 +88,15 @@ METRICS: tuple[str, ...] = (
     "fsim",
     "fsimc",
 )
-#: Measures beyond Table 1 (the colour shift of Section 5.2), reported next to it.
-EXTRA_METRICS: tuple[str, ...] = ("colour_bias",)
+#: Measures beyond Table 1, reported next to it: the colour shift and the chroma change of
+#: Section 5.2 (:mod:`imgloss.metrics.colour`), and the PSNR of edge and flat regions (Sec. 3,
+#: Fig. 8; :mod:`imgloss.metrics.regions`).
+
+EXTRA_METRICS: tuple[str, ...] = ("colour_bias", "chroma_shift", "psnr_edge", "psnr_flat")
 #: Measures for which a lower value is better (Table 1's caption).
 LOWER_IS_BETTER = frozenset({"l2", "l1", "gmsd", "colour_bias"})
+#: Signed measures, best at zero (a chroma change of either sign is a change).
+BEST_AT_ZERO = frozenset({"chroma_shift"})
 #: Table 1's labels.
 LABELS = {
     "l2": "1000·ℓ2",
@@ -104,6 +109,9 @@ LABELS = {
     "fsim": "FSIM",
     "fsimc": "FSIMc",
     "colour_bias": "1000·colour bias",
+    "chroma_shift": "chroma shift",
+    "psnr_edge": "PSNR (edges)",
+    "psnr_flat": "PSNR (flat)",
 }
 #: Table 1 prints l2 and l1 multiplied by 1000.
 DISPLAY_SCALE = {"l2": 1000.0, "l1": 1000.0, "colour_bias": 1000.0}
@@ -120,6 +128,9 @@ _IMPLEMENTATIONS: dict[str, tuple[str, str, bool, bool]] = {
     "fsim": ("fsim", "fsim", True, True),
     "fsimc": ("fsim", "fsimc", False, True),
     "colour_bias": ("pixel", "colour_bias", False, False),
+    "chroma_shift": ("colour", "chroma_shift", False, False),
+    "psnr_edge": ("regions", "psnr_edge", False, True),
+    "psnr_flat": ("regions", "psnr_flat", False, True),
 }
 
 
@@ -339,6 +350,7 @@ def evaluate_dataset(
 
 
 __all__ = [
+    "BEST_AT_ZERO",
     "DISPLAY_SCALE",
     "EXTRA_METRICS",
     "LABELS",
