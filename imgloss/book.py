@@ -30,6 +30,7 @@ from typing import Any
 
 #: The notebooks, in book order (file stems in notebooks/).
 NOTEBOOKS: tuple[str, ...] = (
+    "00-introduction",
     "01-losses",
     "02-demosaicking",
     "03-super-resolution",

@@ -116,8 +116,18 @@ CLAIMS: tuple[Claim, ...] = (
           "Sec. 5.1, Fig. 7", "similar", ("demosaic",), ("l2",), "l1-l2", "l2-l1", margin=0.05),
     Claim("l2_was_stuck", "l2 was stuck: l2 -> l1 beats continuing with l2 (our control)",
           "Sec. 5.1", "better", ("demosaic",), ("l2",), "l2-l1", "l2-l2"),
-    Claim("fig8_regions", "a small sigma is better at edges, a large sigma in flat regions",
-          "Fig. 8", "untested", reason="needs the edge/flat region masks"),
+    Claim("fig8_small_sigma_edges", "a smaller sigma is better at edges (SSIM5 vs SSIM9)",
+          "Sec. 5.2, Fig. 8", "better", ("demosaic",), ("psnr_edge",), "ssim5", "ssim9"),
+    Claim("fig8_large_sigma_flat", "a larger sigma is better in flat regions (SSIM9 vs SSIM5)",
+          "Sec. 5.2, Fig. 8", "better", ("demosaic",), ("psnr_flat",), "ssim9", "ssim5"),
+    Claim("l2_splotches_flat", "l2 leaves splotches in flat regions (l1 beats l2 there)",
+          "Sec. 3, Figs. 1 and 5", "better", ("demosaic",), ("psnr_flat",), "l1", "l2"),
+    Claim("l2_keeps_edges", "l2 keeps edges sharp (l1 is not better at edges)", "Sec. 3",
+          "not_better", ("demosaic",), ("psnr_edge",), "l1", "l2"),
+    Claim("ssim_duller", "SSIM-trained networks render colours duller than l1", "Secs. 4, 5.2",
+          "better", ("demosaic",), ("chroma_shift",), "l1", "ssim5"),
+    Claim("msssim_duller", "MS-SSIM renders colours duller than l1", "Sec. 4.1", "better",
+          ("demosaic",), ("chroma_shift",), "l1", "msssim"),
     Claim("fig9_bright_bias", "SSIM tolerates a bias more in bright regions", "Fig. 9", "toy"),
     Claim("noisy_input_psnr", "the noisy input has a PSNR of 28.24 dB", "Sec. 4.1, Table 1",
           "baseline_value", ("demosaic",), ("psnr",), value=28.24),
@@ -312,7 +322,7 @@ def _similar(claim, task, dataset, measure, found) -> Verdict:
 
 
 def _datasets(view: View, task: str, schedule: str) -> list[str]:
-    for experiment in ("table1", "switching", "alpha", "fig8"):
+    for experiment in ("table1", "switching", "alpha", "fig8", "geometry"):
         summary = view.summary(experiment)
         if summary is not None and summary.measures(task, schedule, _first(summary, task)):
             return summary.datasets(task)
@@ -396,4 +406,36 @@ def verdicts(view: View) -> list[Verdict]:
                     out.append(Verdict(claim, task, None, "undecided", note="not run"))
                 for dataset in datasets:
                     out.append(_decide_claim(view, claim, task, dataset))
+    return out
+
+
+# --------------------------------------------------------------------------- the ablations
+#: The measures the patch-geometry ablation is judged on.
+GEOMETRY_MEASURES = ("psnr", "ssim", "ms_ssim", "psnr_edge", "psnr_flat")
+
+
+def geometry_claims(profile_patch: int | None = None) -> tuple[Claim, ...]:
+    """Our patch-geometry ablation (not a claim of the paper): for each loss of
+    :data:`imgloss.design.GEOMETRY_LOSSES`, does training on the larger geometry (the loss on a
+    31 x 31 output) beat the profile's own (a 15 x 15 output at the paper's 31 x 31 input)?"""
+    from .design import GEOMETRY_LOSSES, GEOMETRY_PATCH, PAPER_PATCH
+
+    other = PAPER_PATCH if profile_patch == GEOMETRY_PATCH else GEOMETRY_PATCH
+    return tuple(
+        Claim(f"geometry_{loss}", f"{loss}: {other} x {other} inputs beat the profile's",
+              "our ablation (Sec. 4.1's patch)", "better", ("demosaic",), GEOMETRY_MEASURES,
+              f"{loss}@patch{other}", loss)
+        for loss in GEOMETRY_LOSSES
+    )  # fmt: skip
+
+
+def geometry_verdicts(view: View) -> list[Verdict]:
+    """:func:`geometry_claims` decided on ``view`` like the paper's claims (per measure)."""
+    from .design import PROFILES
+
+    profile = PROFILES.get(view.profile)
+    out = []
+    for claim in geometry_claims(profile.patch if profile else None):
+        for dataset in _datasets(view, "demosaic", claim.a):
+            out.append(_decide_claim(view, claim, "demosaic", dataset))
     return out

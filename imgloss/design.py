@@ -31,6 +31,7 @@ class Profile:
     steps: int
     batch_size: int
     lr: float = 1e-3
+    patch: int | None = None  # input patch side of the runs (None: the paper's 31; see geometry)
     switch_steps: int = 0  # length of the second phase of the switching runs
     # Starting lr of that second phase, a tenth of the default ``lr``, so the switch continues the
     # converged network instead of restarting it (at the full lr the test error jumps up after the
@@ -127,6 +128,8 @@ ALPHAS = (0.0, 0.25, 0.5, 0.84, 1.0)
 #: The losses of the patch-geometry ablation (issue 16): the ones whose Gaussians (sigma up to 8)
 #: a 15 x 15 network output cuts at about one sigma.
 GEOMETRY_LOSSES = ("l1", "msssim", "mix")
+#: The paper's input side ("a 31 x 31 x 3 input", Sec. 4.1).
+PAPER_PATCH = 31
 #: Input side of the ablation's larger geometry: 47 x 47 inputs give 31 x 31 outputs through
 #: PaperNet's valid convolutions (the default 31 x 31 inputs give 15 x 15 outputs).
 GEOMETRY_PATCH = 47
@@ -215,6 +218,8 @@ def experiment_runs(
     if experiment not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {experiment!r}; choose from {', '.join(EXPERIMENTS)}")
     runs = [r for r in _design(experiment) if tasks is None or r.task in tasks]
+    if experiment == "geometry" and profile.patch == GEOMETRY_PATCH:
+        runs = [replace(r, patch=PAPER_PATCH) for r in runs]  # the other geometry: the paper's
     return [
         replace(r, seed=seed)
         for seed in profile.seeds

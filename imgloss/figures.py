@@ -143,13 +143,16 @@ def png_data_uri(arr: np.ndarray) -> str:
 
 
 def crops_html(sets: dict, *, scale: int = 2, caption: str | None = None) -> str:
-    """An HTML table: one row per crop, one column per label; PSNR of each crop under it."""
+    """An HTML table: one row per crop (headed by the region it shows, if known), one column per
+    label; PSNR of each crop under it."""
     if not sets["crops"]:
         return "<p><em>No finished runs with figure crops.</em></p>"
-    head = "".join(f"<th>{html.escape(label)}</th>" for label in sets["labels"])
+    regions = sets.get("regions") or []
+    corner = "<th></th>" if regions else ""
+    head = corner + "".join(f"<th>{html.escape(label)}</th>" for label in sets["labels"])
     rows = []
-    for row in sets["crops"]:
-        cells = []
+    for k, row in enumerate(sets["crops"]):
+        cells = [f"<th>{html.escape(regions[k])}</th>"] if k < len(regions) else []
         for label in sets["labels"]:
             arr = row.get(label)
             if arr is None:
@@ -253,3 +256,72 @@ def sample_pair(task: str = "demosaic", size: int = 192, *, root=None, seed: int
     clean = centre_crop(T.to_tensor(img), size)
     x, y = t.test_pair(clean, seed=seed, dataset=dataset, image=image)
     return {"dataset": dataset, "image": image, "input": x, "target": y, "source": record["source"]}
+
+
+def gains_over_l2(view: View, task: str = "demosaic", measure: str = "psnr") -> dict:
+    """Each Table 1 loss's gain over ``l2`` on ``measure`` (ours and the paper's).
+
+    Ours: the mean paired per-image difference over every seed, with its 95% interval
+    (:func:`imgloss.claims.decide`, a t interval over seeds when there are several); the paper's:
+    the difference of its Table 1 values (one run each, no interval). Returns ``{"losses": [...],
+    "ours": [(effect, low, high) or None], "paper": [value or None], "n": (images, seeds),
+    "dataset": name}``.
+    """
+    from .claims import decide, paired
+    from .design import TABLE1_LOSSES
+    from .metrics import LOWER_IS_BETTER
+    from .paper import TABLE1
+
+    summary = view.summary("table1")
+    datasets = summary.datasets(task) if summary else []
+    out = {"losses": [], "ours": [], "paper": [], "n": (0, 0), "dataset": None}
+    if not datasets:
+        return out
+    out["dataset"] = dataset = datasets[0]
+    paper = TABLE1.get(task, {})
+    sign = -1.0 if measure in LOWER_IS_BETTER else 1.0
+    for loss in TABLE1_LOSSES[task]:
+        if loss == "l2":
+            continue
+        found = paired(view, task, dataset, loss, "l2", measure)
+        ours = None
+        if found is not None:
+            _, effect, (low, high), _ = decide(found[0], measure, scale=found[1])
+            ours = (effect, low, high)
+            out["n"] = found[0].shape
+        theirs = None
+        if loss in paper and "l2" in paper:
+            theirs = sign * (paper[loss][measure] - paper["l2"][measure])
+        out["losses"].append(loss)
+        out["ours"].append(ours)
+        out["paper"].append(theirs)
+    return out
+
+
+def plot_gains_over_l2(gains: dict, *, measure_label: str = "PSNR gain over ℓ2 (dB)"):
+    """The front page's figure: each loss's gain over ``l2`` (:func:`gains_over_l2`), ours as
+    dots with 95% intervals, the paper's as hollow diamonds, on one axis. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ys = np.arange(len(gains["losses"]))[::-1]
+    for y, ours, theirs in zip(ys, gains["ours"], gains["paper"], strict=True):
+        if ours is not None:
+            effect, low, high = ours
+            ax.errorbar(effect, y, xerr=[[effect - low], [high - effect]], fmt="o",
+                        color="tab:blue", capsize=3, label="ours (95% CI)")  # fmt: skip
+        if theirs is not None:
+            ax.plot(theirs, y, "D", mfc="none", color="tab:orange", label="the paper's (one run)")
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(ys, gains["losses"])
+    ax.set_xlabel(measure_label)
+    ax.grid(axis="x", alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    if unique:
+        ax.legend(unique.values(), unique.keys(), loc="upper left", bbox_to_anchor=(1.01, 1),
+                  fontsize="small", frameon=False)  # fmt: skip
+    images, seeds = gains["n"]
+    ax.set_title(f"{gains['dataset']}: {images} images × {seeds} seeds (ours)", fontsize="medium")
+    fig.tight_layout()
+    return fig

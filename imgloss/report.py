@@ -278,7 +278,7 @@ def _effect_text(v) -> str:
     if v.effect is None:
         return "—"
     scale = DISPLAY_SCALE.get(v.measure, 1.0)
-    unit = " dB" if v.measure == "psnr" else ""
+    unit = " dB" if (v.measure or "").startswith("psnr") else ""
     label = LABELS.get(v.measure, v.measure or "")
     text = f"{label} {v.effect * scale:+.3g}{unit}"
     if v.ci is not None and v.ci[0] != v.ci[1]:
@@ -286,22 +286,67 @@ def _effect_text(v) -> str:
     return text
 
 
-def claims_markdown(view: View) -> str:
+def claims_markdown(view: View, *, compact: bool = False) -> str:
     """The paper's claims (:data:`imgloss.claims.CLAIMS`) decided on the view: verdict, effect
     with its 95% interval (positive favours the claim), images x seeds, and what decided it
-    (``imgloss report --findings --json`` also gives how each claim is tested, part by part)."""
+    (``imgloss report --findings --json`` also gives how each claim is tested, part by part).
+    ``compact`` leaves out the notes and the sources (the front page's version)."""
     from .claims import verdicts
 
-    out = [
-        "| the paper's claim | task, test set | ours | effect [95% CI] | images × seeds | note |",
-        "|---|---|---|---|---|---|",
-    ]
+    if compact:
+        out = ["| the paper's claim | task | ours | effect [95% CI] | images × seeds |",
+               "|---|---|---|---|---|"]  # fmt: skip
+    else:
+        out = [
+            "| the paper's claim | task, test set | ours | effect [95% CI] | images × seeds | note |",
+            "|---|---|---|---|---|---|",
+        ]
     for v in verdicts(view):
         where = TASKS[v.task].title if v.task else "—"
-        where += f", {v.dataset}" if v.dataset else ""
         n = f"{v.n_images} × {v.n_seeds}" if v.n_images else "—"
+        if compact:
+            out.append(f"| {v.claim.text} | {where} | **{v.verdict}** | {_effect_text(v)} | {n} |")
+            continue
+        where += f", {v.dataset}" if v.dataset else ""
         out.append(
             f"| {v.claim.text} ({v.claim.source}) | {where} | **{v.verdict}** | "
             f"{_effect_text(v)} | {n} | {v.note} |"
         )
+    return "\n".join(out)
+
+
+def claims_overview(view: View) -> str:
+    """One sentence counting the verdicts of :func:`claims_markdown`'s rows."""
+    from .claims import VERDICTS, verdicts
+
+    found = verdicts(view)
+    counts = {v: sum(f.verdict == v for f in found) for v in VERDICTS}
+    claims = len({f.claim.key for f in found})
+    return (
+        f"**{claims} claims of the paper, checked {len(found)} times** (per task and test set) on "
+        f"profile `{view.profile}`: {counts['holds']} hold, {counts['contradicted']} are "
+        f"contradicted and {counts['undecided']} are undecided."
+    )
+
+
+def geometry_markdown(view: View) -> str:
+    """The patch-geometry ablation (:func:`imgloss.claims.geometry_verdicts`): per loss, the
+    paired difference of the larger geometry against the profile's on each measure, with its 95%
+    interval, and the verdict over all of them. Empty if the experiment has no results."""
+    from .claims import geometry_verdicts
+
+    found = geometry_verdicts(view)
+    if not any(v.n_images for v in found):
+        return ""
+    out = [
+        "| loss | measure | larger patch − profile's [95% CI] | images × seeds | verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for v in found:
+        loss = v.claim.b
+        for part in v.parts or (v,):
+            n = f"{part.n_images} × {part.n_seeds}" if part.n_images else "—"
+            out.append(f"| {loss} | {LABELS.get(part.measure, part.measure)} | "
+                       f"{_effect_text(part)} | {n} | {part.verdict} |")  # fmt: skip
+        out.append(f"| **{loss}** | **all** | | | **{v.verdict}** |")
     return "\n".join(out)

@@ -76,7 +76,8 @@ def train_config(run: RunSpec, profile: Profile, data: RunData) -> TrainConfig:
         steps = profile.steps if i == 0 else profile.switch_steps
         lr = profile.lr if i == 0 else profile.switch_lr
         phases.append(Phase(loss, steps, lr, options))
-    geometry = {} if run.patch is None else {"patch": run.patch}
+    patch = run.patch if run.patch is not None else profile.patch
+    geometry = {} if patch is None else {"patch": patch}
     return TrainConfig(
         task=run.task,
         phases=tuple(phases),

@@ -52,7 +52,8 @@ def test_every_claim_of_the_issue_is_listed_with_its_source_and_test():
                 "msssim_not_better_than_l1", "mix_best", "msssim_collapses_on_jpeg",
                 "ssim_shifts_colours", "mix_keeps_colours", "mix_beats_bm3d",
                 "switch_l2_l1_lowers_l2", "switch_l1_l2_lowers_l2", "switched_similar_l2",
-                "l2_was_stuck", "fig8_regions", "fig9_bright_bias", "noisy_input_psnr",
+                "l2_was_stuck", "fig8_small_sigma_edges", "fig8_large_sigma_flat",
+                "l2_splotches_flat", "ssim_duller", "fig9_bright_bias", "noisy_input_psnr",
                 "alpha_084_best"):  # fmt: skip
         assert key in keys
     for c in claims.CLAIMS:

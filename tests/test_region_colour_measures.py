@@ -116,3 +116,40 @@ def test_evaluate_reports_the_new_measures():
     values = evaluate(grey, y, metrics=["chroma_shift", "psnr_edge", "psnr_flat"])
     assert values["chroma_shift"] < -5
     assert values["psnr_flat"] > 0 and values["psnr_edge"] > 0
+
+
+def test_fsimc_never_exceeds_the_luminance_fsim_but_can_exceed_the_per_channel_mean():
+    """Why our FSIMc lies above our FSIM while the paper's lies below: the paper's pattern is
+    FeatureSIM.m's two outputs (luminance FSIM >= FSIMc, always); ours is the caption's mean over
+    R, G and B, which per-channel noise pulls below the luminance FSIM."""
+    from imgloss import tasks
+
+    y = _photo().float()
+    x, _ = tasks.get("demosaic").test_pair(y, seed=0, dataset="t", image="astronaut")
+    x = x.clamp(0, 1)
+    values = evaluate(x, y, metrics=["fsim", "fsimc", "fsim_luminance"])
+    assert values["fsimc"] <= values["fsim_luminance"]
+    assert values["fsim"] < values["fsimc"]  # as in our Table 1, unlike the paper's
+    grey = y.mean(dim=1, keepdim=True).expand_as(y).contiguous()
+    noisy_grey = (grey + 0.03 * torch.randn_like(grey[:, :1])).clamp(0, 1).expand_as(y)
+    same = evaluate(noisy_grey, grey, metrics=["fsim", "fsimc", "fsim_luminance"])
+    assert same["fsimc"] == pytest.approx(same["fsim_luminance"], abs=1e-6)  # no chroma: equal
+    assert same["fsim"] == pytest.approx(same["fsim_luminance"], abs=1e-4)
+
+
+def test_figure_crops_are_the_flattest_and_the_edgiest_windows():
+    from dataclasses import replace
+
+    from imgloss.crops import CROP_REGIONS, figure_boxes
+    from imgloss.design import PROFILES
+
+    rng = np.random.default_rng(0)
+    y = torch.full((1, 3, 128, 192), 0.5, dtype=torch.float32)
+    y[..., :, 128:] = torch.from_numpy(rng.random((128, 64)).astype(np.float32))  # texture
+    profile = replace(PROFILES["quick"], crop_size=48, crops=3)
+    boxes = figure_boxes(y, profile)
+    assert len(boxes) == 3 and CROP_REGIONS == ("flat region", "edge region")
+    flat, edge = boxes[0][2], boxes[1][2]  # column slices
+    assert flat.stop <= 128 - 8  # inside the flat part, away from the texture
+    assert edge.start >= 128  # inside the texture
+    assert all(b[1].stop - b[1].start == 48 and b[2].stop - b[2].start == 48 for b in boxes)

@@ -59,6 +59,36 @@ def test_experiment_grids():
         R.experiment_runs("fig9", one_seed)
 
 
+def test_quick_seeds_demosaicking_three_times_and_the_rest_once():
+    quick = R.PROFILES["quick"]
+    table1 = R.experiment_runs("table1", quick)
+    assert sorted({r.seed for r in table1 if r.task == "demosaic"}) == [0, 1, 2]
+    assert {r.seed for r in table1 if r.task != "demosaic"} == {0}
+    assert len(table1) == 6 * 3 + 4 + 4
+    assert len(R.experiment_runs("switching", quick)) == 4 * 3
+    assert {r.seed for r in R.experiment_runs("alpha", quick)} == {0}
+    assert [r.seed for r in table1[:14]] == [0] * 14  # seed by seed: a partial job has whole seeds
+    assert quick.test_image_count("demosaic") is None and quick.test_image_count("jpeg") == 8
+
+
+def test_geometry_runs_train_on_47_pixel_inputs_and_compare_with_the_profile(embedded):
+    from imgloss.data.source import resolve
+
+    quick = R.PROFILES["quick"]
+    runs = R.experiment_runs("geometry", quick)
+    assert [r.label for r in runs[:3]] == ["l1@patch47", "msssim@patch47", "mix@patch47"]
+    assert sorted({r.seed for r in runs}) == [0, 1, 2] and len(runs) == 9
+    data = R.run_data(resolve(None), tasks.get("demosaic"), quick)
+    assert R.train_config(runs[0], quick, data).patch == 47
+    assert R.train_config(R.spec("demosaic", "l1"), quick, data).patch == 31
+    # the key tells the geometries apart
+    assert R.run_key(runs[0], quick, data) != R.run_key(R.spec("demosaic", "l1"), quick, data)
+    # a profile on the larger geometry compares against the paper's 31 x 31 inputs instead
+    wide = replace(quick, patch=47)
+    assert {r.patch for r in R.experiment_runs("geometry", wide)} == {31}
+    assert R.train_config(R.spec("demosaic", "l1"), wide, data).patch == 47
+
+
 def test_run_dir_is_derived_from_the_whole_configuration(tmp_path, embedded):
     run = R.spec("demosaic", "l2", "l1", seed=1)
     assert run.parent() == R.spec("demosaic", "l2", seed=1)

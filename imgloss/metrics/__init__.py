@@ -112,6 +112,7 @@ LABELS = {
     "chroma_shift": "chroma shift",
     "psnr_edge": "PSNR (edges)",
     "psnr_flat": "PSNR (flat)",
+    "fsim_luminance": "FSIM (luminance)",
 }
 #: Table 1 prints l2 and l1 multiplied by 1000.
 DISPLAY_SCALE = {"l2": 1000.0, "l1": 1000.0, "colour_bias": 1000.0}
@@ -131,6 +132,8 @@ _IMPLEMENTATIONS: dict[str, tuple[str, str, bool, bool]] = {
     "chroma_shift": ("colour", "chroma_shift", False, False),
     "psnr_edge": ("regions", "psnr_edge", False, True),
     "psnr_flat": ("regions", "psnr_flat", False, True),
+    # on request only: FeatureSIM.m's first output for colour images (why FSIMc < FSIM there)
+    "fsim_luminance": ("fsim", "fsim_luminance", False, True),
 }
 
 

@@ -424,3 +424,31 @@ def fsimc(
     chroma = _chroma_term(ref_yiq[:, 1], dis_yiq[:, 1], ref_yiq[:, 2], dis_yiq[:, 2])
     value = (sim * chroma * pcm).sum((-2, -1)) / pcm.sum((-2, -1))
     return value.to(out_dtype)
+
+
+def fsim_luminance(
+    prediction: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    data_range: float = 1.0,
+    downsample: bool = True,
+) -> torch.Tensor:
+    r"""FSIM of the YIQ luminance of RGB images, ``(N, 3, H, W) -> (N,)``: MATLAB
+    ``FeatureSIM.m``'s *first* output for a colour input.
+
+    It is :func:`fsimc` without the chroma factor ``Re[(S_I S_Q)^lambda]``. Since
+    ``|S_I|, |S_Q| <= 1`` (``(2ab + T) / (a^2 + b^2 + T)`` lies in ``[-1, 1]``), that factor is at
+    most 1 and ``FSIMc <= fsim_luminance`` for every pair of images. The paper's Table 1 has FSIMc
+    below FSIM in every column, as this pair would; its caption says FSIM is the mean over R, G
+    and B, which is what our ``fsim`` column reports (:func:`fsim`) and which can lie below
+    FSIMc: noise independent per channel is partly averaged out in the luminance.
+    """
+    if isinstance(prediction, torch.Tensor) and prediction.dim() == 4 and prediction.shape[1] != 3:
+        raise ValueError(
+            f"prediction must be an RGB image with 3 channels, got shape {tuple(prediction.shape)}"
+        )
+    ref, dis, factor, out_dtype = _prepare(prediction, target, data_range, downsample)
+    ref_y = conv2_same_average_downsample(_to_yiq(ref)[:, :1], factor)
+    dis_y = conv2_same_average_downsample(_to_yiq(dis)[:, :1], factor)
+    sim, pcm = _feature_maps(ref_y[:, 0], dis_y[:, 0])
+    return ((sim * pcm).sum((-2, -1)) / pcm.sum((-2, -1))).to(out_dtype)
