@@ -204,11 +204,6 @@ def _ssim_terms(ref: torch.Tensor, dist: torch.Tensor, last: bool) -> torch.Tens
     return cs
 
 
-def _box3(t: torch.Tensor) -> torch.Tensor:
-    """``filter2(ones(3)/9, t, 'same')`` (zero padding)."""
-    return _filter_valid(F.pad(t, (1, 1, 1, 1)), [1.0, 1.0, 1.0]).div_(9)
-
-
 def _info_weights(
     ref: torch.Tensor, dist: torch.Tensor, parent: torch.Tensor | None
 ) -> torch.Tensor:
