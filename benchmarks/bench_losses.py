@@ -44,7 +44,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import imgloss.losses as L
-from imgloss.losses.msssim import _gaussian_sliding_maps
+from imgloss.losses.msssim import gaussian_sliding_maps
 
 
 def _try_import(name: str):
@@ -70,7 +70,7 @@ def _fwd_bwd(fn: Callable, x: torch.Tensor, y: torch.Tensor) -> Callable[[], Non
 def _direct_maps(x: torch.Tensor, y: torch.Tensor, extra: torch.Tensor | None = None):
     """The sliding Gaussian MS-SSIM map by direct separable filtering (the reference path)."""
     c1, c2 = (0.01**2, 0.03**2)
-    return _gaussian_sliding_maps(x, y, L.PAPER_SIGMAS, c1, c2, extra, method="direct")
+    return gaussian_sliding_maps(x, y, L.PAPER_SIGMAS, c1, c2, extra, method="direct")
 
 
 def _direct_ms_ssim_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,7 @@ in the installed package, so every function takes the repository root. The steps
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -156,9 +157,6 @@ def execute(
     ``parameters`` are injected into every notebook that declares them (others are ignored,
     so ``profile="smoke"`` can be given to all). Unknown names raise :class:`BookError`.
     """
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
     root = Path(root)
     names = resolve(notebooks)
     parameters = dict(parameters or {})
@@ -171,34 +169,53 @@ def execute(
         )
     out_dir = root / EXECUTED
     out_dir.mkdir(parents=True, exist_ok=True)
-    outputs = []
-    # The kernels inherit the environment: no progress bars in the pages (a stderr output cell
-    # would look like an error in the book).
-    os.environ.setdefault("TQDM_DISABLE", "1")
-    for name in names:
-        source = root / "notebooks" / f"{name}.ipynb"
-        output = out_dir / f"{name}.ipynb"
-        given = {k: v for k, v in parameters.items() if k in declared[name]}
-        if progress:
-            print(f"executing {name} {given or ''}", file=sys.stderr, flush=True)
-        partial = output.with_suffix(".partial.ipynb")
-        try:
-            papermill.execute_notebook(
-                str(source),
-                str(partial),
-                parameters=given,
-                cwd=str(root),
-                kernel_name="python3",
-                progress_bar=progress,
-                log_output=False,
-            )
-        except PapermillExecutionError as e:
-            partial.replace(output)
-            raise NotebookError(name, e.exec_count, f"{e.ename}: {e.evalue}", output) from None
-        _remove_parameter_cells(partial)
-        partial.replace(output)  # atomic: a half-executed notebook never reaches the book
-        outputs.append(output)
-    return outputs
+    with _quiet_kernels():
+        return [_execute_one(root, name, declared, parameters, progress) for name in names]
+
+
+@contextlib.contextmanager
+def _quiet_kernels():
+    """``TQDM_DISABLE=1`` for the kernels papermill starts (they inherit the environment), so no
+    progress bar becomes a stderr cell that would look like an error in the book; the
+    process's environment is restored afterwards."""
+    before = os.environ.get("TQDM_DISABLE")
+    os.environ["TQDM_DISABLE"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = before
+
+
+def _execute_one(root: Path, name: str, declared, parameters, progress: bool) -> Path:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    out_dir = root / EXECUTED
+    source = root / "notebooks" / f"{name}.ipynb"
+    output = out_dir / f"{name}.ipynb"
+    given = {k: v for k, v in parameters.items() if k in declared[name]}
+    if progress:
+        print(f"executing {name} {given or ''}", file=sys.stderr, flush=True)
+    partial = output.with_suffix(".partial.ipynb")
+    try:
+        papermill.execute_notebook(
+            str(source),
+            str(partial),
+            parameters=given,
+            cwd=str(root),
+            kernel_name="python3",
+            progress_bar=progress,
+            log_output=False,
+        )
+    except PapermillExecutionError as e:
+        partial.replace(output)
+        raise NotebookError(name, e.exec_count, f"{e.ename}: {e.evalue}", output) from None
+    _remove_parameter_cells(partial)
+    partial.replace(output)  # atomic: a half-executed notebook never reaches the book
+    return output
 
 
 #: The tags of the cells that are plumbing for a reader (parameters, papermill's injected ones).

@@ -1,13 +1,30 @@
 """Command-line interface: ``imgloss COMMAND`` (``imgloss --help`` lists them).
 
+Each subcommand has its own parser (``_add_<command>``) and handler (``_<command>_command``),
+joined by ``set_defaults(func=...)``:
+
+========== ==============================================================================
+reproduce  the main job: demo, results and the book (``scripts/reproduce.sh``)
+demo       a figure and JSON comparing the losses on a photograph and a noisy copy
+losses     the names :func:`imgloss.losses.get` accepts
+data       list, check or fetch the registered datasets; name a data root's source
+baselines  Table 1's non-network columns (Noisy, Bilinear, Original JPEG)
+train      train and evaluate one run
+run        an experiment at a profile (locally, on a pool of GPUs or on Slurm)
+status     the state of each run of an experiment
+bm3d       Table 1's BM3D column
+report     Table 1, loss switching and the paper's claims decided from the results
+migrate    bring an older results folder up to date (nothing retrained)
+book       execute the notebooks and build the HTML book (and its PDF)
+========== ==============================================================================
+
 Examples::
 
     imgloss reproduce                          # the main job: results and the book
-    imgloss demo --out results/demo            # figure + JSON comparing the losses
     imgloss run table1 --profile quick         # train what is missing on the data root's data
     imgloss run all --profile quick --estimate # how long the runs took (from their records)
-    imgloss report --profile quick             # Table 1 and the findings, ours and the paper's
-    imgloss losses                             # names accepted by imgloss.losses.get
+    imgloss report --findings --json           # the paper's claims, decided
+    imgloss book --pdf                         # the book, and the book as one PDF
 """
 
 from __future__ import annotations
@@ -32,7 +49,22 @@ def _build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"imgloss {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_demo(sub)
+    _add_losses(sub)
+    _add_data(sub)
+    _add_baselines(sub)
+    _add_train(sub)
+    _add_run(sub)
+    _add_status(sub)
+    _add_bm3d(sub)
+    _add_report(sub)
+    _add_migrate(sub)
+    _add_reproduce(sub)
+    _add_book(sub)
+    return parser
 
+
+def _add_demo(sub) -> None:
     demo = sub.add_parser(
         "demo",
         help="compare the paper's losses on a real image and a noisy copy of it",
@@ -51,9 +83,15 @@ def _build_parser() -> argparse.ArgumentParser:
         "--noise", type=float, default=0.1, help="std of the additive Gaussian noise (0-1 scale)"
     )
     demo.add_argument("--seed", type=int, default=0, help="seed of the noise")
+    demo.set_defaults(func=_demo_command)
 
-    sub.add_parser("losses", help="list the loss names accepted by imgloss.losses.get")
 
+def _add_losses(sub) -> None:
+    p = sub.add_parser("losses", help="list the loss names accepted by imgloss.losses.get")
+    p.set_defaults(func=_losses_command)
+
+
+def _add_data(sub) -> None:
     data = sub.add_parser(
         "data",
         help="list, check or fetch the registered datasets, or name the data root's source",
@@ -64,7 +102,10 @@ def _build_parser() -> argparse.ArgumentParser:
     data.add_argument("action", choices=["list", "check", "fetch", "source"])
     data.add_argument("names", nargs="*", help="dataset names (default for check: all)")
     data.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
+    data.set_defaults(func=_data_command)
 
+
+def _add_baselines(sub) -> None:
     base = sub.add_parser(
         "baselines",
         help="Table 1's non-network columns (Noisy, Bilinear, Original JPEG) with all nine "
@@ -91,7 +132,10 @@ def _build_parser() -> argparse.ArgumentParser:
     base.add_argument("--seed", type=int, default=0, help="seed of the noise (demosaic)")
     base.add_argument("--device", default="cpu")
     base.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
+    base.set_defaults(func=_baselines_command)
 
+
+def _add_train(sub) -> None:
     train = sub.add_parser(
         "train",
         help="train and evaluate one run (task, loss schedule, seed, profile)",
@@ -119,7 +163,10 @@ def _build_parser() -> argparse.ArgumentParser:
         help="side of the input patches (default: the paper's 31, which gives 15 x 15 outputs; "
         "47 gives 31 x 31, the geometry ablation)",
     )
+    train.set_defaults(func=_train_command)
 
+
+def _add_run(sub) -> None:
     run = sub.add_parser(
         "run",
         help=f"run an experiment ({', '.join(EXPERIMENTS)}, or all) at a profile",
@@ -148,7 +195,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "(the committed ones on a fresh clone), instead of running",
     )
     _executor_options(run)
+    run.set_defaults(func=_run_command)
 
+
+def _add_status(sub) -> None:
     status = sub.add_parser(
         "status",
         help="per run of an experiment: finished, queued, running, failed (with its log), "
@@ -161,7 +211,10 @@ def _build_parser() -> argparse.ArgumentParser:
     status.add_argument("--results", default="results", metavar="DIR")
     status.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
     status.add_argument("--tasks", nargs="*", default=None, choices=list(TASK_NAMES))
+    status.set_defaults(func=_status_command)
 
+
+def _add_bm3d(sub) -> None:
     bm3d = sub.add_parser(
         "bm3d",
         help="Table 1's BM3D column: VST + BM3D on the mosaic + DLMMSE (needs the bm3d extra)",
@@ -178,7 +231,10 @@ def _build_parser() -> argparse.ArgumentParser:
     bm3d.add_argument("--seed", type=int, default=0)
     bm3d.add_argument("--results", default="results", metavar="DIR", help="results folder")
     bm3d.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
+    bm3d.set_defaults(func=_bm3d_command)
 
+
+def _add_report(sub) -> None:
     report = sub.add_parser(
         "report",
         help="print Table 1, loss switching and the findings from the results files, ours next "
@@ -197,7 +253,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "undecided; effect, 95%% interval, images and seeds)",
     )
     report.add_argument("--json", action="store_true", help="with --findings: as JSON objects")
+    report.set_defaults(func=_report_command)
 
+
+def _add_migrate(sub) -> None:
     migrate = sub.add_parser(
         "migrate",
         help="bring a results folder written by an older imgloss up to date (nothing retrained)",
@@ -211,7 +270,10 @@ def _build_parser() -> argparse.ArgumentParser:
         help="the data root the results were made with (default: "
         "$IMGLOSS_DATA_ROOT; none for results on the embedded photographs)",
     )
+    migrate.set_defaults(func=_migrate_command)
 
+
+def _add_reproduce(sub) -> None:
     reproduce = sub.add_parser(
         "reproduce",
         help="the main job: demo, results and the book (what scripts/reproduce.sh runs)",
@@ -231,7 +293,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "smoke check of the pipeline; their results never replace results on real data)",
     )
     reproduce.add_argument("--no-book", action="store_true", help="skip the book")
+    reproduce.set_defaults(func=_reproduce_command)
 
+
+def _add_book(sub) -> None:
     book = sub.add_parser(
         "book",
         help="execute the notebooks with papermill and build the HTML book (from a checkout)",
@@ -265,9 +330,18 @@ def _build_parser() -> argparse.ArgumentParser:
     book.add_argument("--no-build", action="store_true", help="execute only, skip jupyter-book")
     book.add_argument("--list", action="store_true", help="list the notebooks and parameters")
     book.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print the built book into one PDF (_build/imgloss-book.pdf) with headless "
+        "Chromium; with --pdf-only, print the last build without executing anything",
+    )
+    book.add_argument(
+        "--pdf-only", action="store_true", help="print the existing build into the PDF only"
+    )
+    book.add_argument(
         "--repo", default=None, help="the repository checkout (default: found from the cwd)"
     )
-    return parser
+    book.set_defaults(func=_book_command)
 
 
 def _parse_parameters(items: list[str]) -> dict:
@@ -291,6 +365,8 @@ def _book_command(args) -> int:
 
     try:
         root = book.find_root(args.repo)
+        if args.pdf_only:
+            return _book_pdf(root)
         if args.list:
             for name in book.NOTEBOOKS:
                 params = book.parameters_of(root / "notebooks" / f"{name}.ipynb")
@@ -308,6 +384,18 @@ def _book_command(args) -> int:
         return 1
     if html is not None:
         print(f"book: {html / 'index.html'}")
+    return _book_pdf(root) if args.pdf else 0
+
+
+def _book_pdf(root) -> int:
+    from imgloss import book, book_pdf
+
+    try:
+        out = book_pdf.make_pdf(root)
+    except book.BookError as err:
+        print(f"error: {_one_line(err)}", file=sys.stderr)
+        return 1
+    print(f"pdf: {out}")
     return 0
 
 
@@ -784,21 +872,6 @@ def _demo_command(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {
-    "data": _data_command,
-    "train": _train_command,
-    "run": _run_command,
-    "bm3d": _bm3d_command,
-    "book": _book_command,
-    "report": _report_command,
-    "status": _status_command,
-    "migrate": _migrate_command,
-    "reproduce": _reproduce_command,
-    "baselines": _baselines_command,
-    "losses": _losses_command,
-    "demo": _demo_command,
-}
-
 #: Optional packages and the extra of imgloss that installs them.
 _EXTRAS = {
     "papermill": "book",
@@ -859,7 +932,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:
-        return _COMMANDS[args.command](args)
+        return args.func(args)
     except KeyboardInterrupt:
         print(
             "interrupted: finished runs and checkpoints are kept; run the same command again "

@@ -15,17 +15,12 @@ little smaller than the noise). Outputs, written atomically to ``out_dir``:
 * ``losses.json`` — the six loss values of :data:`imgloss.losses.PAPER_LOSSES` (sliding mode)
   and the provenance of the run.
 
-Image files are read at their real bit depth and scaled to ``[0, 1]`` by its maximum (255 for
-8-bit, 65535 for 16-bit). Pillow reduces 16-bit colour PNGs and TIFFs to 8 bits silently, so
-16-bit PNGs are read with pypng (:func:`read_png16`) and TIFFs with
-``tifffile``; grey images are repeated into three channels and an alpha channel is dropped.
-Anything else that cannot be read at full depth is refused with an error naming the file.
+Image files are read at their real bit depth by :func:`imgloss.data.image_files.read_rgb` and
+scaled to ``[0, 1]`` by its maximum (255 for 8-bit, 65535 for 16-bit).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
 import os
 from pathlib import Path
 
@@ -33,88 +28,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-import imgloss
 from imgloss import losses
-from imgloss.provenance import atomic_write, git_commit
+from imgloss.data.image_files import read_png16, read_rgb  # noqa: F401 (read_png16 re-exported)
+from imgloss.provenance import atomic_write, provenance, write_json
 
 CROP = 256
 KODAK_IMAGE = Path("Kodak24") / "kodim23.png"
-
-
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-
-
-def read_png16(path: str | os.PathLike) -> np.ndarray:
-    """A 16-bit PNG's samples as stored: ``H x W x C`` uint16, ``C`` = 1 to 4 (read with pypng;
-    Pillow, and imageio / scikit-image through it, return 16-bit colour PNGs as 8-bit RGB)."""
-    import png
-
-    try:
-        width, height, rows, info = png.Reader(filename=str(path)).asDirect()
-        if info["bitdepth"] != 16:
-            raise ValueError(f"read_png16 reads 16-bit PNGs, got bit depth {info['bitdepth']}")
-        arr = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
-    except png.Error as err:
-        raise ValueError(f"cannot read image {path}: {err}") from None
-    return arr.reshape(height, width, info["planes"])
-
-
-def _as_rgb(arr: np.ndarray, path: Path) -> np.ndarray:
-    """``H x W`` or ``H x W x C`` (C = 1..4) -> ``H x W x 3``: grey repeated, alpha dropped."""
-    if arr.ndim == 2:
-        arr = arr[..., None]
-    if arr.ndim != 3 or arr.shape[-1] not in (1, 2, 3, 4):
-        raise ValueError(f"cannot read image {path}: unsupported shape {arr.shape}")
-    if arr.shape[-1] <= 2:  # grey (+ alpha)
-        return np.repeat(arr[..., :1], 3, axis=-1)
-    return np.ascontiguousarray(arr[..., :3])
-
-
-def _load_rgb(path: Path) -> np.ndarray:
-    """Read an image file as ``H x W x 3`` uint8 or uint16 (its real bit depth), with an error
-    that names the path. Never reduces 16-bit data to 8 bits."""
-    from PIL import Image, UnidentifiedImageError
-
-    if not path.is_file():
-        raise FileNotFoundError(f"image not found: {path}")
-    with path.open("rb") as f:
-        head = f.read(32)
-    try:
-        if head.startswith(_PNG_SIGNATURE) and len(head) > 24 and head[24] == 16:
-            return _as_rgb(read_png16(path), path)
-        if head.startswith(_TIFF_SIGNATURES):
-            import tifffile
-
-            arr = tifffile.imread(path)
-            if arr.dtype not in (np.uint8, np.uint16):
-                raise ValueError(
-                    f"cannot read image {path}: {arr.dtype} TIFF samples are not supported "
-                    "(8- or 16-bit unsigned integers only)"
-                )
-            return _as_rgb(arr, path)
-        with Image.open(path) as img:
-            if img.mode.startswith("I;16"):
-                return _as_rgb(np.asarray(img).astype(np.uint16), path)
-            if img.mode == "I":
-                arr = np.asarray(img)
-                if arr.min() < 0 or arr.max() > 65535:
-                    raise ValueError(
-                        f"cannot read image {path}: 32-bit integer samples outside 0..65535"
-                    )
-                return _as_rgb(arr.astype(np.uint16), path)
-            if img.mode in ("F", "I;32", "I;32B", "I;32L"):
-                raise ValueError(
-                    f"cannot read image {path}: mode {img.mode!r} (float or 32-bit samples) has "
-                    "no fixed white level; save it as an 8- or 16-bit image"
-                )
-            return np.asarray(img.convert("RGB"))
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError(f"cannot read image {path}: {exc}") from exc
-    except ValueError as exc:
-        if str(path) in str(exc):
-            raise
-        raise ValueError(f"cannot read image {path}: {exc}") from exc
 
 
 def load_image(image: str | os.PathLike | None = None) -> tuple[np.ndarray, str]:
@@ -122,10 +41,10 @@ def load_image(image: str | os.PathLike | None = None) -> tuple[np.ndarray, str]
     and a description of its source."""
     if image is not None:
         path = Path(image)
-        return _load_rgb(path), f"file {path}"
+        return read_rgb(path), f"file {path}"
     root = os.environ.get("IMGLOSS_DATA_ROOT")
     if root and (Path(root) / KODAK_IMAGE).is_file():
-        return _load_rgb(Path(root) / KODAK_IMAGE), f"IMGLOSS_DATA_ROOT/{KODAK_IMAGE.as_posix()}"
+        return read_rgb(Path(root) / KODAK_IMAGE), f"IMGLOSS_DATA_ROOT/{KODAK_IMAGE.as_posix()}"
     from skimage import data
 
     return data.astronaut(), "skimage.data.astronaut() (bundled with scikit-image)"
@@ -171,21 +90,29 @@ def error_maps(degraded: torch.Tensor, clean: torch.Tensor) -> dict[str, tuple[s
 
 
 def _save_figure(path: Path, clean, degraded, maps, values, noise) -> None:
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: no backend chosen, no global state
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from . import style
+
+    with style.context():
+        fig = Figure(figsize=(13, 9), layout="constrained")
+        axes = fig.subplots(2, 3)
+        _draw(fig, axes, clean, degraded, maps, values, noise)
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+
+
+def _draw(fig, axes, clean, degraded, maps, values, noise) -> None:
+    from . import style
 
     def rgb(t: torch.Tensor) -> np.ndarray:
         return t[0].permute(1, 2, 0).numpy()
 
     size = clean.shape[-1]
-    fig, axes = plt.subplots(2, 3, figsize=(13, 9), layout="constrained")
     summary = ", ".join(f"{k}={v:.4f}" for k, v in values.items())
     panels = [("clean", rgb(clean), None)]
     panels.append((f"degraded: N(0, {noise:g}^2) noise, clipped to [0, 1]", rgb(degraded), None))
     for name, (label, m) in maps.items():
-        panels.append((f"{label}\n{name} loss = {values[name]:.4f}", m.numpy(), "magma"))
+        panels.append((f"{label}\n{name} loss = {values[name]:.4f}", m.numpy(), style.ERROR_CMAP))
     for ax, (title, img, cmap) in zip(axes.flat, panels, strict=True):
         # Maps smaller than the image (SSIM's valid region) sit at their true place, unscaled.
         border = (size - img.shape[0]) / 2
@@ -194,13 +121,11 @@ def _save_figure(path: Path, clean, degraded, maps, values, noise) -> None:
         ax.set_xlim(-0.5, size - 0.5)
         ax.set_ylim(size - 0.5, -0.5)
         if cmap is not None:
-            fig.colorbar(shown, ax=ax, shrink=0.8)
+            style.colorbar(fig, shown, ax, "per-pixel loss")
         ax.set_title(title, fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(f"Loss values (sliding mode): {summary}", fontsize=10)
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
-    plt.close(fig)
 
 
 def run(
@@ -242,20 +167,15 @@ def run(
             f"clean + N(0, {noise:g}^2) Gaussian noise (torch.Generator, seed {seed}), "
             "then clipped to [0, 1]; the clipping is part of the degradation"
         ),
-        "provenance": {
-            "imgloss_version": imgloss.__version__,
-            "git_commit": git_commit(),
-            "torch_version": torch.__version__,
-            "device": "cpu",
-            "image_source": source,
-            "crop": f"centre {CROP}x{CROP}",
-            "noise": noise,
-            "seed": seed,
-            "date_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        },
+        "provenance": provenance(
+            "cpu",
+            image_source=source,
+            crop=f"centre {CROP}x{CROP}",
+            noise=noise,
+            seed=seed,
+        ),
         "figure": "losses.png",
     }
     _save_figure(out / "losses.png", clean, degraded, maps, values, noise)
-    text = json.dumps(result, indent=2) + "\n"
-    atomic_write(out / "losses.json", lambda tmp: Path(tmp).write_text(text))
+    write_json(out / "losses.json", result)
     return result

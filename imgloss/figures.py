@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import style
 from .crops import CROP_REGIONS, centre_crop, figure_boxes, test_image
 from .data import DatasetError
 from .design import PROFILES, SWITCHES, spec
@@ -128,9 +129,14 @@ def crop_sets(
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB of two uint8 images (peak 255)."""
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+    """PSNR in dB of two uint8 images (peak 255): :func:`imgloss.metrics.pixel.psnr` on them."""
+    import torch
+
+    from .metrics.pixel import psnr as psnr_
+
+    x, y = (torch.from_numpy(np.asarray(v, dtype=np.float64) / 255.0) for v in (a, b))
+    # one "image" of all values (H x W x C as 1 x 1 x H x W*C): the MSE over every value
+    return float(psnr_(x.reshape(1, 1, x.shape[0], -1), y.reshape(1, 1, y.shape[0], -1)))
 
 
 def png_data_uri(arr: np.ndarray) -> str:
@@ -200,6 +206,7 @@ def switching_curves(view: View, *, seed: int = 0, metric: str = "val_l2") -> di
     return out
 
 
+@style.styled
 def plot_switching(curves: dict[str, dict], *, title: str = "", scale: float = 1000.0):
     """Fig. 7's inset for our runs: the test-crop curves of :func:`switching_curves`.
 
@@ -210,28 +217,29 @@ def plot_switching(curves: dict[str, dict], *, title: str = "", scale: float = 1
     """
     import matplotlib.pyplot as plt
 
-    fig, (full, zoom) = plt.subplots(1, 2, figsize=(10, 4), width_ratios=(3, 2))
-    colours = {"l1": "tab:blue", "l2": "tab:red"}  # by the loss trained first
+    fig, (full, zoom) = plt.subplots(1, 2, figsize=(style.FULL_WIDTH, 4), width_ratios=(3, 2))
     for label, c in curves.items():
         first, second = label.split(" → ")
-        style = {
-            "color": colours.get(first, "tab:grey"),
+        line = {
+            "color": style.loss_colour(first),  # by the loss trained first
             "ls": ":" if first == second else "-",
             "marker": "." if first == second else "o",
             "ms": 5 if first == second else 4,
-            "label": label,
+            "label": style.loss_label(f"{first}-{second}"),
         }
         values = [scale * v for v in c["value"]]
-        full.plot(c["step"], values, **style)
+        full.plot(c["step"], values, **line)
         after = [(s, v) for s, v in zip(c["step"], values, strict=True) if s >= c["switch"]]
         if after:
-            zoom.plot(*zip(*after, strict=True), **style)
+            zoom.plot(*zip(*after, strict=True), **line)
     for ax in (full, zoom):
         if curves:
             ax.axvline(next(iter(curves.values()))["switch"], color="grey", lw=0.8, ls="--")
         ax.set_xlabel("training step")
         ax.grid(alpha=0.3)
-    full.set_ylabel(f"{scale:g} · ℓ2 on the test crops" if scale != 1 else "ℓ2 on the test crops")
+    full.set_ylabel(
+        rf"{scale:g} · $\ell_2$ on the test crops" if scale != 1 else r"$\ell_2$ on the test crops"
+    )
     full.set_title(title or "whole training (the dashed line is the switch)")
     zoom.set_title("from the switch on")
     if curves:
@@ -298,12 +306,13 @@ def gains_over_l2(view: View, task: str = "demosaic", measure: str = "psnr") -> 
     return out
 
 
-def plot_gains_over_l2(gains: dict, *, measure_label: str = "PSNR gain over ℓ2 (dB)"):
+@style.styled
+def plot_gains_over_l2(gains: dict, *, measure_label: str = r"PSNR gain over $\ell_2$ (dB)"):
     """The front page's figure: each loss's gain over ``l2`` (:func:`gains_over_l2`), ours as
     dots with 95% intervals, the paper's as hollow diamonds, on one axis. Returns the figure."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    fig, ax = plt.subplots(figsize=(0.8 * style.FULL_WIDTH, 3.2))
     ys = np.arange(len(gains["losses"]))[::-1]
     for y, ours, theirs in zip(ys, gains["ours"], gains["paper"], strict=True):
         if ours is not None:
@@ -313,7 +322,7 @@ def plot_gains_over_l2(gains: dict, *, measure_label: str = "PSNR gain over ℓ2
         if theirs is not None:
             ax.plot(theirs, y, "D", mfc="none", color="tab:orange", label="the paper's (one run)")
     ax.axvline(0, color="grey", lw=0.8)
-    ax.set_yticks(ys, gains["losses"])
+    ax.set_yticks(ys, [style.loss_label(n) for n in gains["losses"]])
     ax.set_xlabel(measure_label)
     ax.grid(axis="x", alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()

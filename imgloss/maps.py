@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import torch
 
-from .losses._common import constants
-from .losses._validation import check_data_range, check_pair
-from .losses.mix import PAPER_ALPHA, _check_alpha
-from .losses.msssim import PAPER_SIGMAS, _gaussian_sliding_maps
+from .losses.common import constants
+from .losses.mix import PAPER_ALPHA
+from .losses.msssim import PAPER_SIGMAS, gaussian_sliding_maps
 from .losses.registry import ssim_sigma
 from .losses.ssim import ssim_map
+from .losses.validation import check_alpha, check_data_range, check_pair
 
 
 def loss_map(
@@ -48,10 +48,10 @@ def loss_map(
         return 1 - ssim_map(x, y, sigma=sigma, data_range=data_range)
     if name in ("msssim", "mix"):
         c1, c2 = constants(data_range, 0.01, 0.03)
-        maps, l1 = _gaussian_sliding_maps(x, y, tuple(sigmas), c1, c2, extra=(x - y).abs())
+        maps, l1 = gaussian_sliding_maps(x, y, tuple(sigmas), c1, c2, extra=(x - y).abs())
         if name == "msssim":
             return 1 - maps
-        a = _check_alpha(alpha)
+        a = check_alpha(alpha)
         assert l1 is not None
         return a * (1 - maps) + (1 - a) * l1 / data_range
     raise ValueError(f"name must be l1, l2, ssimK (e.g. ssim5), msssim or mix; got {name!r}")
@@ -89,27 +89,59 @@ def plot_loss_maps(
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from . import style
+
     error = align({n: loss_map(n, prediction, target) for n in names})
     crop = next(iter(error.values())).shape[-1]
     border = (target.shape[-1] - crop) // 2
     inner = (0, slice(None), slice(border, border + crop), slice(border, border + crop))
     panels = len(names) + 2
     rows = -(-panels // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3 * columns, 3.2 * rows), squeeze=False)
-    flat = list(axes.flat)
-    for ax, label, img in zip(
-        flat, (prediction_label, "reference"), (prediction, target), strict=False
-    ):
-        ax.imshow(img[inner].detach().permute(1, 2, 0).clamp(0, 1).cpu().numpy())
-        ax.set_title(label, fontsize=9)
-    for ax, name in zip(flat[2:], names, strict=False):
-        m = error[name][0].detach().mean(0).cpu().numpy()
-        im = ax.imshow(m, cmap="magma", vmin=0, vmax=float(np.percentile(m, 99)))
-        ax.set_title(f"{name}: loss {m.mean():.4f}", fontsize=9)
-        fig.colorbar(im, ax=ax, fraction=0.046)
-    for ax in flat:
-        ax.axis("off")
-    if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    with style.context():
+        fig, axes = plt.subplots(
+            rows, columns, figsize=(style.FULL_WIDTH, 1.1 * style.PANEL * rows), squeeze=False
+        )
+        flat = list(axes.flat)
+        for ax, label, img in zip(
+            flat, (prediction_label, "reference"), (prediction, target), strict=False
+        ):
+            ax.imshow(img[inner].detach().permute(1, 2, 0).clamp(0, 1).cpu().numpy())
+            ax.set_title(label)
+        for ax, name in zip(flat[2:], names, strict=False):
+            m = error[name][0].detach().mean(0).cpu().numpy()
+            im = ax.imshow(m, cmap=style.ERROR_CMAP, vmin=0, vmax=float(np.percentile(m, 99)))
+            ax.set_title(f"{style.loss_label(name)}: loss {m.mean():.4f}")
+            style.colorbar(fig, im, ax, "per-pixel loss")
+        for ax in flat:
+            style.image_axes(ax)
+        for ax in flat[panels:]:
+            ax.set_visible(False)
+        if title:
+            fig.suptitle(title)
+        fig.tight_layout()
+    return fig
+
+
+def plot_patch_gradients(losses: dict, prediction: torch.Tensor, target: torch.Tensor):
+    """``|dL/dx|`` over one patch for each loss of ``losses`` (``{title: loss module}``), summed
+    over the channels: where a patch loss sends its gradient (paper eqs. 3 and 8-10). Patch 0 of
+    the ``(N, 3, P, P)`` pair; one colour bar per panel. Returns the matplotlib figure."""
+    import matplotlib.pyplot as plt
+
+    from . import style
+
+    with style.context():
+        fig, axes = plt.subplots(
+            1, len(losses), figsize=(style.FULL_WIDTH, 1.1 * style.PANEL), squeeze=False
+        )
+        for ax, (title, loss_fn) in zip(axes[0], losses.items(), strict=True):
+            xg = prediction.detach().clone().requires_grad_(True)
+            loss_fn(xg, target).backward()
+            shown = ax.imshow(xg.grad[0].abs().sum(0).numpy(), cmap=style.ERROR_CMAP)
+            ax.set_title(title)
+            style.image_axes(ax)
+            style.colorbar(fig, shown, ax, r"$|\partial \mathcal{L} / \partial x|$")
+        side = prediction.shape[-1]
+        fig.suptitle(f"|gradient| over one {side} × {side} patch (summed over the channels)")
+        fig.tight_layout()
     return fig

@@ -145,24 +145,39 @@ class ValidConvNet(nn.Module):
 class PaperNet(ValidConvNet):
     """Section 4.1's network: 9x9 (64), PReLU, 5x5 (64), PReLU, 5x5 (3); margin 8."""
 
+    LAYERS = ((3, 64, 9), (64, 64, 5), (64, 3, 5))  # (in, out, kernel) per convolution
+
     def __init__(self, conv_algorithm: str = "auto") -> None:
-        super().__init__([(3, 64, 9), (64, 64, 5), (64, 3, 5)], conv_algorithm)
+        super().__init__(list(self.LAYERS), conv_algorithm)
 
 
 class SRCNN(ValidConvNet):
     """SRCNN 9-1-5 (Dong et al.) with PReLU, on RGB: 9x9 (64), 1x1 (32), 5x5 (3); margin 6."""
 
+    LAYERS = ((3, 64, 9), (64, 32, 1), (32, 3, 5))
+
     def __init__(self, conv_algorithm: str = "auto") -> None:
-        super().__init__([(3, 64, 9), (64, 32, 1), (32, 3, 5)], conv_algorithm)
+        super().__init__(list(self.LAYERS), conv_algorithm)
+
+
+_NETWORKS: dict[str, type[ValidConvNet]] = {"demosaic": PaperNet, "jpeg": PaperNet, "sr": SRCNN}
+
+
+def _network(task: str) -> type:
+    if task not in _NETWORKS:
+        raise ValueError(f"unknown task {task!r}; choose from {', '.join(_NETWORKS)}")
+    return _NETWORKS[task]
 
 
 def for_task(task: str, conv_algorithm: str = "auto") -> ValidConvNet:
     """The network of ``task``: SRCNN for ``"sr"``, PaperNet otherwise."""
-    if task == "sr":
-        return SRCNN(conv_algorithm)
-    if task in ("demosaic", "jpeg"):
-        return PaperNet(conv_algorithm)
-    raise ValueError(f"unknown task {task!r}; choose from demosaic, sr, jpeg")
+    return _network(task)(conv_algorithm)
+
+
+def margin_for(task: str) -> int:
+    """Pixels per side that ``task``'s network loses, from its layers alone (no network is
+    built, so no random generator moves)."""
+    return sum((k - 1) // 2 for _, _, k in _network(task).LAYERS)
 
 
 def forward_flops(model: ValidConvNet, out_size: int) -> int:

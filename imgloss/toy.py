@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .losses._filters import gaussian_radius
+from .losses.filters import gaussian_radius
 from .losses.ssim import ssim_map
 
 
@@ -155,21 +155,29 @@ def plot_fig9(edge: dict, bias: dict):
     """
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 2, figsize=(11, 6.5))
+    from . import style
+
+    with style.context():
+        return _plot(plt, style, edge, bias)
+
+
+def _plot(plt, style, edge: dict, bias: dict):
+    fig, axes = plt.subplots(2, 2, figsize=(style.FULL_WIDTH, 6.2))
     q = np.arange(edge["y"].size)
     ax = axes[0, 0]
     ax.plot(q, edge["x"], color="0.6", lw=0.8, label="noisy")
     ax.plot(q, edge["y"], color="k", label="clean edge")
     for s, g in edge["support"].items():
-        ax.plot(q, 0.1 + g / g.max() * 0.6, label=f"support, σ_G = {s:g}")
+        ax.plot(q, 0.1 + g / g.max() * 0.6, label=rf"support, $\sigma_G$ = {s:g}")
     ax.axvline(edge["pixel"], color="r", ls=":")
-    ax.text(edge["pixel"] - 1, 0.95, "P", color="r", ha="right")
+    ax.annotate("P", (edge["pixel"], 0), xytext=(-3, 3), textcoords="offset points",
+                xycoords=("data", "axes fraction"), color="r", ha="right")  # fmt: skip
     ax.set_title("(a) signal and SSIM's support at P", fontsize=10)
     ax.legend(fontsize=7)
     ax = axes[0, 1]
     for s, prof in edge["profile"].items():
         m, sd = edge["ssim_at_pixel"][s]
-        ax.plot(q, prof, label=f"SSIM{s:g}: at P {m:.3f} ± {sd:.3f}")
+        ax.plot(q, prof, label=f"SSIM$_{{{s:g}}}$: at P {m:.3f} ± {sd:.3f}")
     ax.axvline(edge["pixel"], color="r", ls=":")
     ax.set_title("(b) SSIM across the edge", fontsize=10)
     ax.legend(fontsize=7)
@@ -178,13 +186,14 @@ def plot_fig9(edge: dict, bias: dict):
     ax.plot(q, bias["y"], color="k", label="clean")
     ax.plot(q, bias["x"], color="tab:orange", label=f"biased by +{bias['bias']:g}")
     ax.axvline(bias["pixel"], color="r", ls=":")
-    ax.text(bias["pixel"] + 1, 0.05, "S", color="r")
+    ax.annotate("S", (bias["pixel"], 0), xytext=(3, 3), textcoords="offset points",
+                xycoords=("data", "axes fraction"), color="r")  # fmt: skip
     ax.set_ylim(0, 1)
     ax.set_title("(c) the same bias on a dark and a bright region", fontsize=10)
     ax.legend(fontsize=7)
     ax = axes[1, 1]
     ax.plot(q, bias["profile"], color="tab:orange")
     ax.axvline(bias["pixel"], color="r", ls=":")
-    ax.set_title(f"(d) SSIM{bias['sigma']:g} of (c)", fontsize=10)
+    ax.set_title(f"(d) SSIM$_{{{bias['sigma']:g}}}$ of (c)", fontsize=10)
     fig.tight_layout()
     return fig

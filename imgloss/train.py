@@ -113,7 +113,7 @@ class TrainConfig:
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= 1):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        margin = models.for_task(self.task).margin
+        margin = models.margin_for(self.task)  # builds no network: no random generator moves
         out = self.patch - 2 * margin
         if out < 1 or out % 2 == 0:
             raise ValueError(
@@ -203,7 +203,7 @@ class TrainingData:
             for c in clean:
                 x = task.corrupt(_as_float(c)[None])[0]
                 inputs.append((x * 255).round().to(torch.uint8) if task.name == "jpeg" else x)
-        margin = models.for_task(cfg.task).margin
+        margin = models.margin_for(cfg.task)
         sampler = PatchSampler(
             clean, inputs, in_size=cfg.patch, out_size=cfg.patch - 2 * margin, generator=generator
         )
@@ -229,7 +229,7 @@ def validation_crops(
     task = T.get(cfg.task)
     name = cfg.val_set or resolve(root).test_sets(task)[0]
     images, record = load_images(name, root)
-    m, s = models.for_task(cfg.task).margin, cfg.val_size
+    m, s = models.margin_for(cfg.task), cfg.val_size
     xs, ys = [], []
     for k in range(cfg.val_crops):
         image, img = images[k % len(images)]
@@ -326,7 +326,7 @@ def train(
     init_checkpoint: str | os.PathLike | None = None,
     progress: bool = True,
 ) -> dict:
-    """Train (or resume) the run ``cfg`` in ``out_dir``; return its summary.
+    """Train (or resume) the run ``cfg`` in ``out_dir``; return ``{"model", "summary"}``.
 
     ``out_dir/checkpoint.pt`` is resumed when present. Otherwise, ``init_checkpoint`` (the final
     checkpoint of a run whose phases are a prefix of ``cfg.phases``) is the starting state.
@@ -334,154 +334,201 @@ def train(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    dev = pick_device(device)
-    amp = dev.type == "cuda" if cfg.amp is None else cfg.amp
-    if dev.type == "cuda":
-        torch.backends.cudnn.deterministic = cfg.deterministic
-        torch.backends.cudnn.benchmark = not cfg.deterministic
+    run = _Run.start(cfg, out, pick_device(device), root)
+    run.resume(out / CHECKPOINT if (out / CHECKPOINT).is_file() else init_checkpoint)
+    bar = tqdm(total=cfg.total_steps, initial=run.step, unit="step", disable=not progress,
+               desc=f"{cfg.task} {cfg.schedule_label()} s{cfg.seed}", dynamic_ncols=True)  # fmt: skip
+    try:
+        while run.step < cfg.total_steps:
+            run.train_step()
+            bar.update(1)
+            if run.due(cfg.eval_every):
+                record = run.evaluate()
+                bar.set_postfix(
+                    loss=f"{record['train_loss']:.4g}", psnr=f"{record['val_psnr']:.2f}"
+                )
+            if run.due(cfg.checkpoint_every):
+                run.save()
+    finally:
+        bar.close()
+    summary = run.summary()
+    if progress:
+        last = summary["final"]
+        print(
+            f"[{cfg.task} {cfg.schedule_label()} seed {cfg.seed}] {cfg.total_steps} steps in "
+            f"{summary['wall_s']:.0f} s; val PSNR {last.get('val_psnr', float('nan')):.2f} dB, "
+            f"SSIM {last.get('val_ssim', float('nan')):.4f}"
+        )
+    return {"model": run.model, "summary": summary}
 
-    torch.manual_seed(cfg.seed)
-    model = models.for_task(cfg.task).to(dev)
-    if dev.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
-    data = TrainingData.build(cfg, dev, root)
-    val_x, val_y, val_record = validation_crops(cfg, dev, root)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.phases[0].lr)
-    step, curves, elapsed = 0, [], 0.0
 
-    resume = out / CHECKPOINT
-    start_from = resume if resume.is_file() else init_checkpoint
-    running_state = (0.0, 0)
-    resumed_from = None  # the step this call resumed the run from (its own checkpoint)
-    if start_from is not None:
-        state = load_checkpoint(start_from, dev)
+@dataclass
+class _Run:
+    """The state of a run in training: the network, its optimiser, the data, the step, the
+    curves and the mean training loss since the last evaluation (checkpointed, so that a run
+    resumed between two evaluations gives the same curves as an uninterrupted one)."""
+
+    cfg: TrainConfig
+    out: Path
+    dev: torch.device
+    amp: bool
+    model: models.ValidConvNet
+    forward: Any  # the model, or its torch.compile'd version
+    data: TrainingData
+    validation: tuple[torch.Tensor, torch.Tensor, dict]
+    optimizer: torch.optim.Optimizer
+    loss_fns: list
+    step: int = 0
+    curves: list = field(default_factory=list)
+    running: torch.Tensor | None = None
+    running_n: int = 0
+    t0: float = 0.0
+    lr: float = 0.0
+    resumed_from: int | None = None  # the step this call resumed the run from
+
+    @classmethod
+    def start(cls, cfg: TrainConfig, out: Path, dev: torch.device, root) -> _Run:
+        """The network at its seeded initialisation, the data, and a fresh optimiser."""
+        amp = dev.type == "cuda" if cfg.amp is None else cfg.amp
+        if dev.type == "cuda":
+            torch.backends.cudnn.deterministic = cfg.deterministic
+            torch.backends.cudnn.benchmark = not cfg.deterministic
+        torch.manual_seed(cfg.seed)
+        model = models.for_task(cfg.task).to(dev)
+        if dev.type == "cuda":
+            model = model.to(memory_format=torch.channels_last)
+        data = TrainingData.build(cfg, dev, root)
+        validation = validation_crops(cfg, dev, root)
+        # Inputs are not checked for NaN inside the loss (a device sync per call); the loss is.
+        loss_fns = [
+            losses.get(p.loss, window="patch", check_finite=False, **dict(p.options))
+            for p in cfg.phases
+        ]
+        return cls(
+            cfg, out, dev, amp, model, torch.compile(model) if cfg.compile else model, data,
+            validation, torch.optim.Adam(model.parameters(), lr=cfg.phases[0].lr), loss_fns,
+            running=torch.zeros((), device=dev, dtype=torch.float64), t0=time.perf_counter(),
+        )  # fmt: skip
+
+    def resume(self, start_from: str | os.PathLike | None) -> None:
+        """Continue from a checkpoint: this run's own, or the final one of its parent run."""
+        if start_from is None:
+            return
+        state = load_checkpoint(start_from, self.dev)
         try:
-            model.load_state_dict(state["model"])
-            data.generator.set_state(state["generator"].cpu())
-            step, curves, elapsed = state["step"], state["curves"], state["elapsed"]
+            self.model.load_state_dict(state["model"])
+            self.data.generator.set_state(state["generator"].cpu())
+            self.step, self.curves, elapsed = state["step"], state["curves"], state["elapsed"]
         except (KeyError, RuntimeError, TypeError) as err:
             raise CheckpointError(
                 f"{start_from}: a checkpoint of another network or another imgloss ({err}); "
                 "delete it to train the run from the start"
             ) from None
-        if step > cfg.total_steps:
-            raise ValueError(f"{start_from} is at step {step}, beyond this run's {cfg.total_steps}")
-        if start_from == resume:  # the loss since the last evaluation (older checkpoints: none)
-            running_state = tuple(state.get("running", running_state))
-            resumed_from = step
-        if state["step"] < cfg.total_steps and state.get("optimizer") is not None:
-            boundary = _locate(cfg.phases, state["step"])[1] == 0
-            if not boundary:
-                optimizer.load_state_dict(state["optimizer"])
+        if self.step > self.cfg.total_steps:
+            raise ValueError(
+                f"{start_from} is at step {self.step}, beyond this run's {self.cfg.total_steps}"
+            )
+        self.t0 = time.perf_counter() - elapsed
+        if Path(start_from) == self.out / CHECKPOINT:  # older checkpoints: no running loss
+            total, n = state.get("running", (0.0, 0))
+            self.running.fill_(total)
+            self.running_n, self.resumed_from = int(n), self.step
+        at_boundary = _locate(self.cfg.phases, self.step)[1] == 0
+        has_optimizer = state.get("optimizer") is not None
+        if self.step < self.cfg.total_steps and has_optimizer and not at_boundary:
+            self.optimizer.load_state_dict(state["optimizer"])
 
-    forward = torch.compile(model) if cfg.compile else model
-    # Inputs are not checked for NaN inside the loss (a device sync per call); the loss value is.
-    loss_fns = [
-        losses.get(p.loss, window="patch", check_finite=False, **dict(p.options))
-        for p in cfg.phases
-    ]
-    total = cfg.total_steps
-    # The mean training loss since the last evaluation; checkpointed, so that a run resumed from
-    # a checkpoint between two evaluations gives the same curves as an uninterrupted one.
-    running = torch.tensor(running_state[0], device=dev, dtype=torch.float64)
-    running_n = int(running_state[1])
-    t0 = time.perf_counter() - elapsed
-    bar = tqdm(
-        total=total,
-        initial=step,
-        desc=f"{cfg.task} {cfg.schedule_label()} s{cfg.seed}",
-        unit="step",
-        disable=not progress,
-        dynamic_ncols=True,
-    )
-    while step < total:
-        phase_index, in_phase = _locate(cfg.phases, step)
-        phase = cfg.phases[phase_index]
-        if in_phase == 0 and step > 0:
-            optimizer = torch.optim.Adam(model.parameters(), lr=phase.lr)  # fresh moments
-        lr = _cosine_lr(phase, in_phase, cfg.min_lr_ratio)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-
-        x, y = data.batch(cfg.batch_size)
-        if dev.type == "cuda":
+    def train_step(self) -> None:
+        """One Adam step on a fresh batch, with the phase's loss and learning rate."""
+        phase_index, in_phase = _locate(self.cfg.phases, self.step)
+        phase = self.cfg.phases[phase_index]
+        if in_phase == 0 and self.step > 0:  # a new loss: fresh moments
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=phase.lr)
+        self.lr = _cosine_lr(phase, in_phase, self.cfg.min_lr_ratio)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr
+        x, y = self.data.batch(self.cfg.batch_size)
+        if self.dev.type == "cuda":
             x = x.contiguous(memory_format=torch.channels_last)
-        with _autocast(dev, amp):
-            prediction = forward(x)
-        loss = loss_fns[phase_index](prediction.float(), y)
-        if step % cfg.check_every == 0 and not torch.isfinite(loss):
-            bar.close()
+        with _autocast(self.dev, self.amp):
+            prediction = self.forward(x)
+        loss = self.loss_fns[phase_index](prediction.float(), y)
+        if self.step % self.cfg.check_every == 0 and not torch.isfinite(loss):
             raise NonFiniteLossError(
-                f"loss {phase.label()} became {loss.item()} at step {step} of run {cfg.task} "
-                f"seed {cfg.seed}; the last checkpoint in {out} is the last good state"
+                f"loss {phase.label()} became {loss.item()} at step {self.step} of run "
+                f"{self.cfg.task} seed {self.cfg.seed}; the last checkpoint in {self.out} is the "
+                "last good state"
             )
-        optimizer.zero_grad(set_to_none=True)
+        self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        optimizer.step()
-        running += loss.detach()
-        running_n += 1
-        step += 1
-        bar.update(1)
+        self.optimizer.step()
+        self.running += loss.detach()
+        self.running_n += 1
+        self.step += 1
 
-        if step % cfg.eval_every == 0 or step == total:
-            try:
-                validation = _validate(forward, val_x, val_y, amp)
-            except NonFiniteLossError as err:
-                bar.close()
-                raise NonFiniteLossError(
-                    f"{err} after step {step} ({phase.label()}); the last checkpoint in {out} is "
-                    "the last good state"
-                ) from None
-            record = {
-                "step": step,
-                "phase": phase_index,
-                "loss": phase.label(),
-                "lr": lr,
-                "train_loss": float(running) / running_n,
-                **validation,
-                "time_s": time.perf_counter() - t0,
-            }
-            running.zero_()
-            running_n = 0
-            curves.append(record)
-            bar.set_postfix(loss=f"{record['train_loss']:.4g}", psnr=f"{record['val_psnr']:.2f}")
-            write_json(out / CURVES, {"config": cfg.to_dict(), "curves": curves})
-        if step % cfg.checkpoint_every == 0 or step == total:
-            save_checkpoint(
-                resume,
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "generator": data.generator.get_state(),
-                    "step": step,
-                    "curves": curves,
-                    "elapsed": time.perf_counter() - t0,
-                    "running": (float(running), running_n),
-                    "config": cfg.to_dict(),
-                },
-            )
-    bar.close()
-    wall = time.perf_counter() - t0
-    last = curves[-1] if curves else {}
-    with _autocast(dev, amp):  # the path forward() took for this run's patches
-        fourier = model.uses_fourier(torch.empty(1, 3, cfg.patch, cfg.patch, device=dev))
-    summary = {
-        "steps": total,
-        "patches": total * cfg.batch_size,
-        "wall_s": wall,
-        "final": last,
-        "device": str(dev),
-        "amp_bfloat16": amp,
-        # how the convolutions of the training step were computed (models.ValidConvNet)
-        "conv_algorithm": "fourier" if fourier else "direct",
-        "train_data": data.record,
-        "resumed_from_step": resumed_from,
-        "val_data": val_record | {"crops": cfg.val_crops, "size": cfg.val_size},
-    }
-    if progress:
-        print(
-            f"[{cfg.task} {cfg.schedule_label()} seed {cfg.seed}] {total} steps in {wall:.0f} s; "
-            f"val PSNR {last.get('val_psnr', float('nan')):.2f} dB, "
-            f"SSIM {last.get('val_ssim', float('nan')):.4f}"
+    def due(self, every: int) -> bool:
+        """Whether the step just taken is a multiple of ``every`` or the last one."""
+        return self.step % every == 0 or self.step == self.cfg.total_steps
+
+    def evaluate(self) -> dict:
+        """Score the validation crops; append the record to the curves and write them."""
+        phase_index = _locate(self.cfg.phases, self.step - 1)[0]
+        phase = self.cfg.phases[phase_index]
+        val_x, val_y, _ = self.validation
+        try:
+            validation = _validate(self.forward, val_x, val_y, self.amp)
+        except NonFiniteLossError as err:
+            raise NonFiniteLossError(
+                f"{err} after step {self.step} ({phase.label()}); the last checkpoint in "
+                f"{self.out} is the last good state"
+            ) from None
+        record = {
+            "step": self.step,
+            "phase": phase_index,
+            "loss": phase.label(),
+            "lr": self.lr,
+            "train_loss": float(self.running) / self.running_n,
+            **validation,
+            "time_s": time.perf_counter() - self.t0,
+        }
+        self.running.zero_()
+        self.running_n = 0
+        self.curves.append(record)
+        write_json(self.out / CURVES, {"config": self.cfg.to_dict(), "curves": self.curves})
+        return record
+
+    def save(self) -> None:
+        """Write the checkpoint (atomically): everything :meth:`resume` needs."""
+        save_checkpoint(
+            self.out / CHECKPOINT,
+            {
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "generator": self.data.generator.get_state(),
+                "step": self.step,
+                "curves": self.curves,
+                "elapsed": time.perf_counter() - self.t0,
+                "running": (float(self.running), self.running_n),
+                "config": self.cfg.to_dict(),
+            },
         )
-    return {"model": model, "summary": summary}
+
+    def summary(self) -> dict:
+        """What the run's record keeps of its training."""
+        cfg = self.cfg
+        with _autocast(self.dev, self.amp):  # the path forward() took for this run's patches
+            patch = torch.empty(1, 3, cfg.patch, cfg.patch, device=self.dev)
+            fourier = self.model.uses_fourier(patch)
+        return {
+            "steps": cfg.total_steps,
+            "patches": cfg.total_steps * cfg.batch_size,
+            "wall_s": time.perf_counter() - self.t0,
+            "final": self.curves[-1] if self.curves else {},
+            "device": str(self.dev),
+            "amp_bfloat16": self.amp,
+            # how the convolutions of the training step were computed (models.ValidConvNet)
+            "conv_algorithm": "fourier" if fourier else "direct",
+            "train_data": self.data.record,
+            "resumed_from_step": self.resumed_from,
+            "val_data": self.validation[2] | {"crops": cfg.val_crops, "size": cfg.val_size},
+        }

@@ -112,6 +112,30 @@ def _open(browser, url: str):
     return page, errors, external
 
 
+#: Text that is TeX source rather than typeset math, in the article, headings and sidebar (code,
+#: typeset math and scripts left out): a backslash command, a dollar sign, or a ``_{``.
+RAW_TEX_JS = r"""() => {
+  const found = [];
+  for (const root of document.querySelectorAll('article, nav, .bd-sidebar-primary')) {
+    const copy = root.cloneNode(true);
+    copy.querySelectorAll('pre, code, mjx-container, script, style, .math, kbd')
+        .forEach(e => e.remove());
+    const text = copy.textContent;
+    const hits = text.match(/\\(frac|mathcal|sigma|alpha|ell|mathrm|partial|sum|left|right)\b|\$|_\{/g);
+    if (hits) found.push(...hits.slice(0, 5));
+  }
+  return found;
+}"""
+#: Typeset equations whose right edge passes the article's (clipped or overflowing).
+CLIPPED_MATH_JS = """() => {
+  const article = document.querySelector('article').getBoundingClientRect();
+  return [...document.querySelectorAll('mjx-container')]
+    .filter(m => m.getBoundingClientRect().right > article.right + 1
+                 || (m.getAttribute('display') === 'true' && m.scrollWidth > m.clientWidth + 1))
+    .map(m => (m.getAttribute('aria-label') || m.textContent).slice(0, 60));
+}"""
+
+
 def test_every_page_renders_offline_with_math_images_and_no_errors(built_book, browser):
     html, pages = built_book
     shots = WORK / "screenshots"
@@ -151,10 +175,38 @@ def test_every_page_renders_offline_with_math_images_and_no_errors(built_book, b
                 ".filter(c => c.scrollWidth > c.clientWidth + 1).length"
             )
             assert overflow == 0, f"{where}: {overflow} tables wider than the text column"
-            if name in SCREENSHOTS:
-                page.screenshot(path=str(shots / (name.replace("/", "_") + ".png")), full_page=True)
+            raw = page.evaluate(RAW_TEX_JS)
+            assert not raw, f"{where}: raw TeX in the rendered text: {raw}"
+            clipped = page.evaluate(CLIPPED_MATH_JS)
+            assert not clipped, f"{where}: equations wider than the text column: {clipped}"
+            page.screenshot(path=str(shots / (name.replace("/", "_") + ".png")), full_page=True)
         finally:
             page.close()
+
+
+def test_the_pdf_has_every_chapter_with_its_figures_and_math(built_book):
+    """`imgloss book --pdf`: one PDF, one bookmark per page of the table of contents in its
+    order, each chapter's title on its first sheet, figures as images, equations typeset."""
+    from pypdf import PdfReader
+
+    from imgloss import book_pdf
+
+    _, pages = built_book
+    out = book_pdf.make_pdf(WORK, WORK / "screenshots" / "imgloss-book.pdf")
+    reader = PdfReader(out)
+    outline = reader.outline
+    assert len(outline) == len(book_pdf.toc_pages(WORK)) == len(pages)
+    starts = [reader.get_destination_page_number(o) for o in outline] + [len(reader.pages)]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)  # every chapter prints
+    for item, first in zip(outline, starts, strict=False):
+        text = " ".join(reader.pages[first].extract_text().split())
+        assert item.title.split()[0] in text, item.title
+    demosaic = outline[[o.title for o in outline].index("Joint denoising and demosaicking")]
+    first = reader.get_destination_page_number(demosaic)
+    chapter = reader.pages[first : starts[starts.index(first) + 1]]
+    assert sum(len(p.images) for p in chapter) > 0  # its figures are in the PDF
+    losses = reader.pages[starts[1]].extract_text()
+    assert "\\frac" not in losses and "$$" not in losses  # equations typeset, not TeX
 
 
 def test_sliders_switch_precomputed_views_without_a_kernel(built_book, browser):

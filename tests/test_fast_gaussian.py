@@ -1,6 +1,6 @@
 """The fast path of sliding-mode Gaussian MS-SSIM and Mix equals direct filtering.
 
-``_gaussian_sliding_maps(..., method="fast")`` (the CPU default: chunks of planes, four moment
+``gaussian_sliding_maps(..., method="fast")`` (the CPU default: chunks of planes, four moment
 maps, closed-form backward) against ``method="direct"`` (the five moments as one wide image,
 differentiated by autograd): values and gradients, float32 and float64, odd, non-square and
 just-large-enough images, several chunk sizes, and ``gradcheck``.
@@ -14,7 +14,7 @@ import torch
 import imgloss.losses as L
 import imgloss.losses.mix as mix_module
 import imgloss.losses.msssim as M
-from imgloss.losses._filters import gaussian_radius
+from imgloss.losses.filters import gaussian_radius
 
 PAPER = (0.5, 1.0, 2.0, 4.0, 8.0)
 C1, C2 = 1e-4, 9e-4
@@ -35,7 +35,7 @@ def _run(x, y, method, sigmas=PAPER, with_extra=True, grads=None):
     xx = x.clone().requires_grad_(True)
     yy = y.clone().requires_grad_(True)
     extra = (xx - yy).abs() if with_extra else None
-    maps, ext = M._gaussian_sliding_maps(xx, yy, sigmas, C1, C2, extra=extra, method=method)
+    maps, ext = M.gaussian_sliding_maps(xx, yy, sigmas, C1, C2, extra=extra, method=method)
     if grads is None:
         gen = torch.Generator().manual_seed(1)
         grads = [torch.randn(maps.shape, generator=gen, dtype=maps.dtype) for _ in range(2)]
@@ -110,17 +110,17 @@ def test_only_some_inputs_need_gradients(chunk):
         for method in ("direct", "fast"):
             xx = x.clone().requires_grad_(needs[0])
             yy = y.clone().requires_grad_(needs[1])
-            maps, _ = M._gaussian_sliding_maps(xx, yy, PAPER, C1, C2, method=method)
+            maps, _ = M.gaussian_sliding_maps(xx, yy, PAPER, C1, C2, method=method)
             maps.square().mean().backward()
             assert (xx.grad is None) != needs[0] and (yy.grad is None) != needs[1]
             outs[method] = xx.grad if needs[0] else yy.grad
         assert _rel(outs["fast"], outs["direct"]) < 1e-12
     # only the filtered extra map needs a gradient
     extra = (x - y).abs().requires_grad_(True)
-    _, ext = M._gaussian_sliding_maps(x, y, PAPER, C1, C2, extra=extra, method="fast")
+    _, ext = M.gaussian_sliding_maps(x, y, PAPER, C1, C2, extra=extra, method="fast")
     ext.sum().backward()
     ref = extra.detach().clone().requires_grad_(True)
-    _, ext_d = M._gaussian_sliding_maps(x, y, PAPER, C1, C2, extra=ref, method="direct")
+    _, ext_d = M.gaussian_sliding_maps(x, y, PAPER, C1, C2, extra=ref, method="direct")
     ext_d.sum().backward()
     assert _rel(extra.grad, ref.grad) < 1e-12
 
@@ -156,8 +156,8 @@ def _force_direct(monkeypatch):
     def forced(x, y, sigmas, c1, c2, extra=None, *, method="auto"):
         return direct(x, y, sigmas, c1, c2, extra)
 
-    monkeypatch.setattr(M, "_gaussian_sliding_maps", forced)
-    monkeypatch.setattr(mix_module, "_gaussian_sliding_maps", forced)
+    monkeypatch.setattr(M, "gaussian_sliding_maps", forced)
+    monkeypatch.setattr(mix_module, "gaussian_sliding_maps", forced)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
@@ -198,7 +198,7 @@ def test_cpu_default_is_the_fast_path(monkeypatch):
     L.mix_loss(x, y)
     assert len(calls) == 2
     with pytest.raises(ValueError, match="method"):
-        M._gaussian_sliding_maps(x, y, PAPER, C1, C2, method="fft")
+        M.gaussian_sliding_maps(x, y, PAPER, C1, C2, method="fft")
 
 
 def test_float32_on_photographs(real_pair):
@@ -208,10 +208,10 @@ def test_float32_on_photographs(real_pair):
     gen = torch.Generator().manual_seed(0)
     slight = (clean + 0.01 * torch.randn(clean.shape, generator=gen, dtype=clean.dtype)).clamp(0, 1)
     for x in (noisy, slight):
-        exact = M._gaussian_sliding_maps(x, clean, PAPER, C1, C2, method="direct")[0]
+        exact = M.gaussian_sliding_maps(x, clean, PAPER, C1, C2, method="direct")[0]
         values = {}
         for method in ("direct", "fast"):
-            maps = M._gaussian_sliding_maps(x.float(), clean.float(), PAPER, C1, C2, method=method)
+            maps = M.gaussian_sliding_maps(x.float(), clean.float(), PAPER, C1, C2, method=method)
             values[method] = maps[0].double().mean(dim=(2, 3))
         exact = exact.mean(dim=(2, 3))
         assert (values["fast"] - values["direct"]).abs().max().item() < 1e-5

@@ -18,7 +18,7 @@ import imgloss.losses as L
 from imgloss import cli, demo
 from imgloss import metrics as M
 from imgloss.losses import DataRangeWarning
-from imgloss.losses import _validation as V
+from imgloss.losses import validation as V
 from imgloss.metrics import MetricNaNWarning
 from imgloss.metrics.fsim import fsim, fsimc
 from imgloss.metrics.gmsd import gmsd

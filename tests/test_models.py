@@ -73,3 +73,18 @@ def test_bad_inputs():
         net(torch.rand(1, 3, 16, 40))
     with pytest.raises(ValueError, match="larger than 8"):
         net.predict(torch.rand(1, 3, 8, 40))
+
+
+def test_a_training_configuration_touches_no_random_generator():
+    """Building a TrainConfig (every run_dir() call does) must not advance torch's global
+    generator: the network's margin comes from its layer list, not from building it."""
+    from imgloss import models
+    from imgloss.train import Phase, TrainConfig
+
+    for task in ("demosaic", "sr", "jpeg"):
+        assert models.margin_for(task) == models.for_task(task).margin
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    TrainConfig(task="demosaic", phases=(Phase("l1", 10),))
+    assert torch.equal(torch.rand(3), expected)

@@ -14,7 +14,6 @@ inputs far outside ``[0, data_range]`` (e.g. 0-255 images with the default ``dat
 give a :class:`DataRangeWarning` unless ``check_finite=False``.
 """
 
-from ._validation import DataRangeWarning
 from .closed_form import (
     mix_patch_gradient,
     msssim_patch_gradient,
@@ -25,6 +24,7 @@ from .msssim import PAPER_SIGMAS, WANG_WEIGHTS, MSSSIMLoss, ms_ssim, ms_ssim_los
 from .pixel import L1Loss, L2Loss, l1_loss, l2_loss
 from .registry import PAPER_LOSSES, available, get
 from .ssim import SSIMLoss, ssim, ssim_loss, ssim_map
+from .validation import DataRangeWarning
 
 __all__ = [
     "PAPER_ALPHA",

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import torch
 
-from ._filters import filter_full, filter_valid, patch_weights
+from .filters import filter_full, filter_valid, patch_weights
 
 
 @contextlib.contextmanager

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import torch
 
-from ._common import FunctionalLoss, check_fits, constants, reduce
-from ._filters import gaussian_radius
 from ._stats import (
     full_precision,
     identical_planes,
@@ -33,7 +31,10 @@ from ._stats import (
     patch_lcs,
     patch_weighted_sum,
 )
-from ._validation import (
+from .common import FunctionalLoss, check_fits, constants, reduce
+from .filters import gaussian_radius
+from .msssim import PAPER_SIGMAS, gaussian_sliding_maps
+from .validation import (
     check_alpha,
     check_bool,
     check_data_range,
@@ -45,12 +46,8 @@ from ._validation import (
     check_window,
     to_compute_dtype,
 )
-from .msssim import PAPER_SIGMAS, _gaussian_sliding_maps
 
 PAPER_ALPHA = 0.84
-
-#: The checker of ``alpha`` (kept under its old private name for :mod:`imgloss.maps`).
-_check_alpha = check_alpha
 
 
 def _options(
@@ -133,7 +130,7 @@ def mix_loss(
         else:
             size = 2 * gaussian_radius(sigmas[top]) + 1
             check_fits(x, size, f"Mix with sigma up to {sigmas[top]} ({size}-tap window)")
-            maps, l1_map = _gaussian_sliding_maps(x, y, sigmas, c1, c2, extra=abs_err)
+            maps, l1_map = gaussian_sliding_maps(x, y, sigmas, c1, c2, extra=abs_err)
             assert l1_map is not None
             msssim = maps.mean(dim=(2, 3))
             l1 = l1_map.mean(dim=(2, 3))

@@ -30,8 +30,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ._common import FunctionalLoss, check_fits, constants, reduce, sliding_kernel
-from ._filters import filter_full, filter_valid, gaussian_1d, gaussian_radius
 from ._stats import (
     SlidingSSIMMeans,
     channels_last_is_faster,
@@ -43,7 +41,9 @@ from ._stats import (
     stack_for_filtering,
     unstack,
 )
-from ._validation import (
+from .common import FunctionalLoss, check_fits, constants, reduce, sliding_kernel
+from .filters import filter_full, filter_valid, gaussian_1d, gaussian_radius
+from .validation import (
     check_bool,
     check_data_range,
     check_k,
@@ -124,7 +124,7 @@ class _ClampedPower(torch.autograd.Function):
         return torch.where(v > 0, grad * slope, torch.zeros_like(grad)), None
 
 
-def _gaussian_sliding_maps(
+def gaussian_sliding_maps(
     x: torch.Tensor,
     y: torch.Tensor,
     sigmas: tuple[float, ...],
@@ -165,7 +165,7 @@ def _gaussian_sliding_maps_direct(
     c2: float,
     extra: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """:func:`_gaussian_sliding_maps` by direct separable filtering (the reference path)."""
+    """:func:`gaussian_sliding_maps` by direct separable filtering (the reference path)."""
     n, c = x.shape[:2]
     radii = [gaussian_radius(s) for s in sigmas]
     r_max = max(radii)
@@ -470,7 +470,7 @@ def ms_ssim(
         else:
             size = 2 * gaussian_radius(max(sigmas)) + 1
             check_fits(x, size, f"MS-SSIM with sigma up to {max(sigmas)} ({size}-tap window)")
-            maps, _ = _gaussian_sliding_maps(x, y, sigmas, c1, c2)
+            maps, _ = gaussian_sliding_maps(x, y, sigmas, c1, c2)
             values = maps.mean(dim=(2, 3))
         values = one_where_identical(values, identical)
     return reduce(values, o["reduction"])

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import torch
 
-from ._common import FunctionalLoss, reduce
-from ._validation import check_bool, check_data_range, check_pair, check_reduction, check_window
+from .common import FunctionalLoss, reduce
+from .validation import check_bool, check_data_range, check_pair, check_reduction, check_window
 
 
 def _per_channel(err: torch.Tensor) -> torch.Tensor:

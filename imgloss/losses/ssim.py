@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import torch
 
-from ._common import FunctionalLoss, check_fits, constants, reduce, sliding_kernel
 from ._stats import (
     SlidingSSIMMeans,
     full_precision,
@@ -29,7 +28,8 @@ from ._stats import (
     patch_lcs,
     sliding_lcs_maps,
 )
-from ._validation import (
+from .common import FunctionalLoss, check_fits, constants, reduce, sliding_kernel
+from .validation import (
     check_bool,
     check_data_range,
     check_k,

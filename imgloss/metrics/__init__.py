@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from ..losses._validation import (
+from ..losses.validation import (
     DataRangeWarning,
     check_bool,
     check_data_range,

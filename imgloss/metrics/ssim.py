@@ -26,7 +26,7 @@ import torch
 
 from ..losses import ms_ssim as _ms_ssim_loss_lib
 from ..losses import ssim as _ssim_loss_lib
-from ..losses._validation import check_bool, check_data_range, check_pair
+from ..losses.validation import check_bool, check_data_range, check_pair
 from ._matlab import auto_factor, box_downsample
 
 #: Default of :func:`ssim`'s ``downsample``: ``False``. The paper does not say which SSIM code

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from ._filters import gaussian_1d, gaussian_radius
-from ._validation import check_k, check_reduction, check_sigma, check_win_size
+from .filters import gaussian_1d, gaussian_radius
+from .validation import check_k, check_reduction, check_sigma, check_win_size
 
 
 def constants(data_range: float, k1: float, k2: float) -> tuple[float, float]:
