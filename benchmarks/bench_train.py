@@ -100,10 +100,11 @@ def bench_step(
     device, batch, *, amp, channels_last, compile_, loss_name, rounds, conv="direct"
 ) -> dict:
     torch.manual_seed(0)
-    net = models.PaperNet(conv).to(device)
+    net = models.PaperNet().to(device)
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
-    fwd = torch.compile(net) if compile_ else net
+    fast = fourier_conv.FourierConvNet(net, conv)  # conv: "direct", "fourier" or "auto"
+    fwd = torch.compile(fast) if compile_ else fast
     opt = torch.optim.Adam(net.parameters(), lr=1e-4)
     loss = losses.get(loss_name, window="patch", check_finite=False)
     x = torch.rand(batch, 3, 31, 31, device=device)
@@ -144,7 +145,7 @@ def bench_step(
         for t_step, t_mm in zip(samples["step"], samples["matmul"], strict=True)
     )
     quartiles = statistics.quantiles(paired, n=4) if len(paired) > 1 else paired * 3
-    fourier, actual = net.uses_fourier(x), None
+    fourier, actual = fast.uses_fourier(x), None
     if fourier:  # the Fourier path's own arithmetic (its matrix products)
         with FlopCounterMode(display=False) as counter:
             step()
@@ -179,7 +180,7 @@ def bench_layers(device, batch, rounds) -> list[dict]:
     """Each kernel of PaperNet's step timed alone (same rounds as a reference matmul); the
     Fourier rows are alternatives to the direct rows of the same layer, not extra work."""
     torch.manual_seed(0)
-    net = models.PaperNet("direct").to(device)
+    net = models.PaperNet().to(device)
     x = torch.rand(batch, 3, 31, 31, device=device)
     inputs, outputs = [], []
     with torch.no_grad():
@@ -246,7 +247,7 @@ def bench_layers(device, batch, rounds) -> list[dict]:
         layer = f"conv{i + 1} {conv.in_channels}->{conv.out_channels} {k}x{k}"
         for kind in kinds:
             runs[f"{layer} {kind}"], flops[f"{layer} {kind}"] = conv_pass(i, kind), f
-        if device.type == "cpu" and net.fourier_layers[i]:
+        if device.type == "cpu" and fourier_conv.fourier_layers(net)[i]:
             forward, backward_pass = fourier_pass(i)
             runs[f"{layer} fourier forward"], flops[f"{layer} fourier forward"] = forward, f
             runs[f"{layer} fourier backward"] = backward_pass

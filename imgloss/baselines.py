@@ -102,7 +102,7 @@ def baseline_table(
         tables[dataset] = evaluate_dataset(
             pairs(), metrics=metrics, total=len(images), progress=f"{task.name}/{dataset}"
         )
-        if task.name == "demosaic":
+        if task.noisy_input:
             extras[dataset] = noise_analysis(task, images, dataset, seed)
     return BaselineRecord(
         task=task.name,

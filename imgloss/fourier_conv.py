@@ -39,7 +39,7 @@ between. :func:`to_spatial_major` and :func:`from_spatial_major` convert from an
 
 **Cost.** The transforms are dense DFT matrices, ``O(H^2 W + H W^2)`` per channel, which is cheap
 for patches and expensive for whole images; :func:`worthwhile` says when to use this path, and
-:class:`imgloss.models.ValidConvNet` uses it only there (CPU, float32, patches up to
+:class:`FourierConvNet` (:func:`accelerate`) uses it only there (CPU, float32, patches up to
 ``MAX_SIDE``). Results equal ``torch.nn.functional.conv2d``'s to float32 rounding (relative
 differences of a few 1e-6, tested), and gradients come from autograd through the same products.
 """
@@ -51,6 +51,8 @@ import math
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 MAX_SIDE = 64
 """Largest input side for which :func:`worthwhile` chooses the Fourier path. Chosen, not tuned:
@@ -230,3 +232,87 @@ def fourier_conv2d(
     t = transforms(h_in, w_in, kh, kw, x.dtype, x.device)
     w_re, w_im = kernel_spectrum(weight, t)
     return _SpectralCorrelation.apply(x.contiguous(), w_re, w_im, bias, t)
+
+
+# ------------------------------------------------------------------------- the network layer
+#: How :class:`FourierConvNet` chooses: where it pays (``auto``), never, or always.
+ALGORITHMS = ("auto", "direct", "fourier")
+
+
+def fourier_layers(net: nn.Module) -> tuple[bool, ...]:
+    """Which convolutions of a valid network (``net.convs``) run on the Fourier path: the
+    ``k x k`` layers with at least 64 input channels (measured: faster than oneDNN's direct
+    kernels for PaperNet's two last layers, slower for the first layer's 3 channels and SRCNN's
+    32-channel last layer); a 1 x 1 layer stays in the layout of the layer before it (it is a
+    matrix product either way)."""
+    wanted: list[bool] = []
+    for i, conv in enumerate(net.convs):
+        k = conv.kernel_size[0]
+        wanted.append((k > 1 and conv.in_channels >= 64) or (k == 1 and i > 0 and wanted[i - 1]))
+    return tuple(wanted)
+
+
+class FourierConvNet(nn.Module):
+    """A :class:`imgloss.models.ValidConvNet` whose wide layers run on the Fourier path where it
+    pays: the same function and the same parameters (shared, not copied), computed differently.
+
+    ``algorithm``: ``"auto"`` (the Fourier path for inputs :func:`worthwhile` accepts),
+    ``"fourier"`` (always) or ``"direct"`` (never). Its state dict is the wrapped network's
+    under ``net.``; save ``wrapper.net`` to keep the plain network's keys.
+    """
+
+    def __init__(self, net: nn.Module, algorithm: str = "auto") -> None:
+        super().__init__()
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+        self.net, self.algorithm = net, algorithm
+        self.fourier_layers = fourier_layers(net)
+
+    @property
+    def margin(self) -> int:
+        return self.net.margin
+
+    def uses_fourier(self, x: torch.Tensor) -> bool:
+        """Whether :meth:`forward` takes the Fourier path for the ``(N, 3, H, W)`` input ``x``."""
+        if not any(self.fourier_layers) or self.algorithm == "direct":
+            return False
+        return self.algorithm == "fourier" or worthwhile(x)
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Whole images: the wrapped network's own (direct) inference."""
+        return self.net.predict(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The wrapped network's function; on the Fourier path the activations stay
+        spatial-major, ``(W, H, N, C)``, between the Fourier layers."""
+        if not self.uses_fourier(x):
+            return self.net(x)
+        self.net.check_input(x)
+        convs, acts = self.net.convs, self.net.acts
+        spatial = False  # the first layer (3 input channels) is never a Fourier layer
+        for i, conv in enumerate(convs):
+            if not spatial:
+                x = conv(x)
+            elif conv.kernel_size == (1, 1):
+                x = F.linear(x, conv.weight.flatten(1), conv.bias)
+            else:
+                x = fourier_conv2d(x, conv.weight, conv.bias)
+            # Change layout before the PReLU, for the next layer: PReLU is cheaper on
+            # (W H N, C) rows than on NCHW planes.
+            if i + 1 < len(convs) and self.fourier_layers[i + 1] != spatial:
+                x, spatial = (from_spatial_major if spatial else to_spatial_major)(x), not spatial
+            if i < len(acts):
+                act = acts[i]
+                x = (
+                    F.prelu(x.reshape(-1, x.shape[-1]), act.weight).view(x.shape)
+                    if spatial
+                    else act(x)
+                )
+        return from_spatial_major(x) if spatial else x
+
+
+def accelerate(net: nn.Module, algorithm: str = "auto") -> nn.Module:
+    """``net`` computed with the Fourier path where it pays (:class:`FourierConvNet`), or
+    ``net`` itself when none of its layers would use it (SRCNN) or ``algorithm="direct"``."""
+    wrapped = FourierConvNet(net, algorithm)
+    return wrapped if any(wrapped.fourier_layers) and algorithm != "direct" else net

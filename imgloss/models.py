@@ -19,15 +19,11 @@ is a parameter of the trainer (``patch``), so a larger context can be tried.
 each side, so the output has the input's size; the only border effect is the mirrored context
 in the outer ``margin`` pixels.
 
-**Convolution algorithm.** The function is the same on every device; how it is computed is not.
-With ``conv_algorithm="auto"`` (the default), float32 patches on the CPU (sides up to
-:data:`imgloss.fourier_conv.MAX_SIDE`) go through :mod:`imgloss.fourier_conv` for every layer with
-at least 64 input channels: the same valid correlations computed as matrix products in the Fourier
-domain, which makes a training step of PaperNet about 1.5x faster on the development CPU
-(``benchmarks/bench_train.py``). The first layer (3 input channels), SRCNN (whose wide layers are
-cheap already), full images and GPUs use ``torch.nn.functional.conv2d`` (cuDNN / oneDNN). The two
-paths agree to float32 rounding (tested); ``"direct"`` and ``"fourier"`` force one of them (a
-network without such layers has only the direct path).
+**Convolution algorithm.** These modules compute every layer with
+``torch.nn.functional.conv2d`` (cuDNN / oneDNN). How a CPU computes them faster is not part of
+the model: :func:`imgloss.fourier_conv.accelerate` wraps a network, sharing its parameters, so
+that its wide layers run as matrix products in the Fourier domain on float32 CPU patches (the
+trainer applies it on the CPU).
 
 **Initialisation.** He et al. (2015, the PReLU paper) normal init for the convolutions
 followed by a PReLU (``a = 0.25``, its initial slope), a small normal init (std 1e-3) for the
@@ -41,10 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import fourier_conv
-
 PRELU_INIT = 0.25
-CONV_ALGORITHMS = ("auto", "direct", "fourier")
 
 
 def _init_conv(conv: nn.Conv2d, *, last: bool) -> None:
@@ -58,13 +51,8 @@ def _init_conv(conv: nn.Conv2d, *, last: bool) -> None:
 class ValidConvNet(nn.Module):
     """Unpadded convolutions with PReLUs between them; ``margin`` pixels are lost per side."""
 
-    def __init__(self, layers: list[tuple[int, int, int]], conv_algorithm: str = "auto") -> None:
+    def __init__(self, layers: list[tuple[int, int, int]]) -> None:
         super().__init__()
-        if conv_algorithm not in CONV_ALGORITHMS:
-            raise ValueError(
-                f"conv_algorithm must be one of {CONV_ALGORITHMS}, got {conv_algorithm!r}"
-            )
-        self.conv_algorithm = conv_algorithm
         convs, acts = [], []
         for i, (c_in, c_out, k) in enumerate(layers):
             conv = nn.Conv2d(c_in, c_out, k)
@@ -74,23 +62,10 @@ class ValidConvNet(nn.Module):
                 acts.append(nn.PReLU(c_out, init=PRELU_INIT))
         self.convs, self.acts = nn.ModuleList(convs), nn.ModuleList(acts)
         self.margin = sum((k - 1) // 2 for _, _, k in layers)
-        # Layers computed on the Fourier path: the k x k layers with at least 64 input channels
-        # (measured: faster than oneDNN's direct kernels for PaperNet's two last layers, slower
-        # for the first layer's 3 channels and SRCNN's 32-channel last layer). A 1 x 1 layer
-        # stays in the layout of the layer before it (it is a matrix product either way).
-        wanted: list[bool] = []
-        for i, (c_in, _, k) in enumerate(layers):
-            wanted.append((k > 1 and c_in >= 64) or (k == 1 and i > 0 and wanted[i - 1]))
-        self.fourier_layers = tuple(wanted)
 
-    def uses_fourier(self, x: torch.Tensor) -> bool:
-        """Whether :meth:`forward` takes the Fourier path for the ``(N, 3, H, W)`` input ``x``."""
-        if not any(self.fourier_layers) or self.conv_algorithm == "direct":
-            return False
-        return self.conv_algorithm == "fourier" or fourier_conv.worthwhile(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 3, H, W) -> (N, 3, H - 2 margin, W - 2 margin)``."""
+    def check_input(self, x: torch.Tensor) -> None:
+        """An ``(N, 3, H, W)`` input with more than ``2 margin`` pixels per side, or a
+        ``ValueError`` saying what is wrong."""
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"input must be (N, 3, H, W), got {tuple(x.shape)}")
         if min(x.shape[-2:]) <= 2 * self.margin:
@@ -98,33 +73,15 @@ class ValidConvNet(nn.Module):
                 f"input of {x.shape[-2]} x {x.shape[-1]} is too small: this network's valid "
                 f"convolutions need more than {2 * self.margin} pixels per side"
             )
-        fourier = self.uses_fourier(x)
-        wanted = [fourier and f for f in self.fourier_layers]
-        # whether x is currently spatial-major, (W, H, N, C); the first layer, on the 3 input
-        # channels, is never a Fourier layer, so the layout only changes between layers
-        spatial = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, H, W) -> (N, 3, H - 2 margin, W - 2 margin)``: convolution, PReLU, ..."""
+        self.check_input(x)
         for i, conv in enumerate(self.convs):
-            if not spatial:
-                x = conv(x)
-            elif conv.kernel_size == (1, 1):
-                x = F.linear(x, conv.weight.flatten(1), conv.bias)
-            else:
-                x = fourier_conv.fourier_conv2d(x, conv.weight, conv.bias)
-            # Change layout before the PReLU, for the next layer: PReLU is cheaper on
-            # (W H N, C) rows than on NCHW planes.
-            if i + 1 < len(self.convs) and wanted[i + 1] != spatial:
-                convert = (
-                    fourier_conv.from_spatial_major if spatial else fourier_conv.to_spatial_major
-                )
-                x, spatial = convert(x), not spatial
+            x = conv(x)
             if i < len(self.acts):
-                act = self.acts[i]
-                x = (
-                    F.prelu(x.reshape(-1, x.shape[-1]), act.weight).view(x.shape)
-                    if spatial
-                    else act(x)
-                )
-        return fourier_conv.from_spatial_major(x) if spatial else x
+                x = self.acts[i](x)
+        return x
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
@@ -147,8 +104,8 @@ class PaperNet(ValidConvNet):
 
     LAYERS = ((3, 64, 9), (64, 64, 5), (64, 3, 5))  # (in, out, kernel) per convolution
 
-    def __init__(self, conv_algorithm: str = "auto") -> None:
-        super().__init__(list(self.LAYERS), conv_algorithm)
+    def __init__(self) -> None:
+        super().__init__(list(self.LAYERS))
 
 
 class SRCNN(ValidConvNet):
@@ -156,22 +113,24 @@ class SRCNN(ValidConvNet):
 
     LAYERS = ((3, 64, 9), (64, 32, 1), (32, 3, 5))
 
-    def __init__(self, conv_algorithm: str = "auto") -> None:
-        super().__init__(list(self.LAYERS), conv_algorithm)
+    def __init__(self) -> None:
+        super().__init__(list(self.LAYERS))
 
 
-_NETWORKS: dict[str, type[ValidConvNet]] = {"demosaic": PaperNet, "jpeg": PaperNet, "sr": SRCNN}
+#: The networks by the name a task gives (:attr:`imgloss.tasks.Task.network`).
+NETWORKS: dict[str, type[ValidConvNet]] = {"PaperNet": PaperNet, "SRCNN": SRCNN}
 
 
-def _network(task: str) -> type:
-    if task not in _NETWORKS:
-        raise ValueError(f"unknown task {task!r}; choose from {', '.join(_NETWORKS)}")
-    return _NETWORKS[task]
+def _network(task: str) -> type[ValidConvNet]:
+    from . import tasks
+
+    return NETWORKS[tasks.get(task).network]  # an unknown task: tasks.get names the valid ones
 
 
-def for_task(task: str, conv_algorithm: str = "auto") -> ValidConvNet:
-    """The network of ``task``: SRCNN for ``"sr"``, PaperNet otherwise."""
-    return _network(task)(conv_algorithm)
+def for_task(task: str) -> ValidConvNet:
+    """The network of ``task`` (:attr:`imgloss.tasks.Task.network`): SRCNN for super-resolution,
+    PaperNet otherwise."""
+    return _network(task)()
 
 
 def margin_for(task: str) -> int:

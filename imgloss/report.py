@@ -77,7 +77,7 @@ def _table1_dataset(view: View, summary: ExperimentSummary, task_name: str, data
     cropped = summary.evaluation.get("test_crop") is not None
     base = view.baseline(task_name)
     baseline_table = None if (cropped or base is None) else base.tables.get(dataset)
-    bm3d = view.bm3d() if task_name == "demosaic" else None
+    bm3d = view.bm3d() if task.bm3d_column else None
     full_images = bm3d is not None and bm3d.settings.get("crop") is None and not cropped
     bm3d_table = bm3d.tables.get(dataset) if full_images else None
     extras = [
@@ -286,11 +286,18 @@ def _effect_text(v) -> str:
     return text
 
 
-def claims_markdown(view: View, *, compact: bool = False) -> str:
+def claims_markdown(
+    view: View,
+    *,
+    compact: bool = False,
+    keys: tuple[str, ...] | None = None,
+    tasks: tuple[str, ...] | None = None,
+) -> str:
     """The paper's claims (:data:`imgloss.claims.CLAIMS`) decided on the view: verdict, effect
     with its 95% interval (positive favours the claim), images x seeds, and what decided it
     (``imgloss report --findings --json`` also gives how each claim is tested, part by part).
-    ``compact`` leaves out the notes and the sources (the front page's version)."""
+    ``compact`` leaves out the notes and the sources (the front page's version); ``keys`` and
+    ``tasks`` keep only those claims and tasks (a chapter's own claims)."""
     from .claims import verdicts
 
     if compact:
@@ -302,6 +309,10 @@ def claims_markdown(view: View, *, compact: bool = False) -> str:
             "|---|---|---|---|---|---|",
         ]
     for v in verdicts(view):
+        if (keys is not None and v.claim.key not in keys) or (
+            tasks is not None and v.task is not None and v.task not in tasks
+        ):
+            continue
         where = TASKS[v.task].title if v.task else "—"
         n = f"{v.n_images} × {v.n_seeds}" if v.n_images else "—"
         if compact:

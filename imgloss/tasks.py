@@ -35,15 +35,26 @@ JPEG_QUALITY = 25
 
 @dataclass(frozen=True)
 class Task:
+    """A task and everything that differs between tasks; no code outside this module asks
+    which task it has."""
+
     name: str
     title: str
     baseline: str  # Table 1's name of the non-network column
     test_sets: tuple[str, ...]
     train_set: str = "BSDS_train"
+    network: str = "PaperNet"  # the class in imgloss.models (Section 4.1; SRCNN for 4.2)
+    scale: int | None = None  # ground truth cropped to a multiple of this (super-resolution)
+    # True: a training input is corrupted anew for every batch (random noise); False: each
+    # training image is corrupted once and patches are cut from it (deterministic corruptions).
+    fresh_corruption: bool = False
+    exact_8bit_input: bool = False  # the input is an 8-bit image (JPEG): kept as uint8 in memory
+    noisy_input: bool = False  # the input's noise follows a model (its PSNR is analysed)
+    bm3d_column: bool = False  # Table 1 has a BM3D column for this task
 
     def prepare(self, clean: torch.Tensor) -> torch.Tensor:
         """The ground truth the network is judged against (SR: cropped to a multiple of x3)."""
-        return D.modcrop(clean, SR_SCALE) if self.name == "sr" else clean
+        return D.modcrop(clean, self.scale) if self.scale else clean
 
     def corrupt(
         self, clean: torch.Tensor, *, generator: torch.Generator | None = None
@@ -54,7 +65,7 @@ class Task:
             return D.bilinear_demosaic(noisy)
         if self.name == "jpeg":
             return D.jpeg(clean, JPEG_QUALITY)
-        return D.bilinear_upscale_input(clean, SR_SCALE)
+        return D.bilinear_upscale_input(clean, self.scale or SR_SCALE)
 
     def test_pair(
         self, clean: torch.Tensor, *, seed: int, dataset: str, image: str
@@ -68,11 +79,28 @@ class Task:
 
 TASKS: dict[str, Task] = {
     "demosaic": Task(
-        "demosaic", "Joint denoising + demosaicking", "Noisy", ("Kodak24", "McMaster")
+        "demosaic",
+        "Joint denoising + demosaicking",
+        "Noisy",
+        ("Kodak24", "McMaster"),
+        fresh_corruption=True,
+        noisy_input=True,
+        bm3d_column=True,
     ),
-    "sr": Task("sr", "Super-resolution (x3)", "Bilinear", ("Set5", "Set14", "BSD100", "Urban100")),
+    "sr": Task(
+        "sr",
+        "Super-resolution (x3)",
+        "Bilinear",
+        ("Set5", "Set14", "BSD100", "Urban100"),
+        network="SRCNN",
+        scale=SR_SCALE,
+    ),
     "jpeg": Task(
-        "jpeg", "JPEG artifact removal (q = 25)", "Original JPEG", ("LIVE1", "Classic5", "Kodak24")
+        "jpeg",
+        "JPEG artifact removal (q = 25)",
+        "Original JPEG",
+        ("LIVE1", "Classic5", "Kodak24"),
+        exact_8bit_input=True,
     ),
 }
 

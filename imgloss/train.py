@@ -40,7 +40,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from . import losses, models
+from . import fourier_conv, losses, models
 from . import tasks as T
 from .data import load_images
 from .data.source import resolve
@@ -196,13 +196,12 @@ class TrainingData:
         generator = torch.Generator(device=device).manual_seed(cfg.seed)
         clean = [_to_chw(a, device) for _, a in images]  # uint8, 1/4 of the memory of float
         inputs = None
-        if task.name != "demosaic":
-            if task.name == "sr":
-                clean = [T.get("sr").prepare(c[None])[0] for c in clean]
+        if not task.fresh_corruption:  # corrupted once per image; patches cut from both
+            clean = [task.prepare(c[None])[0] for c in clean]
             inputs = []
             for c in clean:
                 x = task.corrupt(_as_float(c)[None])[0]
-                inputs.append((x * 255).round().to(torch.uint8) if task.name == "jpeg" else x)
+                inputs.append((x * 255).round().to(torch.uint8) if task.exact_8bit_input else x)
         margin = models.margin_for(cfg.task)
         sampler = PatchSampler(
             clean, inputs, in_size=cfg.patch, out_size=cfg.patch - 2 * margin, generator=generator
@@ -212,7 +211,7 @@ class TrainingData:
     def batch(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = self.sampler.sample(size)
         x, y = _as_float(x), _as_float(y)
-        if self.task.name == "demosaic":
+        if self.task.fresh_corruption:
             x = self.task.corrupt(x, generator=self.generator)
         return x, y
 
@@ -373,7 +372,8 @@ class _Run:
     dev: torch.device
     amp: bool
     model: models.ValidConvNet
-    forward: Any  # the model, or its torch.compile'd version
+    fast: torch.nn.Module  # the model, with the Fourier path on the CPU (fourier_conv.accelerate)
+    forward: Any  # ``fast``, or its torch.compile'd version
     data: TrainingData
     validation: tuple[torch.Tensor, torch.Tensor, dict]
     optimizer: torch.optim.Optimizer
@@ -397,6 +397,7 @@ class _Run:
         model = models.for_task(cfg.task).to(dev)
         if dev.type == "cuda":
             model = model.to(memory_format=torch.channels_last)
+        fast = fourier_conv.accelerate(model) if dev.type == "cpu" else model
         data = TrainingData.build(cfg, dev, root)
         validation = validation_crops(cfg, dev, root)
         # Inputs are not checked for NaN inside the loss (a device sync per call); the loss is.
@@ -405,7 +406,7 @@ class _Run:
             for p in cfg.phases
         ]
         return cls(
-            cfg, out, dev, amp, model, torch.compile(model) if cfg.compile else model, data,
+            cfg, out, dev, amp, model, fast, torch.compile(fast) if cfg.compile else fast, data,
             validation, torch.optim.Adam(model.parameters(), lr=cfg.phases[0].lr), loss_fns,
             running=torch.zeros((), device=dev, dtype=torch.float64), t0=time.perf_counter(),
         )  # fmt: skip
@@ -518,7 +519,7 @@ class _Run:
         cfg = self.cfg
         with _autocast(self.dev, self.amp):  # the path forward() took for this run's patches
             patch = torch.empty(1, 3, cfg.patch, cfg.patch, device=self.dev)
-            fourier = self.model.uses_fourier(patch)
+            fourier = getattr(self.fast, "uses_fourier", lambda _: False)(patch)
         return {
             "steps": cfg.total_steps,
             "patches": cfg.total_steps * cfg.batch_size,

@@ -23,7 +23,7 @@ from imgloss import models
 
 def test_step_flops_match_torch_flop_counter():
     # nominal FLOPs are the direct convolution's (the Fourier path is compared on the same work)
-    net = models.PaperNet("direct")
+    net = models.PaperNet()
     x = torch.rand(2, 3, 31, 31)  # the input never needs a gradient, as in training
     with FlopCounterMode(display=False) as counter:
         net(x).sum().backward()

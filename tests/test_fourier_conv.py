@@ -109,12 +109,11 @@ def test_layout_round_trip():
 
 def test_papernet_fourier_path_matches_direct_path_in_value_and_gradient():
     torch.manual_seed(0)
-    direct = models.PaperNet("direct")
-    fourier = copy.deepcopy(direct)
-    fourier.conv_algorithm = "auto"
+    direct = models.PaperNet()
+    fourier = fc.accelerate(copy.deepcopy(direct))
     x = torch.rand(16, 3, 31, 31)
     target = torch.rand(16, 3, 15, 15)
-    assert fourier.uses_fourier(x) and not direct.uses_fourier(x)
+    assert fourier.uses_fourier(x)
     out_d, out_f = direct(x), fourier(x)
     torch.testing.assert_close(out_f, out_d, rtol=1e-5, atol=1e-6)
     ((out_d - target) ** 2).mean().backward()
@@ -124,8 +123,21 @@ def test_papernet_fourier_path_matches_direct_path_in_value_and_gradient():
         assert ((p_f.grad - p_d.grad).abs().max() / scale).item() < 2e-5, name
 
 
-def test_when_the_fourier_path_is_taken():
+def test_the_fourier_layer_is_a_module_swap_that_shares_the_parameters():
     net = models.PaperNet()
+    fast = fc.accelerate(net)
+    assert isinstance(fast, fc.FourierConvNet) and fast.net is net
+    assert all(a is b for a, b in zip(fast.parameters(), net.parameters(), strict=True))
+    assert fast.margin == net.margin
+    assert {k.removeprefix("net.") for k in fast.state_dict()} == set(net.state_dict())
+    # the model itself is the paper's network only: plain conv2d and PReLU modules
+    assert not hasattr(net, "uses_fourier") and not hasattr(net, "conv_algorithm")
+    assert fc.accelerate(models.SRCNN()).__class__ is models.SRCNN  # no layer to accelerate
+    assert fc.accelerate(net, "direct") is net
+
+
+def test_when_the_fourier_path_is_taken():
+    net = fc.FourierConvNet(models.PaperNet())
     patch = torch.rand(2, 3, 31, 31)
     assert net.fourier_layers == (False, True, True)
     assert net.uses_fourier(patch)
@@ -133,32 +145,33 @@ def test_when_the_fourier_path_is_taken():
     assert not net.uses_fourier(patch.double())  # float32 only (the direct path is exact there)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert not net.uses_fourier(patch)
-    assert not models.PaperNet("direct").uses_fourier(patch)
-    assert models.PaperNet("fourier").uses_fourier(torch.rand(1, 3, 80, 80))
+    assert not fc.FourierConvNet(models.PaperNet(), "direct").uses_fourier(patch)
+    assert fc.FourierConvNet(models.PaperNet(), "fourier").uses_fourier(torch.rand(1, 3, 80, 80))
     # SRCNN's wide layers are cheap with oneDNN (measured): it has no Fourier layer
-    assert models.SRCNN().fourier_layers == (False, False, False)
-    assert not models.SRCNN().uses_fourier(patch)
-    with pytest.raises(ValueError, match="conv_algorithm"):
-        models.PaperNet("winograd")
+    assert fc.fourier_layers(models.SRCNN()) == (False, False, False)
+    assert not fc.FourierConvNet(models.SRCNN()).uses_fourier(patch)
+    with pytest.raises(ValueError, match="algorithm"):
+        fc.FourierConvNet(models.PaperNet(), "winograd")
 
 
-def test_predict_on_a_whole_image_is_unchanged_by_the_algorithm():
+def test_a_forced_fourier_path_on_a_larger_input_equals_the_direct_one():
     torch.manual_seed(1)
-    net = models.PaperNet("direct")
+    net = models.PaperNet()
     image = torch.rand(1, 3, 40, 52)
-    forced = copy.deepcopy(net)
-    forced.conv_algorithm = "fourier"
-    torch.testing.assert_close(forced.predict(image), net.predict(image), rtol=1e-5, atol=1e-6)
+    forced = fc.FourierConvNet(net, "fourier")
+    torch.testing.assert_close(forced(image), net(image), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(forced.predict(image), net.predict(image))
 
 
 def test_a_fourier_training_step_is_deterministic():
     def one_step() -> torch.Tensor:
         torch.manual_seed(3)
         net = models.PaperNet()
+        fast = fc.accelerate(net)
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
         x, y = torch.rand(8, 3, 31, 31), torch.rand(8, 3, 15, 15)
         for _ in range(2):
-            loss = ((net(x) - y) ** 2).mean()
+            loss = ((fast(x) - y) ** 2).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -154,3 +154,31 @@ def test_sampler_gather_and_slice_paths_cut_identical_patches():
         assert torch.equal(xa, xb) and torch.equal(ya, yb)
     with pytest.raises(ValueError, match="method"):
         PatchSampler(images, in_size=5, out_size=5, method="fast")
+
+
+def test_datasets_are_tagged_only_with_real_tasks():
+    from imgloss.data.registry import DATASETS
+
+    for d in DATASETS.values():
+        assert set(d.tasks) <= set(T.TASKS), (d.name, d.tasks)
+    for task in T.TASKS.values():  # every test set of a task is tagged with it
+        for name in task.test_sets:
+            assert task.name in DATASETS[name].tasks, (task.name, name)
+
+
+def test_no_code_outside_the_tasks_module_asks_which_task_it_has():
+    """Task behaviour (network, corruption policy, storage, baseline extras) lives in
+    imgloss.tasks.Task; elsewhere a task is only looked up, never compared by name."""
+    import re
+    from pathlib import Path
+
+    package = Path(T.__file__).parent
+    pattern = re.compile(r"""(task|task_name|\.name)\s*(==|!=)\s*["'](demosaic|sr|jpeg)["']""")
+    found = [
+        f"{path.relative_to(package)}:{i}"
+        for path in package.rglob("*.py")
+        if path.name != "tasks.py"
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert not found, found

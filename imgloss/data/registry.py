@@ -68,7 +68,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             "Kodak24",
             "test",
-            ("demosaic", "denoise", "jpeg"),
+            ("demosaic", "jpeg"),
             "Kodak Lossless True Color Image Suite: released by Kodak for unrestricted use",
             Source(*_IRCNN, "testsets/Set24/{stem}.png", ".png"),
             overlaps=("LIVE1: 19 of its 29 references are (cropped or rescaled) Kodak images",),
@@ -84,7 +84,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             "CBSD68",
             "test",
-            ("denoise",),
+            (),  # a denoising benchmark: none of the paper's three tasks tests on it
             _BSDS_LICENCE,
             Source(*_IRCNN, "testsets/CBSD68/{stem}.png", ".png"),
             overlaps=("BSD100: all 68 images are in BSD100 (pixel-identical)",),
@@ -101,7 +101,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             "BSDS_train",
             "train",
-            ("demosaic", "denoise", "jpeg", "sr"),
+            ("demosaic", "jpeg", "sr"),
             _BSDS_LICENCE,
             Source(*_BSDS, "BSR/BSDS500/data/images/{split}/{stem}.jpg", ".jpg"),
             notes="BSDS500 train + test splits minus 302003 (a Set5 image is a crop of it); "
