@@ -161,6 +161,8 @@ def execute(
     names = resolve(notebooks)
     parameters = dict(parameters or {})
     declared = {n: parameters_of(root / "notebooks" / f"{n}.ipynb") for n in names}
+    if any("live" in d for d in declared.values()):
+        parameters.setdefault("live", False)  # the static book has no kernel for live widgets
     unknown = set(parameters) - set().union(*(set(d) for d in declared.values()))
     if unknown:
         raise BookError(
