@@ -225,6 +225,11 @@ def test_sliders_switch_precomputed_views_without_a_kernel(built_book, browser):
             page.wait_for_timeout(300)
             assert widget.locator(".widget-readout").inner_text() != readout, f"slider {i}"
             assert stack.inner_html() != before, f"slider {i}: the view did not change"
+            sizes = stack.evaluate(  # every panel of one sweep has one size
+                "s => [...new Set([...s.querySelectorAll('img')]"
+                ".map(i => i.naturalWidth + 'x' + i.naturalHeight))]"
+            )
+            assert len(sizes) == 1, f"slider {i}: panels of sizes {sizes}"
         assert not errors, errors
     finally:
         page.close()

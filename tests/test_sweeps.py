@@ -78,3 +78,17 @@ def test_a_sweep_on_any_image_without_trained_networks():
     assert [v.setting.run for v in views] == ["mix_alpha0", "mix_alpha1"]
     assert all(v.output is None and v.loss_map.shape == v.gradient.shape for v in views)
     assert not np.allclose(views[0].loss_map, views[1].loss_map)  # alpha changes the map
+
+
+def test_maps_have_a_colour_bar_and_images_keep_its_room_empty():
+    rng = np.random.default_rng(1)
+
+    def bar_area(png: bytes) -> np.ndarray:
+        arr = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float64)
+        h, w = arr.shape[:2]
+        return arr[int(0.3 * h) : int(0.7 * h), int(0.80 * w) : int(0.82 * w)]
+
+    error = sweeps.panel(rng.random((48, 48)), title="map", kind="error", limit=1.0)
+    rgb = sweeps.panel(rng.integers(0, 255, (48, 48, 3), dtype=np.uint8), title="x", kind="rgb")
+    assert bar_area(error).std() > 10  # the colour ramp of the bar
+    assert (bar_area(rgb) > 250).all()  # white: no bar beside an image
