@@ -81,7 +81,7 @@ def make_pdf(root: str | os.PathLike, out: str | os.PathLike | None = None) -> P
             start = len(writer.pages)
             for sheet in PdfReader(Path(tmp) / _pdf_name(page)).pages:
                 writer.add_page(sheet)
-            writer.add_outline_item(chapter.title, start)
+            writer.add_outline_item(title=chapter.title, page_number=start)
         writer.add_metadata({"/Title": chapters[0].title if chapters else "imgloss"})
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(out.name + ".partial")

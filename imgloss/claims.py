@@ -217,6 +217,7 @@ def _records(view: View, task: str, schedule: str) -> dict[int, RunRecord]:
     out = {}
     for entry in view.runs():
         if (entry.task, entry.schedule) == (task, schedule):
+            assert view.folder is not None  # a view with runs has a folder
             out[entry.seed] = RunRecord.load(view.folder.path / entry.folder / "metrics.json")
     return out
 
@@ -367,13 +368,15 @@ def _decide_claim(view: View, claim: Claim, task: str, dataset: str) -> Verdict:
 
 def _baseline_value(view: View, claim: Claim) -> list[Verdict]:
     base = view.baseline("demosaic")
+    value = claim.value
+    assert value is not None  # a baseline_value claim states the paper's value
     out = []
     for dataset, table in ({} if base is None else base.tables).items():
         values = np.array([r["psnr"] for r in table.rows.values()], dtype=np.float64)
         low, high = _bootstrap(values) if len(values) > 1 else (values[0], values[0])
-        verdict = "holds" if low <= claim.value <= high else "contradicted"
-        out.append(Verdict(claim, "demosaic", dataset, verdict, float(values.mean()) - claim.value,
-                           (low - claim.value, high - claim.value), len(values), 1, "psnr",
+        verdict = "holds" if low <= value <= high else "contradicted"
+        out.append(Verdict(claim, "demosaic", dataset, verdict, float(values.mean()) - value,
+                           (low - value, high - value), len(values), 1, "psnr",
                            note="difference to the paper's value; other test images (see the "
                            "noise analysis: the PSNR follows the mean intensity)"))  # fmt: skip
     return out

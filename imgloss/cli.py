@@ -487,6 +487,11 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     )
 
 
+def _user_errors_and(*more: type[BaseException]) -> tuple[type[BaseException], ...]:
+    """:func:`_user_errors` and the command's own ones."""
+    return (*_user_errors(), *more)
+
+
 def _train_command(args: argparse.Namespace) -> int:
     from imgloss import design, runner
 
@@ -743,6 +748,11 @@ def _report_command(args: argparse.Namespace) -> int:
         print(report.data_markdown(view) + "\n")
         print(report.table1_markdown(view))
         print(report.switching_markdown(view))
+        print(report.fig8_markdown(view))
+        geometry = report.geometry_markdown(view)
+        if geometry:
+            print("## Patch geometry: the loss on a 15 x 15 or a 31 x 31 output\n")
+            print(geometry + "\n")
         print("## The paper's claims, decided\n")
         print(report.claims_markdown(view))
     except _user_errors() as err:
@@ -771,7 +781,7 @@ def _migrate_command(args: argparse.Namespace) -> int:
     try:
         for line in migrate.migrate(args.results, args.root):
             print(line)
-    except (*_user_errors(), migrate.MigrationError) as err:
+    except _user_errors_and(migrate.MigrationError) as err:
         print(f"error: {_one_line(err)}", file=sys.stderr)
         return 1
     return 0
@@ -788,7 +798,7 @@ def _reproduce_command(args: argparse.Namespace) -> int:
             train_embedded=args.train_embedded,
             build_book=not args.no_book,
         )
-    except (*_user_errors(), book.BookError) as err:
+    except _user_errors_and(book.BookError) as err:
         print(f"error: {_one_line(err)}", file=sys.stderr)
         return 1
 
@@ -806,7 +816,7 @@ def _bm3d_command(args: argparse.Namespace) -> int:
             images=args.images,
             root=args.root,
         )
-    except (bm3d_baseline.BM3DUnavailableError, *_user_errors()) as err:
+    except _user_errors_and(bm3d_baseline.BM3DUnavailableError) as err:
         print(f"error: {_one_line(err)}", file=sys.stderr)
         return 1
     for name, table in result.tables.items():

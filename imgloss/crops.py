@@ -48,9 +48,10 @@ CROP_REGIONS = ("flat region", "edge region")
 def figure_boxes(target: torch.Tensor, profile: Profile) -> list[tuple]:
     """Index tuples of the profile's figure crops of a test image (``target``: ``(1, 3, H, W)``):
     the flattest window, the window with the most edges, then fixed ones (module docstring)."""
-    s = min(profile.crop_size, *target.shape[-2:])
+    h, w = target.shape[-2:]
+    s = min(profile.crop_size, h, w)
     corners = region_corners(target, s)[: profile.crops]
-    corners += crop_boxes(*target.shape[-2:], profile.crops - len(corners), s)
+    corners += crop_boxes(h, w, profile.crops - len(corners), s)
     return [(..., slice(top, top + s), slice(left, left + s)) for top, left in corners]
 
 

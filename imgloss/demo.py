@@ -109,7 +109,7 @@ def _draw(fig, axes, clean, degraded, maps, values, noise) -> None:
 
     size = clean.shape[-1]
     summary = ", ".join(f"{k}={v:.4f}" for k, v in values.items())
-    panels = [("clean", rgb(clean), None)]
+    panels: list[tuple[str, np.ndarray, str | None]] = [("clean", rgb(clean), None)]
     panels.append((f"degraded: N(0, {noise:g}^2) noise, clipped to [0, 1]", rgb(degraded), None))
     for name, (label, m) in maps.items():
         panels.append((f"{label}\n{name} loss = {values[name]:.4f}", m.numpy(), style.ERROR_CMAP))

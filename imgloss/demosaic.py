@@ -161,10 +161,9 @@ def _neighbour_mean(x: torch.Tensor, offsets) -> torch.Tensor:
     """Mean of the four neighbours at ``offsets`` (dy, dx), whole-sample symmetric border."""
     xp = F.pad(x, (1, 1, 1, 1), mode="reflect")
     h, w = x.shape[-2:]
-    out = None
+    out = torch.zeros_like(x)
     for dy, dx in offsets:
-        v = xp[..., 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
-        out = v * 0.25 if out is None else out.add_(v, alpha=0.25)
+        out.add_(xp[..., 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w], alpha=0.25)
     return out
 
 

@@ -159,6 +159,7 @@ def run_local(
         env = dict(os.environ)
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = gpu
+        assert folder is not None  # there are jobs
         log = _log_path(folder, job.profile.name, job)
         log.parent.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "imgloss.cli", *job.train_args()]

@@ -18,6 +18,7 @@ import io
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -93,8 +94,8 @@ def crop_sets(
             missing.append(label)
         else:
             folders[label] = folder
-    out = {"labels": [], "crops": [], "regions": [], "missing": missing, "image": None,
-           "dataset": None}  # fmt: skip
+    out: dict[str, Any] = {"labels": [], "crops": [], "regions": [], "missing": missing,
+                           "image": None, "dataset": None}  # fmt: skip
     if not folders:
         return out
     first = next(iter(folders.values()))
@@ -282,7 +283,7 @@ def gains_over_l2(view: View, task: str = "demosaic", measure: str = "psnr") -> 
 
     summary = view.summary("table1")
     datasets = summary.datasets(task) if summary else []
-    out = {"losses": [], "ours": [], "paper": [], "n": (0, 0), "dataset": None}
+    out: dict[str, Any] = {"losses": [], "ours": [], "paper": [], "n": (0, 0), "dataset": None}
     if not datasets:
         return out
     out["dataset"] = dataset = datasets[0]

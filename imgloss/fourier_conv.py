@@ -48,11 +48,14 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+if TYPE_CHECKING:
+    from .models import ValidConvNet
 
 MAX_SIDE = 64
 """Largest input side for which :func:`worthwhile` chooses the Fourier path. Chosen, not tuned:
@@ -152,7 +155,7 @@ class _SpectralCorrelation(torch.autograd.Function):
     separate passes over memory. ``bias`` is added at the zero frequency: ``P_re[0] += H W b``."""
 
     @staticmethod
-    def forward(ctx, x, w_re, w_im, bias, t: Transforms):  # type: ignore[override]
+    def forward(ctx, x, w_re, w_im, bias, t: Transforms):
         w_in, h_in, n, c_in = x.shape
         c_out = w_re.shape[-1]
         m, ho, wo = t.h_re.shape[0], t.i_cos.shape[1], t.iw.shape[0]
@@ -176,7 +179,7 @@ class _SpectralCorrelation(torch.autograd.Function):
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_y):  # type: ignore[override]
+    def backward(ctx, grad_y):
         x_re, x_im, w_re, w_im = ctx.saved_tensors
         t: Transforms = ctx.t
         w_in, h_in, n, c_in = ctx.shape
@@ -229,9 +232,9 @@ def fourier_conv2d(
         raise ValueError(f"kernel {kh} x {kw} is larger than the input {h_in} x {w_in}")
     if bias is not None and bias.shape != (c_out,):
         raise ValueError(f"bias must have shape ({c_out},), got {tuple(bias.shape)}")
-    t = transforms(h_in, w_in, kh, kw, x.dtype, x.device)
-    w_re, w_im = kernel_spectrum(weight, t)
-    return _SpectralCorrelation.apply(x.contiguous(), w_re, w_im, bias, t)
+    dft = transforms(h_in, w_in, kh, kw, x.dtype, x.device)
+    w_re, w_im = kernel_spectrum(weight, dft)
+    return _SpectralCorrelation.apply(x.contiguous(), w_re, w_im, bias, dft)
 
 
 # ------------------------------------------------------------------------- the network layer
@@ -239,7 +242,7 @@ def fourier_conv2d(
 ALGORITHMS = ("auto", "direct", "fourier")
 
 
-def fourier_layers(net: nn.Module) -> tuple[bool, ...]:
+def fourier_layers(net: ValidConvNet) -> tuple[bool, ...]:
     """Which convolutions of a valid network (``net.convs``) run on the Fourier path: the
     ``k x k`` layers with at least 64 input channels (measured: faster than oneDNN's direct
     kernels for PaperNet's two last layers, slower for the first layer's 3 channels and SRCNN's
@@ -261,7 +264,9 @@ class FourierConvNet(nn.Module):
     under ``net.``; save ``wrapper.net`` to keep the plain network's keys.
     """
 
-    def __init__(self, net: nn.Module, algorithm: str = "auto") -> None:
+    net: ValidConvNet
+
+    def __init__(self, net: ValidConvNet, algorithm: str = "auto") -> None:
         super().__init__()
         if algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
@@ -311,7 +316,7 @@ class FourierConvNet(nn.Module):
         return from_spatial_major(x) if spatial else x
 
 
-def accelerate(net: nn.Module, algorithm: str = "auto") -> nn.Module:
+def accelerate(net: ValidConvNet, algorithm: str = "auto") -> nn.Module:
     """``net`` computed with the Fourier path where it pays (:class:`FourierConvNet`), or
     ``net`` itself when none of its layers would use it (SRCNN) or ``algorithm="direct"``."""
     wrapped = FourierConvNet(net, algorithm)

@@ -137,6 +137,7 @@ def plot_patch_gradients(losses: dict, prediction: torch.Tensor, target: torch.T
         for ax, (title, loss_fn) in zip(axes[0], losses.items(), strict=True):
             xg = prediction.detach().clone().requires_grad_(True)
             loss_fn(xg, target).backward()
+            assert xg.grad is not None
             shown = ax.imshow(xg.grad[0].abs().sum(0).numpy(), cmap=style.ERROR_CMAP)
             ax.set_title(title)
             style.image_axes(ax)

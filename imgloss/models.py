@@ -33,6 +33,9 @@ weights.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -45,11 +48,16 @@ def _init_conv(conv: nn.Conv2d, *, last: bool) -> None:
         nn.init.normal_(conv.weight, std=1e-3)
     else:
         nn.init.kaiming_normal_(conv.weight, a=PRELU_INIT, nonlinearity="leaky_relu")
-    nn.init.zeros_(conv.bias)
+    if conv.bias is not None:
+        nn.init.zeros_(conv.bias)
 
 
 class ValidConvNet(nn.Module):
     """Unpadded convolutions with PReLUs between them; ``margin`` pixels are lost per side."""
+
+    convs: Sequence[nn.Conv2d]  # an nn.ModuleList at run time
+    acts: Sequence[nn.PReLU]
+    margin: int
 
     def __init__(self, layers: list[tuple[int, int, int]]) -> None:
         super().__init__()
@@ -60,7 +68,8 @@ class ValidConvNet(nn.Module):
             convs.append(conv)
             if i < len(layers) - 1:
                 acts.append(nn.PReLU(c_out, init=PRELU_INIT))
-        self.convs, self.acts = nn.ModuleList(convs), nn.ModuleList(acts)
+        self.convs = cast(Sequence[nn.Conv2d], nn.ModuleList(convs))
+        self.acts = cast(Sequence[nn.PReLU], nn.ModuleList(acts))
         self.margin = sum((k - 1) // 2 for _, _, k in layers)
 
     def check_input(self, x: torch.Tensor) -> None:
@@ -118,10 +127,10 @@ class SRCNN(ValidConvNet):
 
 
 #: The networks by the name a task gives (:attr:`imgloss.tasks.Task.network`).
-NETWORKS: dict[str, type[ValidConvNet]] = {"PaperNet": PaperNet, "SRCNN": SRCNN}
+NETWORKS: dict[str, type[PaperNet | SRCNN]] = {"PaperNet": PaperNet, "SRCNN": SRCNN}
 
 
-def _network(task: str) -> type[ValidConvNet]:
+def _network(task: str) -> type[PaperNet | SRCNN]:
     from . import tasks
 
     return NETWORKS[tasks.get(task).network]  # an unknown task: tasks.get names the valid ones

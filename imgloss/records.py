@@ -328,7 +328,10 @@ def summarize_runs(
     values: dict = {}
     images: dict = {}
     data: dict[str, RunData] = {}
-    runs, commits, devices, metrics = [], set(), set(), ()
+    runs: list[RunEntry] = []
+    commits: set[str] = set()
+    devices: set[str] = set()
+    metrics: tuple[str, ...] = ()
     for folder, r in records:
         if r.profile != profile:
             raise ValueError(f"{folder}: a run of profile {r.profile}, not {profile}")
@@ -573,6 +576,7 @@ class View:
         for summary in self.summaries().values():
             for r in summary.runs:
                 if (r.task, r.schedule, r.seed) == (task, schedule, seed):
+                    assert self.folder is not None  # a view with summaries has a folder
                     return self.folder.path / r.folder
         return None
 

@@ -27,7 +27,12 @@ from .tasks import TASKS
 
 def _fmt(value: float, metric: str, ci: float | None = None) -> str:
     scale = DISPLAY_SCALE.get(metric, 1.0)
-    digits = 2 if metric == "psnr" else (3 if metric in DISPLAY_SCALE else 4)
+    # dB and CIELAB chroma to 0.01; the errors scaled by 1000 to 0.001; indices in [0, 1] to 1e-4
+    digits = (
+        2
+        if metric.startswith("psnr") or metric == "chroma_shift"
+        else (3 if metric in DISPLAY_SCALE else 4)
+    )
     text = f"{value * scale:.{digits}f}"
     if ci is not None:
         text += f" ± {ci * scale:.{digits}f}"
@@ -79,7 +84,7 @@ def _table1_dataset(view: View, summary: ExperimentSummary, task_name: str, data
     baseline_table = None if (cropped or base is None) else base.tables.get(dataset)
     bm3d = view.bm3d() if task.bm3d_column else None
     full_images = bm3d is not None and bm3d.settings.get("crop") is None and not cropped
-    bm3d_table = bm3d.tables.get(dataset) if full_images else None
+    bm3d_table = bm3d.tables.get(dataset) if (bm3d is not None and full_images) else None
     extras = [
         m for m in EXTRA_METRICS if any(summary.cell(task_name, n, dataset, m) for n in losses)
     ]
@@ -126,7 +131,8 @@ def table1_markdown(view: View, tasks: list[str] | None = None) -> str:
     for task_name in TASKS:
         if tasks is not None and task_name not in tasks:
             continue
-        for dataset in summary.datasets(task_name) if summary else ():
+        for dataset in summary.datasets(task_name) if summary is not None else ():
+            assert summary is not None
             heading, lines = _table1_dataset(view, summary, task_name, dataset)
             out += [heading, *lines, ""]
         out += _paper_table1(task_name)
@@ -230,6 +236,10 @@ def data_markdown(view: View) -> str:
     return "\n\n".join(lines)
 
 
+def _describe(view: View) -> str:
+    return view.source.describe() if view.source is not None else "no results yet"
+
+
 def provenance_markdown(view: View, *experiments: str, tasks: tuple[str, ...] = ()) -> str:
     """One line naming the profile, data source, test data, devices and commits behind the
     view's summaries of ``experiments`` (all of them if none is named), for ``tasks`` (all if
@@ -249,7 +259,7 @@ def provenance_markdown(view: View, *experiments: str, tasks: tuple[str, ...] = 
         }
     )
     return (
-        f"*Computed by imgloss — profile `{view.profile}`; data: {view.source.describe()}; "
+        f"*Computed by imgloss — profile `{view.profile}`; data: {_describe(view)}; "
         f"test images: {', '.join(data) or '—'}; device: {', '.join(devices) or '—'}; "
         f"commits: {', '.join(commits) or '—'}.*"
     )
@@ -263,7 +273,8 @@ def runs_markdown(view: View) -> str:
         for task, datasets in summary.images.items():
             for dataset, images in datasets.items():
                 labels = [n for n in summary.schedules(task) if summary.measures(task, n, dataset)]
-                seeds = sorted({summary.cell(task, n, dataset, "psnr").seeds for n in labels})
+                cells = [summary.cell(task, n, dataset, "psnr") for n in labels]
+                seeds = sorted({c.seeds for c in cells if c is not None})
                 rows.append(
                     f"| {experiment} | {TASKS[task].title} | {dataset} | {len(images)} | "
                     f"{', '.join(labels)} | {', '.join(map(str, seeds))} |"
@@ -357,7 +368,8 @@ def geometry_markdown(view: View) -> str:
         loss = v.claim.b
         for part in v.parts or (v,):
             n = f"{part.n_images} × {part.n_seeds}" if part.n_images else "—"
-            out.append(f"| {loss} | {LABELS.get(part.measure, part.measure)} | "
+            measure = part.measure or ""
+            out.append(f"| {loss} | {LABELS.get(measure, measure)} | "
                        f"{_effect_text(part)} | {n} | {part.verdict} |")  # fmt: skip
         out.append(f"| **{loss}** | **all** | | | **{v.verdict}** |")
     return "\n".join(out)

@@ -100,13 +100,14 @@ def main_job(
         runs = view.runs()
         commits = sorted({c[:10] for s in view.summaries().values() for c in s.commits})
         _say(
-            f"the book shows {len(runs)} runs of profile {profile} on {view.source.describe()}, "
+            f"the book shows {len(runs)} runs of profile {profile} on "
+            f"{view.source.describe() if view.source else '—'}, "
             f"made at commit(s) {', '.join(commits) or '—'}; trained in this call: {trained}"
         )
         _say(describe(of_view(view, PROFILES[profile].experiments)))
         if view.tag != source.tag and train:
             _say(f"to see the results on {source.tag}: imgloss book -p data_source={source.tag}")
-    if build_book:
+    if repo_root is not None:  # build_book
         inside = results.is_relative_to(repo_root)  # notebooks run in the repository root
         parameters = {
             "profile": profile,
@@ -115,6 +116,7 @@ def main_job(
             "data_root": None if root is None else str(Path(root).resolve()),
         }
         html = book.make(repo_root, parameters=parameters, progress=progress)
+        assert html is not None  # built
         _say(f"book: {html / 'index.html'}")
     _say(
         "commands: `source .venv/bin/activate` puts imgloss and papermill on the PATH "

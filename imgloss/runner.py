@@ -45,6 +45,7 @@ from .design import (  # noqa: F401 (the design's names, re-exported for scripts
     ALPHAS,
     EXPERIMENTS,
     FIG8_SIGMAS,
+    PAPER_PATCH,
     PROFILES,
     SWITCHES,
     TABLE1_LOSSES,
@@ -77,11 +78,10 @@ def train_config(run: RunSpec, profile: Profile, data: RunData) -> TrainConfig:
         lr = profile.lr if i == 0 else profile.switch_lr
         phases.append(Phase(loss, steps, lr, options))
     patch = run.patch if run.patch is not None else profile.patch
-    geometry = {} if patch is None else {"patch": patch}
     return TrainConfig(
         task=run.task,
         phases=tuple(phases),
-        **geometry,
+        patch=PAPER_PATCH if patch is None else patch,
         seed=run.seed,
         batch_size=profile.batch_size,
         eval_every=profile.eval_every,

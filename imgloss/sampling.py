@@ -15,6 +15,7 @@ JPEG patches are misaligned with the 8 x 8 grid, the configuration the paper fou
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -103,6 +104,9 @@ class PatchSampler:
         if method not in ("auto", "gather", "slice"):
             raise ValueError(f"method must be 'auto', 'gather' or 'slice', got {method!r}")
         self._gpu = self.device.type != "cpu" if method == "auto" else method == "gather"
+        # GPU: one flat (3, pixels) tensor per kind; CPU: the list of (3, H, W) images
+        self._clean: Any
+        self._inputs: Any
         if self._gpu:
             self._clean = torch.cat([t.reshape(3, -1) for t in clean], dim=1)
             self._inputs = (

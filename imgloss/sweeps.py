@@ -101,6 +101,7 @@ def loss_and_gradient(setting: Setting, x: torch.Tensor, y: torch.Tensor, inner)
     top = (x.shape[-2] - full.shape[-2]) // 2  # the map lost `top` pixels per side (valid)
     crop = full[..., rows.start - top : rows.stop - top, cols.start - top : cols.stop - top]
     crop.mean().backward()
+    assert xg.grad is not None
     gradient = xg.grad[0, :, rows, cols].sum(0)
     return crop[0].mean(0).detach().numpy(), gradient.numpy()
 
@@ -136,7 +137,7 @@ def view_widget(view: SweepView, *, loss_limit: float, gradient_limit: float):
     from . import widgets
 
     s = view.setting
-    row = {
+    row: dict[str, object] = {
         "loss map": panel(view.loss_map, title=f"loss map, {s.math}", kind="error",
                           limit=loss_limit),
         "gradient": panel(view.gradient, title=f"gradient, {s.math}", kind="signed",

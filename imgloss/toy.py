@@ -96,7 +96,7 @@ def edge_experiment(
     y = step_edge(length, edge)
     p = edge - offset
     x = noisy(y, std, seed)
-    at_p = {s: [] for s in sigmas}
+    at_p: dict[float, list[float]] = {s: [] for s in sigmas}
     rng = np.random.default_rng(seed + 1)
     for _ in range(trials):
         xn = y + rng.normal(0.0, std, size=y.shape)

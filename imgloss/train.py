@@ -380,7 +380,7 @@ class _Run:
     loss_fns: list
     step: int = 0
     curves: list = field(default_factory=list)
-    running: torch.Tensor | None = None
+    running: torch.Tensor = field(default_factory=lambda: torch.zeros((), dtype=torch.float64))
     running_n: int = 0
     t0: float = 0.0
     lr: float = 0.0
@@ -396,7 +396,7 @@ class _Run:
         torch.manual_seed(cfg.seed)
         model = models.for_task(cfg.task).to(dev)
         if dev.type == "cuda":
-            model = model.to(memory_format=torch.channels_last)
+            model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         fast = fourier_conv.accelerate(model) if dev.type == "cpu" else model
         data = TrainingData.build(cfg, dev, root)
         validation = validation_crops(cfg, dev, root)

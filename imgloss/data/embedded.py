@@ -28,9 +28,9 @@ def is_embedded(name: str) -> bool:
 
 
 def source() -> str:
-    import skimage
+    from importlib.metadata import version
 
-    return f"scikit-image {skimage.__version__} skimage.data (bundled, no download)"
+    return f"scikit-image {version('scikit-image')} skimage.data (bundled, no download)"
 
 
 def load_embedded(name: str, only: tuple[str, ...] | None = None) -> list[tuple[str, np.ndarray]]:

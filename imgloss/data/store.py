@@ -47,7 +47,7 @@ def _scan(
     bar = tqdm(ds.files.items(), desc=f"reading {name}", unit="img", leave=False, disable=None)
     for file, expected in bar:
         pixels, problem = _read(folder / file, expected["sha256"] if verify else None)
-        if problem:
+        if problem or pixels is None:
             problems.append(f"{file}: {problem}")
             continue
         yield file, pixels
@@ -108,7 +108,7 @@ def load_image(
     file = _match(image, list(ds.files), name)
     root = data_root(root)
     pixels, problem = _read(root / name / file, ds.files[file]["sha256"])
-    if problem:
+    if problem or pixels is None:
         raise DatasetError(f"dataset {name}: {file}: {problem}; {_fetch_hint(name, root)}")
     return file, _rgb(pixels)
 

@@ -23,6 +23,7 @@ from .filters import filter_full, filter_valid, patch_weights
 @contextlib.contextmanager
 def full_precision(device: torch.device) -> Iterator[None]:
     """Disable autocast so that the statistics stay in float32/float64."""
+    ctx: contextlib.AbstractContextManager
     try:
         ctx = torch.autocast(device_type=device.type, enabled=False)
     except RuntimeError:  # device type without autocast support
@@ -52,13 +53,13 @@ class _ExactMatmul(torch.autograd.Function):
     """``a @ b`` with TF32 disabled in the forward and in the backward pass."""
 
     @staticmethod
-    def forward(ctx, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(a, b)
         with _ieee_float32_matmul(a.device):
             return a @ b
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+    def backward(ctx, grad: torch.Tensor):
         a, b = ctx.saved_tensors
         with _ieee_float32_matmul(grad.device):
             ga = grad @ b.mT if ctx.needs_input_grad[0] else None
@@ -184,7 +185,7 @@ def unstack(stacked: torch.Tensor, count: int, n: int, c: int) -> list[torch.Ten
     return [block.reshape(n, c, h, w) for block in stacked.chunk(count, dim=1)]
 
 
-def sliding_moments(x: torch.Tensor, y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+def sliding_moments(x: torch.Tensor, y: torch.Tensor, kernel: torch.Tensor) -> list[torch.Tensor]:
     """Filtered moments ``mu_x, mu_y, E[x^2], E[y^2], E[xy]`` stacked on the batch axis.
 
     Returns five ``(N, C, H - k + 1, W - k + 1)`` views of one filtered buffer.
@@ -197,7 +198,8 @@ def sliding_lcs_maps(
     x: torch.Tensor, y: torch.Tensor, kernel: torch.Tensor, c1: float, c2: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``l`` and ``cs`` maps over the valid region, ``(N, C, H-k+1, W-k+1)`` each (autograd)."""
-    return luminance_contrast_structure(*sliding_moments(x, y, kernel), c1, c2)
+    mu_x, mu_y, e_xx, e_yy, e_xy = sliding_moments(x, y, kernel)
+    return luminance_contrast_structure(mu_x, mu_y, e_xx, e_yy, e_xy, c1, c2)
 
 
 class SlidingSSIMMeans(torch.autograd.Function):
@@ -216,7 +218,7 @@ class SlidingSSIMMeans(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, y, kernel, c1: float, c2: float):  # type: ignore[override]
+    def forward(ctx, x, y, kernel, c1: float, c2: float):
         mu_x, mu_y, e_xx, e_yy, e_xy = sliding_moments(x, y, kernel)
         b1 = mu_x * mu_x
         b1.addcmul_(mu_y, mu_y)  # mu_x^2 + mu_y^2
@@ -235,7 +237,7 @@ class SlidingSSIMMeans(torch.autograd.Function):
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_ssim, grad_cs):  # type: ignore[override]
+    def backward(ctx, grad_ssim, grad_cs):
         x, y, kernel, mu_x, mu_y, l, cs, b1, b2 = ctx.saved_tensors
         need_x, need_y = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         if not (need_x or need_y):

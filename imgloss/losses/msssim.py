@@ -112,13 +112,13 @@ class _ClampedPower(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, v, w: float):  # type: ignore[override]
+    def forward(ctx, v, w: float):
         ctx.save_for_backward(v)
         ctx.w = w
         return v.clamp(min=0) ** w
 
     @staticmethod
-    def backward(ctx, grad):  # type: ignore[override]
+    def backward(ctx, grad):
         (v,) = ctx.saved_tensors
         slope = ctx.w * v.clamp(min=1e-6) ** (ctx.w - 1)
         return torch.where(v > 0, grad * slope, torch.zeros_like(grad)), None
@@ -178,7 +178,8 @@ def _gaussian_sliding_maps_direct(
         crop = r_max - radius
         if crop:
             filtered = filtered[..., crop:-crop, crop:-crop]
-        l, cs = luminance_contrast_structure(*unstack(filtered, 5, n, c), c1, c2)
+        mu_x, mu_y, e_xx, e_yy, e_xy = unstack(filtered, 5, n, c)
+        l, cs = luminance_contrast_structure(mu_x, mu_y, e_xx, e_yy, e_xy, c1, c2)
         product = cs if product is None else product * cs
         if i == top:  # the largest window: no crop; Mix's l1 term shares its region
             l_top = l
@@ -240,7 +241,7 @@ class _GaussianSlidingMaps(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, y, extra, sigmas, c1: float, c2: float):  # type: ignore[override]
+    def forward(ctx, x, y, extra, sigmas, c1: float, c2: float):
         n, c, hh, ww = x.shape
         radii = [gaussian_radius(s) for s in sigmas]
         r = max(radii)
@@ -289,7 +290,7 @@ class _GaussianSlidingMaps(torch.autograd.Function):
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_map, grad_extra):  # type: ignore[override]
+    def backward(ctx, grad_map, grad_extra):
         need_x, need_y, need_e = ctx.needs_input_grad[:3]
         x, y, *rest = ctx.saved_tensors
         count = len(ctx.sigmas)

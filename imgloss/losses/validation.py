@@ -27,6 +27,7 @@ import math
 import numbers
 import os
 import sys
+import types
 import warnings
 from collections.abc import Iterable, Iterator
 
@@ -202,7 +203,7 @@ _TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__)) + os.sep
 def warn_outside(message: str, category: type[Warning]) -> None:
     """``warnings.warn`` attributed to the first caller outside ``imgloss`` and ``torch``."""
     level = 1
-    frame = sys._getframe(0)
+    frame: types.FrameType | None = sys._getframe(0)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
         (_PACKAGE_DIR, _TORCH_DIR)
     ):

@@ -276,6 +276,7 @@ def _phase_congruency(images: torch.Tensor) -> torch.Tensor:
             an_sum = an.sum(1)
             energy_all = energy if energy_all is None else energy_all + energy
             an_all = an_sum if an_all is None else an_all + an_sum
+        assert an_all is not None and energy_all is not None  # there is at least one orientation
         pc = torch.where(an_all > 0, energy_all / torch.where(an_all > 0, an_all, 1.0), 0.0)
         out.append(pc)
     return torch.cat(out)
