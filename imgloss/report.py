@@ -182,7 +182,9 @@ def fig8_markdown(view: View) -> str:
     names = [f"ssim{k}" for k in FIG8_SIGMAS]
     out = []
     for dataset in summary.datasets("demosaic"):
-        out.append(f"**Networks trained with SSIM_k, {dataset}** (profile `{view.profile}`)\n")
+        out.append(
+            f"**Networks trained with SSIM at σ = k, {dataset}** (profile `{view.profile}`)\n"
+        )
         out.append("| measure | " + " | ".join(f"SSIM{k}" for k in FIG8_SIGMAS) + " |")
         out.append("|---|" + "---|" * len(names))
         for metric in FIG8_MEASURES:
