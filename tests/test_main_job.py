@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from imgloss import records
-from imgloss.design import PROFILES
+from imgloss.design import PROFILES, experiment_runs
 from imgloss.estimate import of_view
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,7 +93,8 @@ def test_the_main_job_trains_nothing_and_leaves_committed_files_untouched(fresh_
     assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-3000:]
     view = records.open_view(clone / "results", "quick", root=None)
     runs = len(view.runs())
-    assert runs == 24
+    design = {r for e in view.summaries() for r in experiment_runs(e, PROFILES["quick"])}
+    assert runs == len(design) and runs >= 44  # every run of the committed summaries
     assert f"the book shows {runs} runs of profile quick on registered datasets" in job.stdout
     assert "trained in this call: 0" in job.stdout and "nothing is trained" in job.stdout
     assert "source .venv/bin/activate" in job.stdout  # how to get imgloss on the PATH
@@ -134,7 +135,7 @@ def test_our_table1_is_in_the_report_and_in_the_book(fresh_clone):
         assert "| PSNR | " in report.stdout and psnr in report.stdout
         for text in ((html / f"{page}.html").read_text(), summary_page):
             assert re.search(rf"{re.escape(heading)}</strong>\s*\(ours: profile", text), page
-            cell = rf"<td><p>(<strong>)?{re.escape(psnr)}(</strong>)?</p></td>"
+            cell = rf"<td><p>(<strong>)?{re.escape(psnr)}( ± [0-9.]+)?(</strong>)?</p></td>"
             assert re.search(cell, text), page  # our l1 PSNR, in a table cell
     assert "registered datasets" in summary_page and "BSDS_train" in summary_page
 
@@ -165,3 +166,18 @@ def test_the_pages_show_no_plumbing_cells(fresh_clone):
         assert "from IPython.display import" not in text, page.name
         assert "display(Markdown(report." not in text, page.name
     assert "closed_form" in (html / "01-losses.html").read_text()  # teaching code stays
+
+
+def test_the_front_page_opens_with_the_claims_and_the_key_figure(fresh_clone):
+    """The book's first page: the paper's claims with our verdicts (a table with effect,
+    interval and counts) and the gains-over-l2 figure, from the committed results."""
+    clone, job, _ = fresh_clone
+    assert job.returncode == 0, job.stderr[-3000:]
+    front = (clone / "_build" / "html" / "book" / "executed" / "00-introduction.html").read_text()
+    assert re.search(r"claims of the paper, checked \d+ times", front)
+    assert "effect [95% CI]" in front and "images × seeds" in front
+    for verdict in ("holds", "undecided"):
+        assert f"<strong>{verdict}</strong>" in front
+    assert front.count("<img") >= 1  # the key figure
+    index = (clone / "_build" / "html" / "index.html").read_text()
+    assert "00-introduction" in index  # the book opens on it
