@@ -40,7 +40,7 @@ def toc_pages(root: Path) -> list[str]:
 
 
 def chromium() -> str:
-    """The Chromium executable to print with (a :class:`BookError` if there is none)."""
+    """The Chromium executable to print with (a ``imgloss.book.BookError`` if there is none)."""
     found = os.environ.get("IMGLOSS_CHROMIUM") or shutil.which("chromium")
     if not found:
         for candidate in ("chromium-browser", "google-chrome"):

@@ -126,12 +126,12 @@ FIG8_SIGMAS = (1, 3, 5, 9)
 SWITCHES = (("l1", "l2"), ("l2", "l1"), ("l1", "l1"), ("l2", "l2"))
 #: Mix's alpha in the alpha sweep (0.84 is the paper's).
 ALPHAS = (0.0, 0.25, 0.5, 0.84, 1.0)
-#: The losses of the patch-geometry ablation (issue 16): the ones whose Gaussians (sigma up to 8)
-#: a 15 x 15 network output cuts at about one sigma.
+#: The losses of the patch-geometry ablation, those whose Gaussians (sigma up to 8) a 15 x 15
+#: network output cuts at about one sigma.
 GEOMETRY_LOSSES = ("l1", "msssim", "mix")
 #: The paper's input side ("a 31 x 31 x 3 input", Sec. 4.1).
 PAPER_PATCH = 31
-#: Input side of the ablation's larger geometry: 47 x 47 inputs give 31 x 31 outputs through
+#: The input side of the ablation's larger geometry. 47 x 47 inputs give 31 x 31 outputs through
 #: PaperNet's valid convolutions (the default 31 x 31 inputs give 15 x 15 outputs).
 GEOMETRY_PATCH = 47
 #: The experiments ``imgloss run`` knows (a profile's ``experiments`` are what ``run all`` runs).

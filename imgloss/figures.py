@@ -130,7 +130,7 @@ def crop_sets(
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB of two uint8 images (peak 255): :func:`imgloss.metrics.pixel.psnr` on them."""
+    """PSNR in dB of two uint8 images (peak 255): ``imgloss.metrics.pixel.psnr`` on them."""
     import torch
 
     from .metrics.pixel import psnr as psnr_

@@ -238,7 +238,7 @@ def fourier_conv2d(
 
 
 # ------------------------------------------------------------------------- the network layer
-#: How :class:`FourierConvNet` chooses: where it pays (``auto``), never, or always.
+#: How a FourierConvNet chooses the Fourier path, where it pays (``auto``), never or always.
 ALGORITHMS = ("auto", "direct", "fourier")
 
 

@@ -126,7 +126,7 @@ class SRCNN(ValidConvNet):
         super().__init__(list(self.LAYERS))
 
 
-#: The networks by the name a task gives (:attr:`imgloss.tasks.Task.network`).
+#: The networks by the name a task gives (``imgloss.tasks.Task.network``).
 NETWORKS: dict[str, type[PaperNet | SRCNN]] = {"PaperNet": PaperNet, "SRCNN": SRCNN}
 
 
@@ -137,7 +137,7 @@ def _network(task: str) -> type[PaperNet | SRCNN]:
 
 
 def for_task(task: str) -> ValidConvNet:
-    """The network of ``task`` (:attr:`imgloss.tasks.Task.network`): SRCNN for super-resolution,
+    """The network of ``task`` (``imgloss.tasks.Task.network``): SRCNN for super-resolution,
     PaperNet otherwise."""
     return _network(task)()
 

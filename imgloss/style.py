@@ -1,6 +1,6 @@
 """One style for every figure of the book: sizes, fonts, colour maps, colour bars and labels.
 
-Every plotting function of :mod:`imgloss` draws inside :func:`context`, a matplotlib style
+Every plotting function of ``imgloss`` draws inside :func:`context`, a matplotlib style
 context (nothing global is changed: the settings hold inside the ``with`` block only), and uses
 the helpers below, so that the book's figures look like one report's:
 

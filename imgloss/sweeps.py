@@ -14,7 +14,7 @@ crop and at the same size:
 The crop is the first figure crop of the runs (the flattest window of the first test image,
 :mod:`imgloss.crops`). Its loss and gradient are computed on the crop enlarged by the largest
 window's radius, so that every pixel of the crop has its full window (no border is invented),
-and then cut back to the crop. :func:`views` precomputes every setting for the static book
+and then cut back to the crop. :func:`build` precomputes every setting for the static book
 (:func:`imgloss.widgets.precomputed_slider` switches between them without a kernel); in
 JupyterLab, :func:`image_chooser` recomputes the maps for any test image or uploaded file.
 """
@@ -31,7 +31,7 @@ from . import maps, style
 from .losses.filters import gaussian_radius
 from .losses.msssim import PAPER_SIGMAS
 
-#: Pixels of context around a crop: the radius of the widest window of the sweeps (sigma = 9).
+#: The pixels of context around a crop, the radius of the widest window of the sweeps (sigma 9).
 CONTEXT = gaussian_radius(9.0)
 
 

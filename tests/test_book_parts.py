@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from imgloss import data, figures, maps, records, report, runner, toy
+from imgloss import data, figures, maps, records, report, runner, style, toy
 from imgloss import losses as L
 
 from .conftest import REAL_IMAGES, to_tensor
@@ -120,7 +120,8 @@ def test_fig9_plot_draws_the_four_panels_from_the_experiments():
     a, b, c, d = fig.axes[:4]
     assert [ax.get_title()[:3] for ax in (a, b, c, d)] == ["(a)", "(b)", "(c)", "(d)"]
     m, sd = edge["ssim_at_pixel"][9]
-    assert f"SSIM9: at P {m:.3f} ± {sd:.3f}" in [t.get_text() for t in b.get_legend().get_texts()]
+    legend = [t.get_text() for t in b.get_legend().get_texts()]
+    assert f"SSIM$_{{9}}$: at P {m:.3f} ± {sd:.3f}" in legend  # mathtext, no literal underscore
     assert np.array_equal(d.get_lines()[0].get_ydata(), bias["profile"], equal_nan=True)
     matplotlib.pyplot.close(fig)
 
@@ -138,7 +139,8 @@ def test_loss_map_plot_shows_each_map_with_its_mean():
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titles[:2] == ["noisy", "reference"]
     for name in names:
-        assert f"{name}: loss {error[name][0].mean().item():.4f}" in titles
+        label = style.loss_label(name)  # mathtext: $\ell_2$, SSIM$_{5}$, ...
+        assert f"{label}: loss {error[name][0].mean().item():.4f}" in titles
     crop = error["l2"].shape[-1]
     assert fig.axes[0].get_images()[0].get_array().shape == (crop, crop, 3)  # common region
     assert crop < 64  # the windowed maps are smaller than the image
@@ -221,7 +223,8 @@ def test_table1_bolds_the_best_network_not_the_reference_columns():
         nets = [float(c.strip("*").split(" ")[0]) for c in cells[3:]]
         bold = [i for i, c in enumerate(cells[3:]) if c.startswith("**")]
         lower = cells[0] in ("1000·ℓ2", "1000·ℓ1", "GMSD", "1000·colour bias")
-        best = min(nets) if lower else max(nets)
+        signed = cells[0] == "chroma shift"  # best at zero
+        best = min(nets, key=abs) if signed else min(nets) if lower else max(nets)
         assert bold and all(nets[i] == best for i in bold), line
 
 
@@ -244,7 +247,8 @@ def test_switching_plot_shows_each_pair_and_zooms_after_the_switch():
     }
     fig = figures.plot_switching(curves, title="t")
     full, zoom = fig.axes
-    assert [line.get_label() for line in full.get_lines()[:2]] == ["l1 → l2", "l1 → l1"]
+    labels = [line.get_label() for line in full.get_lines()[:2]]
+    assert labels == [r"$\ell_1$ → $\ell_2$", r"$\ell_1$ → $\ell_1$"]  # mathtext
     switched, control = full.get_lines()[:2]
     assert switched.get_linestyle() == "-" and control.get_linestyle() == ":"
     assert switched.get_color() == control.get_color()  # same first loss, same colour
@@ -369,10 +373,11 @@ def test_fig8_table_and_measures_text(tmp_path):
     table = {"ssim1": cells(0.5), "ssim3": cells(0.9), "ssim9": cells(0.7)}  # no ssim5 run
     text = report.fig8_markdown(_view(tmp_path, fig8=table))
     lines = text.splitlines()
-    assert lines[0].startswith("**Networks trained with SSIM_k, Kodak24**")
+    assert lines[0].startswith("**Networks trained with SSIM at σ = k, Kodak24**")
     assert lines[2] == "| measure | SSIM1 | SSIM3 | SSIM5 | SSIM9 |"
     assert lines[4] == "| 1000·ℓ2 | 0.500 | **0.100** | — | 0.300 |"  # lower is better
-    assert lines[6] == "| SSIM | 0.5000 | **0.9000** | — | 0.7000 |"
+    assert "| SSIM | 0.5000 | **0.9000** | — | 0.7000 |" in lines
+    assert "| chroma shift | **0.50** | 0.90 | — | 0.70 |" in lines  # signed: best at zero
     assert len(lines) == 4 + len(report.FIG8_MEASURES)
     assert report.fig8_markdown(records.open_view(tmp_path / "none", "quick")) == ""
     cells = _summary("x", {"a": {"psnr": 29.904, "ssim": 0.86931}}).measures(

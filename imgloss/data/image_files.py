@@ -4,7 +4,7 @@ Pillow reduces 16-bit colour PNGs and TIFFs to 8 bits silently, so :func:`read_r
 16-bit PNGs with pypng (:func:`read_png16`) and TIFFs with ``tifffile``; grey images are
 repeated into three channels and an alpha channel is dropped. Anything else that cannot be read
 at full depth is refused with a ``ValueError`` naming the file. (Registered datasets are decoded
-and checked against their checksums by :mod:`imgloss.data.registry`.)
+and checked against their checksums by ``imgloss.data.registry``.)
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The paper says that SSIM and MS-SSIM are "not particularly sensitive to uniform biases ... This
 can cause changes of brightness or shifts of colors, which typically become more dull" (Sec. 4,
-and Sec. 5.2 for demosaicking). ``colour_bias`` (:mod:`imgloss.metrics.pixel`) measures the
+and Sec. 5.2 for demosaicking). ``colour_bias`` (``imgloss.metrics.pixel``) measures the
 size of a mean colour shift but not its direction; :func:`chroma_shift` measures the direction:
 
 ``chroma_shift(x, y) = mean_p [C*(x(p)) - C*(y(p))]``, with ``C* = sqrt(a*^2 + b*^2)`` the

@@ -38,11 +38,11 @@ from ..losses.validation import check_data_range, check_pair
 LUMA = (0.299, 0.587, 0.114)
 #: Smoothing of the luminance before its gradient (pixels).
 GRADIENT_SIGMA = 1.0
-#: Share of pixels called edges: gradient at or above this quantile.
+#: The share of pixels called edges, with a gradient at or above this quantile.
 EDGE_QUANTILE = 0.85
 #: Neighbourhood (Gaussian sigma, pixels) of the gradient activity that defines flat regions.
 ACTIVITY_SIGMA = 4.0
-#: Share of pixels called flat: activity at or below this quantile.
+#: The share of pixels called flat, with an activity at or below this quantile.
 FLAT_QUANTILE = 0.30
 
 
