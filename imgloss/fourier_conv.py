@@ -316,7 +316,7 @@ class FourierConvNet(nn.Module):
         return from_spatial_major(x) if spatial else x
 
 
-def accelerate(net: ValidConvNet, algorithm: str = "auto") -> nn.Module:
+def accelerate(net: ValidConvNet, algorithm: str = "auto") -> torch.nn.Module:
     """``net`` computed with the Fourier path where it pays (:class:`FourierConvNet`), or
     ``net`` itself when none of its layers would use it (SRCNN) or ``algorithm="direct"``."""
     wrapped = FourierConvNet(net, algorithm)
