@@ -55,8 +55,12 @@ def chromium() -> str:
     return found
 
 
-def make_pdf(root: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
-    """Print the built book under ``root/_build/html`` into one PDF; return its path."""
+def make_pdf(
+    root: str | os.PathLike, out: str | os.PathLike | None = None, *, browser=None
+) -> Path:
+    """Print the built book under ``root/_build/html`` into one PDF; return its path.
+
+    ``browser``: a playwright Chromium browser to print with (default: start one)."""
     root = Path(root).resolve()
     html = root / BUILD / "html"
     if not (html / "index.html").is_file():
@@ -70,12 +74,16 @@ def make_pdf(root: str | os.PathLike, out: str | os.PathLike | None = None) -> P
             f"the PDF needs the book extra ({err.name} is missing): pip install -e '.[book]'"
         ) from None
     pages = [p for p in toc_pages(root) if (html / f"{p}.html").is_file()]
-    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
-        try:
+    with tempfile.TemporaryDirectory() as tmp:
+        if browser is not None:
             chapters = [_print_page(browser, html, page, Path(tmp)) for page in pages]
-        finally:
-            browser.close()
+        else:
+            with sync_playwright() as pw:
+                own = pw.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+                try:
+                    chapters = [_print_page(own, html, page, Path(tmp)) for page in pages]
+                finally:
+                    own.close()
         writer = PdfWriter()
         for chapter, page in zip(chapters, pages, strict=True):
             start = len(writer.pages)

@@ -30,8 +30,10 @@ processed alike, shown for a row):
    :math:`m = -4..4` (:math:`M = 4`, along the same direction):
 
    .. math::
-       \mu = \tfrac19 \sum_m S_{n+m}, \qquad
-       \sigma_x^2 = \tfrac18 \sum_m (S_{n+m} - \mu)^2, \qquad
+       \mu = \tfrac19 \sum_m S_{n+m},
+
+       \sigma_x^2 = \tfrac18 \sum_m (S_{n+m} - \mu)^2,
+
        \sigma_v^2 = \tfrac19 \sum_m (S_{n+m} - \Delta_{n+m})^2 + \epsilon
 
    (signal mean, signal variance, noise variance). ``mean="zhangcode"`` uses

@@ -8,13 +8,13 @@ about 4x fewer floating-point operations than the direct convolution, and every 
 matrix product too, so the whole layer runs in BLAS at close to the machine's matmul rate.
 
 **The math.** For an input ``x`` of ``H x W`` pixels and a ``kh x kw`` kernel ``w``, the valid
-cross-correlation (what ``torch.nn.functional.conv2d`` computes) is
+cross-correlation (what ``torch.nn.functional.conv2d`` computes) is::
 
     y[o, p, q] = b[o] + sum_{c, i, j} w[o, c, i, j] x[c, p + i, q + j],
     0 <= p < H - kh + 1,  0 <= q < W - kw + 1.
 
 Its circular counterpart with DFT sizes ``H`` and ``W`` wraps only for ``p > H - kh`` or
-``q > W - kw``, so the valid outputs are exact. By the correlation theorem, with ``^`` the 2-D DFT,
+``q > W - kw``, so the valid outputs are exact. By the correlation theorem, with ``^`` the 2-D DFT::
 
     y^[o, u, v] = sum_c x^[c, u, v] conj(w^[o, c, u, v]),
 
