@@ -67,16 +67,21 @@ def sigma_settings(sigmas=(1, 3, 5, 9)) -> list[Setting]:
 
 def alpha_settings(alphas=(0.0, 0.25, 0.5, 0.84, 1.0)) -> list[Setting]:
     """Mix with each ``alpha`` (the alpha sweep's runs; 0.84 is the paper's ``mix``)."""
+    from .design import spec
+
     return [
-        Setting(
-            f"α = {a:g}",
-            rf"$\alpha$ = {a:g}",
-            "mix",
-            (("alpha", a),),
-            "mix" if a == 0.84 else f"mix_alpha{a:g}",
-        )
+        Setting(f"α = {a:g}", rf"$\alpha$ = {a:g}", "mix", (("alpha", a),),
+                spec("demosaic", ("mix", {"alpha": a})).label)  # the run's one label
         for a in alphas
-    ]
+    ]  # fmt: skip
+
+
+def crops_with_context(x: torch.Tensor, y: torch.Tensor, box):
+    """The input (clipped to ``[0, 1]``) and the reference cut at ``box`` with their context,
+    and the crop's slices inside them (:func:`with_context`)."""
+    xc, inner = with_context(x.clamp(0, 1), box)
+    yc, _ = with_context(y, box)
+    return xc, yc, inner
 
 
 def with_context(image: torch.Tensor, box: tuple, context: int = CONTEXT):
@@ -219,8 +224,7 @@ def build(view, settings: list[Setting], experiment: str, *, root=None, seed: in
         note = (f"{pair['dataset']} / {pair['image']} ({pair['source']}): the test images of "
                 "these results are not available here (no data root), so the maps are computed "
                 "on this photograph and the networks are not shown.")  # fmt: skip
-    xc, inner = with_context(x.clamp(0, 1), box)
-    yc, _ = with_context(y, box)
+    xc, yc, inner = crops_with_context(x, y, box)
     return compute(settings, xc, yc, inner, outputs, captions), note
 
 
@@ -252,8 +256,7 @@ def for_image(view, settings: list[Setting], clean: torch.Tensor, name: str, *, 
     x, y = tasks.get("demosaic").test_pair(clean, seed=seed, dataset="chosen", image=name)
     box = figure_boxes(y, profile)[0]
     outputs = {s.run: _network_crop(view, s, x, box, seed) for s in settings}
-    xc, inner = with_context(x.clamp(0, 1), box)
-    yc, _ = with_context(y, box)
+    xc, yc, inner = crops_with_context(x, y, box)
     return compute(settings, xc, yc, inner, outputs, {s.run: name for s in settings})
 
 
