@@ -93,3 +93,18 @@ def test_cli_prints_the_claims_as_json(capsys):
     assert cli.main(["report", "--profile", "quick", "--results", str(REPO / "results"),
                      "--findings"]) == 0  # fmt: skip
     assert "| the paper's claim |" in capsys.readouterr().out
+
+
+def test_the_paper_profiles_geometry_follows_the_committed_ablation():
+    """Issue 16's rule: the `paper` profile trains on the larger geometry only if the committed
+    three-seed ablation shows it better for some loss (and worse for none)."""
+    from imgloss.design import GEOMETRY_LOSSES, GEOMETRY_PATCH, PROFILES
+
+    view = records.open_view(REPO / "results", "quick", root=None)
+    found = claims.geometry_verdicts(view)
+    assert {v.claim.key for v in found} == {f"geometry_{loss}" for loss in GEOMETRY_LOSSES}
+    assert all((p.n_images, p.n_seeds) == (24, 3) for v in found for p in v.parts)
+    larger_wins = any(v.verdict == "holds" for v in found) and not any(
+        v.verdict == "contradicted" for v in found
+    )
+    assert (PROFILES["paper"].patch == GEOMETRY_PATCH) == larger_wins
