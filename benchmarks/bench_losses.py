@@ -15,7 +15,7 @@ Cases:
       MS-SSIM (five sigmas, no peer). Every imgloss sliding row also gives its time over our
       pyramid MS-SSIM's (median and quartiles of the round-by-round ratio). On the CPU, the
       direct-filtering path of the Gaussian MS-SSIM and Mix ("imgloss direct", the reference of
-      the Fourier path, which is the CPU default) runs in the slow series, next to the pyramid.
+      the chunked fast path, the CPU default) runs in the slow series, next to the pyramid.
   (b) patch mode on 64x3x31x31: our patch-mode SSIM5, MS-SSIM and Mix against the peers in their
       closest setting (11-tap sliding SSIM on the 31x31 patch; kornia's MS_SSIMLoss), and the
       share of one Adam training step of the paper's network (conv 3->64 9x9, PReLU, 64->64

@@ -153,11 +153,11 @@ def test_gradcheck_paper_sigmas_fast_mode():
 def _force_direct(monkeypatch):
     direct = M._gaussian_sliding_maps_direct
 
-    def forced(x, y, sigmas, c1, c2, extra=None, *, method="auto"):
-        return direct(x, y, sigmas, c1, c2, extra)
+    def forced(x, y, sigmas, c1, c2):
+        return direct(x, y, sigmas, c1, c2)[0].mean(dim=(2, 3))
 
-    monkeypatch.setattr(M, "gaussian_sliding_maps", forced)
-    monkeypatch.setattr(mix_module, "gaussian_sliding_maps", forced)
+    monkeypatch.setattr(M, "gaussian_sliding_means", forced)
+    monkeypatch.setattr(mix_module, "gaussian_sliding_means", forced)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
@@ -186,13 +186,13 @@ def test_losses_equal_the_direct_path(monkeypatch, name, dtype):
 
 def test_cpu_default_is_the_fast_path(monkeypatch):
     calls = []
-    real = M._GaussianSlidingMaps.apply
+    real = M._GaussianSlidingMeans.apply
 
     def counting(*args):
         calls.append(args[0].shape)
         return real(*args)
 
-    monkeypatch.setattr(M._GaussianSlidingMaps, "apply", counting)
+    monkeypatch.setattr(M._GaussianSlidingMeans, "apply", counting)
     x, y = _pair((1, 3, 60, 60))
     L.ms_ssim(x, y)
     L.mix_loss(x, y)
@@ -216,3 +216,83 @@ def test_float32_on_photographs(real_pair):
         exact = exact.mean(dim=(2, 3))
         assert (values["fast"] - values["direct"]).abs().max().item() < 1e-5
         assert (values["fast"] - exact).abs().max().item() < 1e-5
+
+
+def _means_and_grads(x, y, fn, needs=(True, True), weights=None):
+    xx, yy = x.clone().requires_grad_(needs[0]), y.clone().requires_grad_(needs[1])
+    means = fn(xx, yy)
+    if weights is None:
+        weights = torch.randn(
+            means.shape, generator=torch.Generator().manual_seed(2), dtype=x.dtype
+        )
+    (means * weights).sum().backward()
+    return means.detach(), xx.grad, yy.grad, weights
+
+
+def _direct_means(x, y, sigmas=PAPER):
+    return M._gaussian_sliding_maps_direct(x, y, sigmas, C1, C2)[0].mean(dim=(2, 3))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("shape", SHAPES, ids=["x".join(map(str, s)) for s in SHAPES])
+def test_means_with_their_gradient_computed_forward_equal_direct_filtering(shape, dtype, chunk):
+    """The losses' path (``gaussian_sliding_means``: the gradient of each plane's mean computed
+    in the forward pass, chunk by chunk, scaled in the backward) against autograd through the
+    direct path's map, for a random weighting of the planes' means."""
+    x, y = _pair(shape, dtype)
+    d_means, d_gx, d_gy, weights = _means_and_grads(x, y, _direct_means)
+    fast = _means_and_grads(x, y, lambda a, b: M.gaussian_sliding_means(a, b, PAPER, C1, C2),
+                            weights=weights)  # fmt: skip
+    f_means, f_gx, f_gy = fast[:3]
+    assert f_means.shape == d_means.shape == shape[:2] and f_means.dtype == dtype
+    assert (f_means - d_means).abs().max().item() < TOL[dtype]
+    for f, d in ((f_gx, d_gx), (f_gy, d_gy)):
+        assert f.dtype == dtype and _rel_norm(f, d) < TOL[dtype] and _rel(f, d) < 2 * TOL[dtype]
+
+
+def test_means_with_one_input_needing_gradients_or_none(chunk):
+    x, y = _pair((2, 2, 60, 61), torch.float64)
+    fast = lambda a, b: M.gaussian_sliding_means(a, b, (4.0, 0.5, 2.0), C1, C2)
+    direct = lambda a, b: _direct_means(a, b, (4.0, 0.5, 2.0))
+    for needs in [(True, False), (False, True)]:
+        d = _means_and_grads(x, y, direct, needs)
+        f = _means_and_grads(x, y, fast, needs, weights=d[3])
+        k = 1 if needs[0] else 2
+        assert (f[1] is None) != needs[0] and (f[2] is None) != needs[1]
+        assert _rel(f[k], d[k]) < 1e-12
+    with torch.no_grad():  # no gradient wanted: same values, nothing that requires grad
+        values = M.gaussian_sliding_means(x.requires_grad_(True), y, PAPER, C1, C2)
+    assert not values.requires_grad
+    assert _rel(values, _direct_means(x.detach(), y)) < 1e-12
+
+
+def test_gradcheck_means():
+    x, y = _pair((2, 1, 13, 12), torch.float64, noise=0.2)
+    x.requires_grad_(True)
+    y.requires_grad_(True)
+
+    def fn(a, b):
+        return M._GaussianSlidingMeans.apply(a, b, (0.5, 1.0, 1.5), C1, C2, True)
+
+    assert torch.autograd.gradcheck(fn, (x, y))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
+def test_mix_l1_term_equals_the_mean_of_the_filtered_error(dtype):
+    """Mix's sliding l1 term, computed as ``a^T |x - y| b`` (``sliding_filtered_mean``), equals
+    the mean of the Gaussian-filtered ``|x - y|`` over the valid region, value and gradient."""
+    from imgloss.losses._stats import sliding_filtered_mean
+    from imgloss.losses.filters import filter_valid, gaussian_1d
+
+    x, y = _pair((2, 3, 67, 75), dtype)
+    for sigma in (8.0, 1.5):
+        r = gaussian_radius(sigma)
+        a, b = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+        ours = sliding_filtered_mean((a - y).abs(), sigma, r)
+        stack = (b - y).abs().reshape(1, -1, 67, 75)
+        ref = filter_valid(stack, gaussian_1d(sigma, r, dtype=dtype)).mean(dim=(2, 3)).reshape(2, 3)
+        assert (ours - ref).abs().max().item() < TOL[dtype] / 10
+        weights = torch.rand(2, 3, dtype=dtype)
+        (ours * weights).sum().backward()
+        (ref * weights).sum().backward()
+        assert _rel(a.grad, b.grad) < TOL[dtype]

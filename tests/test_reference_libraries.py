@@ -145,6 +145,40 @@ def test_closed_form_sliding_backward_equals_autograd_through_the_map(real_pair)
     assert _rel_err(t1.grad, t2.grad) < 1e-12
 
 
+@pytest.mark.parametrize(
+    "min_planes, pixels",
+    [(1, 1), (4, 1), (8, 1 << 30)],
+    ids=["chunk1", "chunk4-uneven", "one-chunk"],
+)
+def test_chunked_sliding_statistics_equal_autograd_through_the_map(
+    real_pair, monkeypatch, min_planes, pixels
+):
+    """SlidingSSIMMeans filters the planes in chunks on the CPU; any chunking (single planes,
+    chunks that do not divide the 6 planes, everything at once) gives the values and gradients of
+    plain autograd through the SSIM map, and the pyramid MS-SSIM of Wang's MATLAB rule."""
+    from imgloss.losses import _stats
+
+    monkeypatch.setattr(_stats, "SSIM_MIN_CHUNK_PLANES", min_planes)
+    monkeypatch.setattr(_stats, "SSIM_CHUNK_PIXELS", pixels)
+    noisy, clean = (torch.cat([t[:, :, :40, :52], t[:, :, 8:48, :52]]) for t in real_pair)
+    a, t1 = noisy.clone().requires_grad_(True), clean.clone().requires_grad_(True)
+    b, t2 = noisy.clone().requires_grad_(True), clean.clone().requires_grad_(True)
+    ours = L.ssim(a, t1, reduction="none")
+    ref = L.ssim_map(b, t2).mean(dim=(2, 3))
+    assert _rel_err(ours, ref) < 1e-12
+    ours.sum().backward()
+    ref.sum().backward()
+    assert _rel_err(a.grad, b.grad) < 1e-12
+    assert _rel_err(t1.grad, t2.grad) < 1e-12
+    noisy, clean = (t[:, :, :201, :243] for t in real_pair)
+    pyramid = L.ms_ssim(noisy, clean, variant="pyramid", reduction="none")[0]
+    for c in range(3):
+        assert (
+            abs(pyramid[c].item() - _matlab_msssim(noisy[0, c].numpy(), clean[0, c].numpy()))
+            < 1e-10
+        )
+
+
 def test_nchw_layout_used_on_gpus_gives_the_same_values_and_gradients(real_pair, monkeypatch):
     from imgloss.losses import _stats
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import torch
 
-from .filters import filter_full, filter_valid, patch_weights
+from .filters import filter_full, filter_valid, patch_weights, valid_mean_weights
 
 
 @contextlib.contextmanager
@@ -150,6 +150,20 @@ def patch_weighted_sum(v: torch.Tensor, sigma: float) -> torch.Tensor:
     return exact_matmul(v.reshape(n * c, h * w), weights.T).reshape(n, c)
 
 
+def sliding_filtered_mean(v: torch.Tensor, sigma: float, radius: int) -> torch.Tensor:
+    """Mean of the Gaussian-filtered ``v`` over its valid region: ``(N, C, H, W) -> (N, C)``.
+
+    Equal to ``filter_valid(v, gaussian_1d(sigma, radius)).mean(dim=(2, 3))``, computed as
+    ``a^T V b`` with the weights of :func:`valid_mean_weights` (two matrix-vector products, no
+    filtering; autograd differentiates it).
+    """
+    n, c, hh, ww = v.shape
+    a = valid_mean_weights(sigma, radius, hh, dtype=v.dtype, device=v.device)
+    b = valid_mean_weights(sigma, radius, ww, dtype=v.dtype, device=v.device)
+    rows = exact_matmul(v.reshape(n * c * hh, ww), b[:, None]).reshape(n * c, hh)
+    return exact_matmul(rows, a[:, None]).reshape(n, c)
+
+
 # --------------------------------------------------------------------------------------
 # Sliding mode: SSIM maps over the valid region, averaged.
 # --------------------------------------------------------------------------------------
@@ -202,81 +216,126 @@ def sliding_lcs_maps(
     return luminance_contrast_structure(mu_x, mu_y, e_xx, e_yy, e_xy, c1, c2)
 
 
+#: Chunking of :class:`SlidingSSIMMeans` on the CPU: the planes of one chunk hold about this many
+#: pixels (8 planes of 256 x 256), and never fewer than ``SSIM_MIN_CHUNK_PLANES`` planes (the
+#: channels-last filter vectorises over the planes: 8 float32 lanes with AVX2). Measured on the
+#: 2-core development machine (16x3x256x256, forward + backward, interleaved rounds; see
+#: ``benchmarks/README.md``): chunks of 2 and 4 planes are slower than one chunk of all 48, 8 and
+#: 16 planes about 1.6x faster than it.
+SSIM_CHUNK_PIXELS = 8 * 256 * 256
+SSIM_MIN_CHUNK_PLANES = 8
+
+
+def plane_chunks(planes: int, step: int, device: torch.device) -> list[tuple[int, int]]:
+    """``[(start, stop), ...]`` ranges of ``step`` planes on the CPU; one range on other devices."""
+    if device.type != "cpu":
+        step = planes
+    return [(i, min(i + step, planes)) for i in range(0, planes, step)]
+
+
+def maps_buffer(count: int, planes: int, h: int, w: int, like: torch.Tensor) -> torch.Tensor:
+    """``(count, planes, h, w)``: ``count`` maps of ``planes`` planes, channels-last on the CPU
+    (the depthwise filter vectorises over the planes, and every map is one contiguous block)."""
+    layout = (
+        torch.channels_last if channels_last_is_faster(like.device) else torch.contiguous_format
+    )
+    return torch.empty(
+        (count, planes, h, w), dtype=like.dtype, device=like.device, memory_format=layout
+    )
+
+
+def _ssim_chunks(planes: int, plane_pixels: int, device: torch.device) -> list[tuple[int, int]]:
+    step = max(SSIM_MIN_CHUNK_PLANES, SSIM_CHUNK_PIXELS // plane_pixels)
+    return plane_chunks(planes, step, device)
+
+
 class SlidingSSIMMeans(torch.autograd.Function):
     """Means of the SSIM map and of the cs map, with the closed-form backward.
 
-    Forward: ``(x, y) -> (mean_p SSIM(p), mean_p cs(p))``, each ``(N, C)``.
+    Forward: ``(x, y) -> (mean_p SSIM(p), mean_p cs(p))``, each ``(N, C)``, for ``x, y`` of
+    shape ``(N, C, H, W)`` and a 1-D window of ``k`` taps (maps over the ``(H - k + 1) x
+    (W - k + 1)`` valid region). Per chunk of image/channel planes, the four moment maps
+    ``x, y, x^2 + y^2, xy`` are filtered (``cs`` needs ``E[x^2]`` and ``E[y^2]`` only through
+    their sum), and ``l``, ``cs`` and their sums follow in place.
 
     Backward: the gradient of ``sum_p f(p)`` with respect to ``x(q)``, for ``f`` built from the
-    five moments, is ``sum_p G(p - q) [df/dmu_x + 2 x(q) df/dE[x^2] + y(q) df/dE[xy]](p)``. This
-    generalises paper eqs. 9-10 (which evaluate ``f`` at one pixel) to every pixel: three
-    moment-derivative maps are filtered once with the adjoint ("full") Gaussian filter, instead
-    of differentiating through five filters and a dozen element-wise operations. It is exact,
-    and checked against autograd and by ``torch.autograd.gradcheck`` in the tests. The
-    arithmetic works in place on few buffers: on a CPU, allocating fresh image-sized tensors
-    costs more than the arithmetic itself.
+    moments, is ``sum_p G(p - q) [df/dmu_x + 2 x(q) df/dE[x^2 + y^2] + y(q) df/dE[xy]](p)``.
+    This generalises paper eqs. 9-10 (which evaluate ``f`` at one pixel) to every pixel: three
+    moment-derivative maps (four when ``y`` needs a gradient too) are filtered once with the
+    adjoint ("full") Gaussian filter, instead of differentiating through the filters and a
+    dozen element-wise operations. It is exact, and checked against autograd and by
+    ``torch.autograd.gradcheck`` in the tests.
+
+    Speed (CPU): chunks of planes (``SSIM_CHUNK_PIXELS``) keep the rows of the vertical pass and
+    the element-wise arithmetic in the caches; every map of a chunk is one channels-last block,
+    so the arithmetic runs on contiguous memory, in place, on few buffers (allocating fresh
+    image-sized tensors costs more than the arithmetic itself). GPUs get one chunk, NCHW.
     """
 
     @staticmethod
     def forward(ctx, x, y, kernel, c1: float, c2: float):
-        mu_x, mu_y, e_xx, e_yy, e_xy = sliding_moments(x, y, kernel)
-        b1 = mu_x * mu_x
-        b1.addcmul_(mu_y, mu_y)  # mu_x^2 + mu_y^2
-        b2 = e_xx + e_yy
-        # sigma_x^2 + sigma_y^2 + C2, rounded like the numerator 2 (E[xy] - mu_x mu_y) + C2: for
-        # equal moments (x == y) both are 2 * fl(E - m) + C2 exactly, so cs is exactly 1 (adding
-        # C1 to b1 before the subtraction, and C1 + C2 after it, broke that: 0.99999994).
-        b2.sub_(b1).add_(c2)
-        b1.add_(c1)  # mu_x^2 + mu_y^2 + C1
-        cov = torch.mul(mu_x, mu_y)
-        l = torch.mul(cov, 2).add_(c1).div_(b1)
-        cs = torch.sub(e_xy, cov, out=cov).mul_(2).add_(c2).div_(b2)
-        ssim_mean = torch.mul(l, cs).mean(dim=(2, 3))
-        ctx.save_for_backward(x, y, kernel, mu_x, mu_y, l, cs, b1, b2)
-        return ssim_mean, cs.mean(dim=(2, 3))
+        n, c, hh, ww = x.shape
+        xp, yp = x.reshape(n * c, hh, ww), y.reshape(n * c, hh, ww)
+        ssim_sum, cs_sum = x.new_empty(n * c), x.new_empty(n * c)
+        saved = []
+        for a, b in _ssim_chunks(n * c, hh * ww, x.device):
+            moments = maps_buffer(4, b - a, hh, ww, x)
+            xs, ys = moments[0].copy_(xp[a:b]), moments[1].copy_(yp[a:b])
+            torch.mul(xs, xs, out=moments[2]).addcmul_(ys, ys)
+            torch.mul(xs, ys, out=moments[3])
+            filtered = filter_valid(moments, kernel)
+            mu_x, mu_y, e_s, e_xy = filtered.unbind(0)
+            b1 = torch.mul(mu_x, mu_x).addcmul_(mu_y, mu_y)  # mu_x^2 + mu_y^2
+            # slot 2: sigma_x^2 + sigma_y^2 + C2, rounded like the numerator 2 (E[xy] - mu_x mu_y)
+            # + C2: for equal moments (x == y) both are 2 fl(E - m) + C2 exactly, so cs is
+            # exactly 1 (adding C1 to b1 before the subtraction broke that: 0.99999994)
+            b2 = e_s.sub_(b1).add_(c2)
+            b1.add_(c1)  # mu_x^2 + mu_y^2 + C1
+            cov = torch.mul(mu_x, mu_y)
+            l = torch.mul(cov, 2).add_(c1).div_(b1)
+            cs = e_xy.sub_(cov).mul_(2).add_(c2).div_(b2)  # slot 3
+            cs_sum[a:b] = cs.sum(dim=(1, 2))
+            ssim_sum[a:b] = torch.mul(l, cs, out=cov).sum(dim=(1, 2))
+            saved += [moments[:2], filtered, l, b1]
+        ctx.shape = x.shape
+        ctx.save_for_backward(kernel, *saved)
+        npix = (hh - kernel.numel() + 1) * (ww - kernel.numel() + 1)
+        return (ssim_sum / npix).reshape(n, c), (cs_sum / npix).reshape(n, c)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_ssim, grad_cs):
-        x, y, kernel, mu_x, mu_y, l, cs, b1, b2 = ctx.saved_tensors
         need_x, need_y = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         if not (need_x or need_y):
             return None, None, None, None, None
-        n, c = x.shape[:2]
-        npix = mu_x.shape[-2] * mu_x.shape[-1]
-        g_s = (grad_ssim / npix)[:, :, None, None]
-        g_c = (grad_cs / npix)[:, :, None, None]
-        # d SSIM = cs dl + l dcs, with dl/dmu_x = 2 (mu_y - mu_x l) / b1 and
-        # dcs/dmu_x = 2 (mu_x cs - mu_y) / b2, dcs/dE[x^2] = -cs / b2, dcs/dE[xy] = 2 / b2.
-        w_l = torch.mul(cs, g_s).mul_(2).div_(b1)
-        w_cs = torch.mul(l, g_s).add_(g_c).mul_(2).div_(b2)  # also d/dE[xy]
-        sides = [(mu_x, mu_y)] if need_x else []
+        kernel, *saved = ctx.saved_tensors
+        n, c, hh, ww = ctx.shape
+        h, w = hh - kernel.numel() + 1, ww - kernel.numel() + 1
+        g_s = (grad_ssim / (h * w)).reshape(n * c, 1, 1)
+        g_c = (grad_cs / (h * w)).reshape(n * c, 1, 1)
+        grads = [kernel.new_empty((n * c, hh, ww)) if need else None for need in (need_x, need_y)]
+        sides = [(0, 1)] if need_x else []
         if need_y:
-            sides.append((mu_y, mu_x))
-        count = len(sides) + 2
-        layout = (
-            torch.channels_last if channels_last_is_faster(x.device) else torch.contiguous_format
-        )
-        maps = torch.empty(
-            (1, count * n * c, *mu_x.shape[2:]),
-            dtype=mu_x.dtype,
-            device=mu_x.device,
-            memory_format=layout,
-        )
-        blocks = unstack(maps, count, n, c)
-        for block, (mine, other) in zip(blocks, sides):
-            t = torch.mul(mine, l).sub_(other).mul_(w_l)  # -(dl part)
-            block.copy_(torch.mul(mine, cs).sub_(other).mul_(w_cs).sub_(t))
-        torch.mul(w_cs, cs, out=blocks[-2]).mul_(-0.5)  # d/dE[x^2] = d/dE[y^2]
-        blocks[-1].copy_(w_cs)
-        spread = unstack(filter_full(maps, kernel), count, n, c)
-        t_sq, t_xy = spread[-2], spread[-1]
-
-        def grad(mine: torch.Tensor, other: torch.Tensor, t_mu: torch.Tensor) -> torch.Tensor:
-            g = torch.empty_like(mine)
-            torch.mul(mine, t_sq, out=g).mul_(2).addcmul_(other, t_xy).add_(t_mu)
-            return g
-
-        grad_x = grad(x, y, spread[0]) if need_x else None
-        grad_y = grad(y, x, spread[-3]) if need_y else None
+            sides.append((1, 0))
+        for j, (a, b) in enumerate(_ssim_chunks(n * c, hh * ww, kernel.device)):
+            xy, filtered, l, b1 = saved[4 * j : 4 * j + 4]
+            mu, b2, cs = filtered[:2], filtered[2], filtered[3]
+            # d SSIM = cs dl + l dcs, with dl/dmu_x = 2 (mu_y - mu_x l) / b1 and
+            # dcs/dmu_x = 2 (mu_x cs - mu_y) / b2, dcs/dE[x^2 + y^2] = -cs / b2,
+            # dcs/dE[xy] = 2 / b2; every derivative map is filtered at half its value (the factor
+            # 2 is applied once, to the gradient), and d/dE[x^2 + y^2] with the opposite sign
+            d = maps_buffer(len(sides) + 2, b - a, h, w, l)
+            w_l = torch.mul(cs, g_s[a:b]).div_(b1)
+            w_cs = torch.mul(l, g_s[a:b], out=d[-1]).add_(g_c[a:b]).div_(b2)  # d/dE[xy] / 2
+            for k, (mine, other) in enumerate(sides):
+                t = torch.mul(mu[mine], l).sub_(mu[other]).mul_(w_l)
+                torch.mul(mu[mine], cs, out=d[k]).sub_(mu[other]).mul_(w_cs).sub_(t)
+            torch.mul(w_cs, cs, out=d[-2])
+            spread = filter_full(d, kernel)
+            t_sq, t_xy = spread[-2], spread[-1]
+            for k, (mine, other) in enumerate(sides):  # 2 (T_mu - x T_sq + y T_xy)
+                g = torch.mul(xy[other], t_xy).addcmul_(xy[mine], t_sq, value=-1)
+                grads[mine][a:b] = g.add_(spread[k]).mul_(2)
+        shape = (n, c, hh, ww)
+        grad_x, grad_y = (g.reshape(shape) if g is not None else None for g in grads)
         return grad_x, grad_y, None, None, None

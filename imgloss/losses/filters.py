@@ -92,6 +92,32 @@ def patch_weights(
     return torch.stack(rows).to(dtype=dtype, device=device)
 
 
+@_cached_constant
+def valid_mean_weights(
+    sigma: float,
+    radius: int,
+    size: int,
+    *,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """``(size,)`` weights ``a`` with ``mean_p (g * v)(p) = sum_q a(q) v(q)`` along one axis.
+
+    For the ``size - 2 radius`` valid outputs ``p`` of a 1-D filter ``g`` (:func:`gaussian_1d`),
+    ``a(q) = sum_p g(q - p) / (size - 2 radius)``: the adjoint ("full") filtering of a constant.
+    The mean of a separably filtered image over its valid region is then ``a^T V b``, one pass
+    over the image instead of a filtering (Mix's sliding l1 term).
+    """
+    g = gaussian_1d(sigma, radius)
+    outputs = size - 2 * radius
+    if outputs < 1:
+        raise ValueError(f"a {2 * radius + 1}-tap window does not fit in {size} pixels")
+    a = F.conv1d(
+        torch.ones(1, 1, outputs, dtype=torch.float64), g.view(1, 1, -1), padding=2 * radius
+    )
+    return (a.reshape(-1) / outputs).to(dtype=dtype, device=device)
+
+
 def filter_valid(stack: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     """Separable "valid" filtering of every channel of ``stack`` with ``kernel x kernel^T``.
 

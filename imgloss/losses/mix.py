@@ -9,7 +9,8 @@ because MS-SSIM propagates the error at pixel ``q`` according to those weights (
 * ``window="patch"``: ``sum_q G_{sigma_M}(q - p~) |x(q) - y(q)| / L`` over each odd patch, the
   Gaussian spanning the whole patch and normalised to one (as in the authors' Caffe layer);
 * ``window="sliding"``: the ``G_{sigma_M}``-filtered ``|x - y|`` map, averaged over the same
-  valid region as the MS-SSIM map.
+  valid region as the MS-SSIM map (computed without filtering, as a weighted sum of ``|x - y|``:
+  ``imgloss.losses._stats.sliding_filtered_mean``).
 
 The l1 term is divided by the data range ``L`` so that both terms are on the same scale for
 any ``L`` (with ``L = 1``, the default, it is exactly eq. 14).
@@ -30,10 +31,11 @@ from ._stats import (
     one_where_identical,
     patch_lcs,
     patch_weighted_sum,
+    sliding_filtered_mean,
 )
 from .common import FunctionalLoss, check_fits, constants, reduce
 from .filters import gaussian_radius
-from .msssim import PAPER_SIGMAS, gaussian_sliding_maps
+from .msssim import PAPER_SIGMAS, gaussian_sliding_means
 from .validation import (
     check_alpha,
     check_bool,
@@ -130,10 +132,8 @@ def mix_loss(
         else:
             size = 2 * gaussian_radius(sigmas[top]) + 1
             check_fits(x, size, f"Mix with sigma up to {sigmas[top]} ({size}-tap window)")
-            maps, l1_map = gaussian_sliding_maps(x, y, sigmas, c1, c2, extra=abs_err)
-            assert l1_map is not None
-            msssim = maps.mean(dim=(2, 3))
-            l1 = l1_map.mean(dim=(2, 3))
+            msssim = gaussian_sliding_means(x, y, sigmas, c1, c2)
+            l1 = sliding_filtered_mean(abs_err, sigmas[top], gaussian_radius(sigmas[top]))
         msssim = one_where_identical(msssim, identical)
         values = alpha * (1 - msssim) + (1 - alpha) * l1 / data_range
     return reduce(values, o["reduction"])

@@ -32,12 +32,13 @@ import torch.nn.functional as F
 
 from ._stats import (
     SlidingSSIMMeans,
-    channels_last_is_faster,
     full_precision,
     identical_planes,
     luminance_contrast_structure,
+    maps_buffer,
     one_where_identical,
     patch_lcs,
+    plane_chunks,
     stack_for_filtering,
     unstack,
 )
@@ -144,11 +145,12 @@ def gaussian_sliding_maps(
     maps, filtered in cache-sized chunks), ``"direct"`` (:func:`_gaussian_sliding_maps_direct`:
     five moment maps as one wide image, differentiated by autograd) or ``"auto"``: the fast path
     on the CPU, where it is about 6x faster at 16x3x256x256 (``benchmarks/README.md``), the
-    direct one elsewhere (GPUs not measured yet). Both give the same values and gradients up to rounding
-    (``tests/test_fast_gaussian.py``).
+    direct one elsewhere (GPUs not measured yet) and while ``torch.compile`` traces. Both give
+    the same values and gradients up to rounding (``tests/test_fast_gaussian.py``).
     """
-    if method == "auto":
-        method = "fast" if x.device.type == "cpu" else "direct"
+    if method == "auto":  # torch.compile traces (and fuses) the plain operations of "direct"
+        fast = x.device.type == "cpu" and not torch.compiler.is_compiling()
+        method = "fast" if fast else "direct"
     if method == "direct":
         return _gaussian_sliding_maps_direct(x, y, sigmas, c1, c2, extra)
     if method != "fast":
@@ -198,39 +200,144 @@ def _gaussian_sliding_maps_direct(
 _CPU_CHUNK_PLANES = 8
 
 
-def _chunks(planes: int, device: torch.device) -> list[tuple[int, int]]:
-    step = _CPU_CHUNK_PLANES if device.type == "cpu" else planes
-    return [(i, min(i + step, planes)) for i in range(0, planes, step)]
+class _Geometry:
+    """The windows of the sliding Gaussian MS-SSIM on ``(N, C, H, W)`` inputs: each sigma's 1-D
+    kernel and radius, the largest window (``top``, the one ``l_M`` uses) and the maps' size
+    ``(H - 2 r, W - 2 r)`` for the largest radius ``r``."""
+
+    def __init__(self, sigmas: tuple[float, ...], shape: torch.Size, kernels: list) -> None:
+        self.sigmas, self.kernels = sigmas, kernels
+        self.radii = [gaussian_radius(s) for s in sigmas]
+        self.r = max(self.radii)
+        self.top = sigmas.index(max(sigmas))
+        n, c, hh, ww = shape
+        self.planes, self.input_size = n * c, (hh, ww)
+        self.size = (hh - 2 * self.r, ww - 2 * self.r)
+
+    @staticmethod
+    def kernels_for(sigmas: tuple[float, ...], like: torch.Tensor) -> list[torch.Tensor]:
+        return [gaussian_1d(s, gaussian_radius(s), dtype=like.dtype, device=like.device)
+                for s in sigmas]  # fmt: skip
 
 
-def _maps_buffer(count: int, planes: int, h: int, w: int, like: torch.Tensor) -> torch.Tensor:
-    """``(count, planes, h, w)``: ``count`` maps of ``planes`` planes, channels-last on the CPU
-    (the depthwise filter vectorises over the planes, and every map is one contiguous block)."""
-    layout = (
-        torch.channels_last if channels_last_is_faster(like.device) else torch.contiguous_format
-    )
-    return torch.empty(
-        (count, planes, h, w), dtype=like.dtype, device=like.device, memory_format=layout
-    )
+def _chunk_maps(geo: _Geometry, xs, ys, es, c1: float, c2: float):
+    """Forward of one chunk of planes ``xs, ys`` (``(P, H, W)``; ``es`` Mix's ``|x - y|`` or
+    None): the map ``l_M prod_i cs_i`` (``(P, h, w)``), the filtered ``es`` and the statistics
+    the gradient needs: per sigma, ``mu_x, mu_y, b2, cs`` as one ``(4, P, h, w)`` tensor, then
+    ``l_M`` and ``b1``."""
+    hh, ww = geo.input_size
+    stack = maps_buffer(4 if es is None else 5, xs.shape[0], hh, ww, xs)
+    stack[0].copy_(xs)
+    stack[1].copy_(ys)
+    torch.mul(xs, xs, out=stack[2]).addcmul_(ys, ys)
+    torch.mul(xs, ys, out=stack[3])
+    if es is not None:  # filtered with the largest window only
+        stack[4].copy_(es)
+    product = l_top = b1 = extra_f = None
+    stats = []
+    for i, (kernel, radius) in enumerate(zip(geo.kernels, geo.radii)):
+        crop = geo.r - radius  # only the outputs on the largest window's valid region
+        source = stack if i == geo.top else stack[:4, :, crop : hh - crop, crop : ww - crop]
+        f = filter_valid(source, kernel)
+        if i == geo.top and es is not None:
+            extra_f, f = f[4], f[:4]
+        mu_x, mu_y, e_s, e_xy = f.unbind(0)
+        # slot 2: sigma_x^2 + sigma_y^2 + C2; slot 3: cs
+        b2 = e_s.addcmul_(mu_x, mu_x, value=-1).addcmul_(mu_y, mu_y, value=-1).add_(c2)
+        cs = e_xy.mul_(2).addcmul_(mu_x, mu_y, value=-2).add_(c2).div_(b2)
+        if i == geo.top:
+            b1 = torch.mul(mu_x, mu_x).addcmul_(mu_y, mu_y).add_(c1)
+            l_top = torch.mul(mu_x, mu_y).mul_(2).add_(c1).div_(b1)
+        product = cs.clone() if product is None else product.mul_(cs)
+        stats.append(f)  # mu_x, mu_y, b2, cs
+    assert product is not None and l_top is not None and b1 is not None
+    return product.mul_(l_top), extra_f, stats + [l_top, b1]
+
+
+def _chunk_grads(geo: _Geometry, stats, g, xs, ys, need_x: bool, need_y: bool, g_extra):
+    """Backward of one chunk: the gradients of ``sum_p g(p) map(p)`` (``g`` of shape ``(P, h,
+    w)`` or ``(P, 1, 1)``) with respect to ``xs`` and ``ys``, and of ``sum_p g_extra(p)
+    filtered_es(p)`` with respect to ``es`` (each ``(P, H, W)`` or None).
+
+    As :class:`SlidingSSIMMeans`, the gradient with respect to ``x(q)`` is ``T_mu + 2 x T_sq +
+    y T_xy``, with ``T_k = sum_i G_i^T D_k^i`` the adjoint ("full") filtering of the derivative
+    maps of sigma ``i`` (``d/dmu_x``, ``d/dE[x^2 + y^2]``, ``d/dE[xy]``); the factor of ``cs_i``
+    comes from prefix and suffix products of the other factors, never from a division by a
+    ``cs`` that may be 0."""
+    hh, ww = geo.input_size
+    h, w = geo.size
+    count, top, r = len(geo.sigmas), geo.top, geo.r
+    maps, (l_top, b1) = [f.unbind(0) for f in stats[:count]], stats[count:]
+    sides = ([(0, 1)] if need_x else []) + ([(1, 0)] if need_y else [])
+    planes = xs.shape[0]
+    if not sides:
+        ge = maps_buffer(1, planes, h, w, xs)
+        ge[0].copy_(g_extra)
+        return None, None, filter_full(ge, geo.kernels[top])[0]
+    cs = [m[3] for m in maps]
+    # suffix[i] = g prod_{j >= i} cs_j; the factor of cs_i in the map is
+    # prefix[i] = l_M prod_{j < i} cs_j times suffix[i + 1]
+    suffix = [g] * (count + 1)
+    for i in range(count - 1, 0, -1):
+        suffix[i] = suffix[i + 1] * cs[i]
+    # every derivative map is filtered at half its value (the factor 2 is applied once, to the
+    # gradient), and d/dE[x^2 + y^2] with the opposite sign
+    w_l = torch.mul(suffix[1], cs[0]).div_(b1)  # d/dl_M / b1
+    prefix = [l_top]
+    for i in range(count - 1):
+        prefix.append(prefix[-1] * cs[i])
+    acc = grad_e = None
+    for i in [top] + [i for i in range(count) if i != top]:  # the largest window first
+        mu_x, mu_y, b2, cs_i = maps[i]
+        mu = (mu_x, mu_y)
+        # maps: [the gradient of the filtered extra (largest window only)], d/dmu of each side,
+        # d/dE[x^2 + y^2], d/dE[xy]
+        with_e = g_extra is not None and i == top
+        d = maps_buffer(len(sides) + 2 + with_e, planes, h, w, xs)
+        if with_e:
+            d[0].copy_(g_extra)
+        # d/dE[xy] / 2 = (d/dcs_i) / b2
+        w_cs = torch.mul(prefix[i], suffix[i + 1], out=d[-1]).div_(b2)
+        for k, (mine, other) in enumerate(sides, start=int(with_e)):
+            # d/dmu_mine / 2 = (mu_mine cs - mu_other) w_cs - (mu_mine l - mu_other) w_l
+            torch.mul(mu[mine], cs_i, out=d[k]).sub_(mu[other]).mul_(w_cs)
+            if i == top:
+                d[k].sub_(torch.mul(mu[mine], l_top).sub_(mu[other]).mul_(w_l))
+        torch.mul(w_cs, cs_i, out=d[-2])  # -d/dE[x^2 + y^2]
+        spread = filter_full(d, geo.kernels[i])
+        if with_e:
+            grad_e, spread = spread[0], spread[1:]
+        if acc is None:
+            acc = spread  # the largest window: exactly H x W
+        else:
+            crop = r - geo.radii[i]
+            acc[..., crop : hh - crop, crop : ww - crop] += spread
+    assert acc is not None
+    t_sq, t_xy = acc[-2], acc[-1]
+    grads = []
+    for k, (mine, other) in enumerate(sides):  # 2 (T_mu - mine T_sq + other T_xy)
+        a, b = (xs, ys) if mine == 0 else (ys, xs)
+        grads.append(torch.mul(b, t_xy).addcmul_(a, t_sq, value=-1).add_(acc[k]).mul_(2))
+    grad_x = grads[0] if need_x else None
+    grad_y = grads[-1] if need_y else None
+    return grad_x, grad_y, grad_e
+
+
+def _planes(t: torch.Tensor) -> torch.Tensor:
+    return t.reshape(-1, *t.shape[-2:])
 
 
 class _GaussianSlidingMaps(torch.autograd.Function):
     """The sliding-mode Gaussian MS-SSIM map ``l_M prod_i cs_i`` (and Mix's filtered
     ``|x - y|``) with a closed-form backward, computed in chunks of planes.
 
-    Forward: per chunk of image/channel planes, the four moment maps ``x, y, x^2 + y^2, xy``
-    (``cs`` needs ``E[x^2]`` and ``E[y^2]`` only through their sum, ``l`` not at all) are
-    filtered with each sigma's truncated window (:func:`filter_valid`, the taps of the direct
-    path) and cropped to the valid region of the largest window; ``cs_i``, ``l_M`` and their
-    product follow in place.
-
-    Backward: as :class:`SlidingSSIMMeans`, the gradient of ``sum_p g(p) map(p)`` with respect
-    to ``x(q)`` is ``T_mu + 2 x T_sq + y T_xy``, with ``T_k = sum_i G_i^T D_k^i`` the adjoint
-    ("full") filtering of the derivative maps of sigma ``i`` (``d/dmu_x``, ``d/dE[x^2 + y^2]``,
-    ``d/dE[xy]``); the factor of ``cs_i`` comes from prefix and suffix products of the other
-    factors, never from a division by a ``cs`` that may be 0. Three maps per sigma are filtered
-    when only ``x`` needs a gradient (a prediction against a fixed target), where autograd
-    differentiated five convolutions and the arithmetic.
+    Forward (:func:`_chunk_maps`): per chunk of image/channel planes, the four moment maps
+    ``x, y, x^2 + y^2, xy`` (``cs`` needs ``E[x^2]`` and ``E[y^2]`` only through their sum, ``l``
+    not at all) are filtered with each sigma's truncated window (:func:`filter_valid`, the taps
+    of the direct path) and cropped to the valid region of the largest window; ``cs_i``, ``l_M``
+    and their product follow in place. Backward: :func:`_chunk_grads`. Three maps per sigma are
+    filtered when only ``x`` needs a gradient (a prediction against a fixed target), where
+    autograd differentiated five convolutions and the arithmetic.
 
     Chunks keep the filtered rows in the caches (``_CPU_CHUNK_PLANES``). The result equals the
     direct path (:func:`_gaussian_sliding_maps_direct`) up to rounding
@@ -242,139 +349,106 @@ class _GaussianSlidingMaps(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, y, extra, sigmas, c1: float, c2: float):
-        n, c, hh, ww = x.shape
-        radii = [gaussian_radius(s) for s in sigmas]
-        r = max(radii)
-        top = sigmas.index(max(sigmas))
-        h, w = hh - 2 * r, ww - 2 * r
-        kernels = [gaussian_1d(s, k, dtype=x.dtype, device=x.device) for s, k in zip(sigmas, radii)]
-        xp, yp = x.reshape(n * c, hh, ww), y.reshape(n * c, hh, ww)
-        out = x.new_empty((n * c, h, w))
-        extra_f = x.new_empty((n * c, h, w) if extra is not None else (0,))
+        kernels = _Geometry.kernels_for(sigmas, x)
+        geo = _Geometry(sigmas, x.shape, kernels)
+        xp, yp = _planes(x), _planes(y)
+        ep = _planes(extra) if extra is not None else None
+        out = x.new_empty((geo.planes, *geo.size))
+        extra_f = x.new_empty((geo.planes, *geo.size) if extra is not None else (0,))
         saved = []
-        for a, b in _chunks(n * c, x.device):
-            xs, ys = xp[a:b], yp[a:b]
-            stack = _maps_buffer(4 if extra is None else 5, b - a, hh, ww, x)
-            stack[0].copy_(xs)
-            stack[1].copy_(ys)
-            torch.mul(xs, xs, out=stack[2]).addcmul_(ys, ys)
-            torch.mul(xs, ys, out=stack[3])
-            if extra is not None:  # filtered with the largest window only
-                stack[4].copy_(extra.reshape(n * c, hh, ww)[a:b])
-            product = l_top = None
-            for i, (kernel, radius) in enumerate(zip(kernels, radii)):
-                f = filter_valid(stack if i == top else stack[:4], kernel)
-                if i == top and extra is not None:
-                    extra_f[a:b] = f[4]
-                    f = f[:4]
-                crop = r - radius
-                if crop:
-                    f = f[..., crop:-crop, crop:-crop]
-                mu_x, mu_y, e_s, e_xy = f.unbind(0)
-                # slot 2: sigma_x^2 + sigma_y^2 + C2; slot 3: cs
-                b2 = e_s.addcmul_(mu_x, mu_x, value=-1).addcmul_(mu_y, mu_y, value=-1).add_(c2)
-                cs = e_xy.mul_(2).addcmul_(mu_x, mu_y, value=-2).add_(c2).div_(b2)
-                if i == top:
-                    b1 = torch.mul(mu_x, mu_x).addcmul_(mu_y, mu_y).add_(c1)
-                    l_top = torch.mul(mu_x, mu_y).mul_(2).add_(c1).div_(b1)
-                    saved += [l_top, b1]
-                product = cs.clone() if product is None else product.mul_(cs)
-                saved.append(f)
-            assert product is not None and l_top is not None
-            out[a:b] = product.mul_(l_top)
-        ctx.sigmas, ctx.radii, ctx.top = sigmas, radii, top
+        for a, b in plane_chunks(geo.planes, _CPU_CHUNK_PLANES, x.device):
+            es = ep[a:b] if ep is not None else None
+            out[a:b], ef, stats = _chunk_maps(geo, xp[a:b], yp[a:b], es, c1, c2)
+            if ef is not None:
+                extra_f[a:b] = ef
+            saved += stats
+        ctx.sigmas = sigmas
         ctx.save_for_backward(x, y, *kernels, *saved)
-        if extra is not None:
-            extra_f = extra_f.reshape(n, c, h, w)
-        return out.reshape(n, c, h, w), extra_f
+        shape = (*x.shape[:2], *geo.size)
+        return out.reshape(shape), (extra_f.reshape(shape) if extra is not None else extra_f)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_map, grad_extra):
         need_x, need_y, need_e = ctx.needs_input_grad[:3]
-        x, y, *rest = ctx.saved_tensors
+        x, y, *saved = ctx.saved_tensors
         count = len(ctx.sigmas)
-        kernels, saved = rest[:count], rest[count:]
-        radii, top = ctx.radii, ctx.top
-        n, c, hh, ww = x.shape
-        r = max(radii)
-        h, w = hh - 2 * r, ww - 2 * r
-        xp, yp = x.reshape(n * c, hh, ww), y.reshape(n * c, hh, ww)
-        grad_x = x.new_empty((n * c, hh, ww)) if need_x else None
-        grad_y = y.new_empty((n * c, hh, ww)) if need_y else None
-        grad_e = x.new_empty((n * c, hh, ww)) if need_e else None
-        gp = grad_map.reshape(n * c, h, w)
-        sides = ([(0, 1)] if need_x else []) + ([(1, 0)] if need_y else [])
-        order = [top] + [i for i in range(count) if i != top]  # the largest window first
-        per_chunk = count + 2
-        for j, (a, b) in enumerate(_chunks(n * c, x.device)):
-            chunk = saved[j * per_chunk : (j + 1) * per_chunk]
-            l_top, b1 = chunk[top], chunk[top + 1]
-            maps = [f.unbind(0) for f in chunk[:top] + chunk[top + 2 :]]  # mu_x, mu_y, b2, cs
-            if sides:
-                cs = [m[3] for m in maps]
-                g = gp[a:b]
-                # suffix[i] = g prod_{j >= i} cs_j; the factor of cs_i in the map is
-                # prefix[i] = l_M prod_{j < i} cs_j times suffix[i + 1]
-                suffix = [g] * (count + 1)
-                for i in range(count - 1, 0, -1):
-                    suffix[i] = suffix[i + 1] * cs[i]
-                # every derivative map is filtered at half its value (the factor 2 is applied
-                # once, to the gradient), and d/dE[x^2 + y^2] with the opposite sign
-                w_l = torch.mul(suffix[1], cs[0]).div_(b1)  # d/dl_M / b1
-                prefix = [l_top]
-                for i in range(count - 1):
-                    prefix.append(prefix[-1] * cs[i])
-                acc = None
-                for i in order:
-                    mu_x, mu_y, b2, cs_i = maps[i]
-                    mu = (mu_x, mu_y)
-                    # maps: [the gradient of the filtered extra (largest window only)],
-                    # d/dmu of each side, d/dE[x^2 + y^2], d/dE[xy]
-                    with_e = grad_e is not None and i == top
-                    d = _maps_buffer(len(sides) + 2 + with_e, b - a, h, w, x)
-                    if with_e:
-                        d[0].copy_(grad_extra.reshape(n * c, h, w)[a:b])
-                    # d/dE[xy] / 2 = (d/dcs_i) / b2
-                    w_cs = torch.mul(prefix[i], suffix[i + 1], out=d[-1]).div_(b2)
-                    for k, (mine, other) in enumerate(sides, start=int(with_e)):
-                        # d/dmu_mine / 2 = (mu_mine cs - mu_other) w_cs - (mu_mine l - mu_other) w_l
-                        torch.mul(mu[mine], cs_i, out=d[k]).sub_(mu[other]).mul_(w_cs)
-                        if i == top:
-                            d[k].sub_(torch.mul(mu[mine], l_top).sub_(mu[other]).mul_(w_l))
-                    torch.mul(w_cs, cs_i, out=d[-2])  # -d/dE[x^2 + y^2]
-                    spread = filter_full(d, kernels[i])
-                    if with_e:
-                        assert grad_e is not None
-                        grad_e[a:b] = spread[0]
-                        spread = spread[1:]
-                    if acc is None:
-                        acc = spread  # the largest window: exactly H x W
-                    else:
-                        crop = r - radii[i]
-                        acc[..., crop : hh - crop, crop : ww - crop] += spread
-                assert acc is not None
-                t_sq, t_xy = acc[-2], acc[-1]
-                xs, ys = xp[a:b], yp[a:b]
-                if grad_x is not None:  # 2 (T_mu - x T_sq + y T_xy)
-                    gx = torch.mul(ys, t_xy, out=grad_x[a:b]).addcmul_(xs, t_sq, value=-1)
-                    gx.add_(acc[0]).mul_(2)
-                if grad_y is not None:
-                    gy = torch.mul(xs, t_xy, out=grad_y[a:b]).addcmul_(ys, t_sq, value=-1)
-                    gy.add_(acc[len(sides) - 1]).mul_(2)
-            elif grad_e is not None:
-                ge = _maps_buffer(1, b - a, h, w, x)
-                ge[0].copy_(grad_extra.reshape(n * c, h, w)[a:b])
-                grad_e[a:b] = filter_full(ge, kernels[top])[0]
-        shape = (n, c, hh, ww)
-        return (
-            grad_x.reshape(shape) if grad_x is not None else None,
-            grad_y.reshape(shape) if grad_y is not None else None,
-            grad_e.reshape(shape) if grad_e is not None else None,
-            None,
-            None,
-            None,
+        geo = _Geometry(ctx.sigmas, x.shape, saved[:count])
+        saved = saved[count:]
+        xp, yp, gp = _planes(x), _planes(y), _planes(grad_map)
+        gep = _planes(grad_extra) if need_e else None
+        grads = [x.new_empty((geo.planes, *geo.input_size)) if need else None
+                 for need in (need_x, need_y, need_e)]  # fmt: skip
+        per_chunk = len(geo.sigmas) + 2
+        for j, (a, b) in enumerate(plane_chunks(geo.planes, _CPU_CHUNK_PLANES, x.device)):
+            stats = saved[j * per_chunk : (j + 1) * per_chunk]
+            ge = gep[a:b] if gep is not None else None
+            parts = _chunk_grads(geo, stats, gp[a:b], xp[a:b], yp[a:b], need_x, need_y, ge)
+            for grad, part in zip(grads, parts):
+                if grad is not None:
+                    grad[a:b] = part
+        return (*(g.reshape(x.shape) if g is not None else None for g in grads), None, None, None)
+
+
+class _GaussianSlidingMeans(torch.autograd.Function):
+    """Per-plane means of the map of :class:`_GaussianSlidingMaps`, ``(N, C)``, for the losses.
+
+    The gradient of a mean is the gradient of ``sum_p map(p) / (h w)`` scaled by the plane's
+    incoming gradient, so it is computed in the forward pass, chunk by chunk, while the chunk's
+    statistics are still in the caches (:func:`_chunk_grads` with ``g = 1 / (h w)``), and only
+    the gradient maps are kept; the backward pass scales them. ``want_grad`` (from the caller:
+    grad mode on and an input that requires grad) skips that work when nobody asks for it.
+    """
+
+    @staticmethod
+    def forward(ctx, x, y, sigmas, c1: float, c2: float, want_grad: bool):
+        geo = _Geometry(sigmas, x.shape, _Geometry.kernels_for(sigmas, x))
+        need_x, need_y = (
+            want_grad and ctx.needs_input_grad[0],
+            want_grad and ctx.needs_input_grad[1],
         )
+        xp, yp = _planes(x), _planes(y)
+        means = x.new_empty(geo.planes)
+        grads = [x.new_empty((geo.planes, *geo.input_size)) if need else None
+                 for need in (need_x, need_y)]  # fmt: skip
+        g = x.new_full((1, 1, 1), 1.0 / (geo.size[0] * geo.size[1]))
+        for a, b in plane_chunks(geo.planes, _CPU_CHUNK_PLANES, x.device):
+            xs, ys = xp[a:b], yp[a:b]
+            maps, _, stats = _chunk_maps(geo, xs, ys, None, c1, c2)
+            means[a:b] = maps.mean(dim=(1, 2))
+            if need_x or need_y:
+                parts = _chunk_grads(geo, stats, g, xs, ys, need_x, need_y, None)
+                for grad, part in zip(grads, parts):
+                    if grad is not None:
+                        grad[a:b] = part
+        ctx.save_for_backward(*(g if g is not None else x.new_empty(0) for g in grads))
+        return means.reshape(x.shape[:2])
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_means):
+        # the output requires grad only where want_grad was true, so the gradients were computed
+        scale = grad_means.reshape(-1, 1, 1)
+        grads = [
+            (grad * scale).reshape(grad_means.shape + grad.shape[-2:]) if need else None
+            for need, grad in zip(ctx.needs_input_grad[:2], ctx.saved_tensors)
+        ]
+        return grads[0], grads[1], None, None, None, None
+
+
+def gaussian_sliding_means(
+    x: torch.Tensor, y: torch.Tensor, sigmas: tuple[float, ...], c1: float, c2: float
+) -> torch.Tensor:
+    """``(N, C)`` means of :func:`gaussian_sliding_maps`'s map over its valid region.
+
+    On the CPU, :class:`_GaussianSlidingMeans` (the gradient computed with the values, chunk by
+    chunk); elsewhere, and while ``torch.compile`` traces (it fuses the plain operations of the
+    direct path instead), the mean of :func:`gaussian_sliding_maps`'s map.
+    """
+    if x.device.type != "cpu" or torch.compiler.is_compiling():
+        return gaussian_sliding_maps(x, y, sigmas, c1, c2)[0].mean(dim=(2, 3))
+    want = torch.is_grad_enabled() and (x.requires_grad or y.requires_grad)
+    return _GaussianSlidingMeans.apply(x, y, tuple(sigmas), c1, c2, want)
 
 
 def _pyramid(
@@ -471,8 +545,7 @@ def ms_ssim(
         else:
             size = 2 * gaussian_radius(max(sigmas)) + 1
             check_fits(x, size, f"MS-SSIM with sigma up to {max(sigmas)} ({size}-tap window)")
-            maps, _ = gaussian_sliding_maps(x, y, sigmas, c1, c2)
-            values = maps.mean(dim=(2, 3))
+            values = gaussian_sliding_means(x, y, sigmas, c1, c2)
         values = one_where_identical(values, identical)
     return reduce(values, o["reduction"])
 
