@@ -413,6 +413,53 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+#: The recorded runs summarised by :func:`peer_table` in README.md and benchmarks/README.md
+#: (a test checks that both show exactly the table these files give).
+PEER_TABLE_SOURCES = (
+    ("CPU, 2 cores", "losses-cpu-chunked.json"),
+    ("NVIDIA H200", "losses-h200.json"),
+)
+
+
+def _ms(ms: float) -> str:
+    return f"{ms:.{0 if ms >= 100 else 1 if ms >= 10 else 2}f} ms"
+
+
+def peer_table(results: list[tuple[str, dict]]) -> str:
+    """One short Markdown table: each imgloss loss that has a peer, per recorded run, its time
+    against the fastest peer's in the same run; then each run's provenance."""
+    keys: list[tuple[str, str, str]] = []
+    for _, result in results:
+        for r in result["losses"]:
+            key = (r["measure"], r["mode"], r["shape"])
+            if r["library"] == "imgloss" and r.get("speedup_vs_fastest_peer") and key not in keys:
+                keys.append(key)
+    head = "| forward + backward | " + " | ".join(
+        f"{name}: ours / fastest peer | speed-up" for name, _ in results
+    )
+    lines = [head + " |", "|---|" + "---|---:|" * len(results)]
+    for measure, mode, shape in keys:
+        cells = []
+        for _, result in results:
+            rows = [r for r in result["losses"] if (r.get("measure"), r["mode"], r["shape"])
+                    == (measure, mode, shape) and not r.get("unavailable")]  # fmt: skip
+            ours = next((r for r in rows if r["library"] == "imgloss"), None)
+            peers = [r for r in rows if r["library"] not in ("imgloss", "imgloss direct")]
+            if ours is None or not peers:
+                cells += ["", ""]
+                continue
+            best = min(peers, key=lambda r: r["ms"])
+            cells += [f"{_ms(ours['ms'])} / {_ms(best['ms'])} ({best['library']})",
+                      f"{best['ms'] / ours['ms']:.{0 if best['ms'] > 10 * ours['ms'] else 2}f}x"]  # fmt: skip
+        lines.append(f"| {measure} ({mode}, {shape}) | " + " | ".join(cells) + " |")
+    lines.append("")
+    for name, result in results:
+        p = result["provenance"]
+        lines.append(f"*{name}: commit {p['commit'][:10]}, {p['date'][:10]}, torch "
+                     f"{p['versions']['torch']}, {p['threads']} threads.*")  # fmt: skip
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

@@ -112,3 +112,20 @@ def test_step_ratio_is_reported_with_its_round_by_round_spread(conv):
         }
     )
     assert f"{q1:.2f} / {q2:.2f} / {q3:.2f}" in text
+
+
+def test_readmes_show_the_peer_table_of_the_recorded_runs():
+    """The speed tables of README.md and benchmarks/README.md are what the recorded result files
+    give (no hand-typed timing), with each run's commit and date."""
+    import json
+
+    import bench_losses
+
+    repo = Path(__file__).resolve().parents[1]
+    results = []
+    for name, file in bench_losses.PEER_TABLE_SOURCES:
+        results.append((name, json.loads((repo / "benchmarks" / "results" / file).read_text())))
+    table = bench_losses.peer_table(results)
+    assert "| SSIM (sliding, 16x3x256x256) |" in table and "commit" in table
+    for readme in (repo / "README.md", repo / "benchmarks" / "README.md"):
+        assert table in readme.read_text(), f"{readme} does not show the current peer table"
