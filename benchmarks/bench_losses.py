@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import importlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -324,6 +325,18 @@ def matmul_gflops(device: torch.device, n: int = 2048) -> float:
     return 2 * n**3 / med / 1e9
 
 
+def _version(name: str, module) -> str | None:
+    """The module's ``__version__``, else its distribution's (pytorch-msssim has no
+    ``__version__``)."""
+    found = getattr(module, "__version__", None)
+    if found is None:
+        try:
+            found = importlib.metadata.version(name.replace("_", "-"))
+        except importlib.metadata.PackageNotFoundError:
+            return None
+    return str(found)
+
+
 def provenance(device: torch.device) -> dict:
     root = Path(__file__).resolve().parents[1]
     commit = os.environ.get("IMGLOSS_COMMIT", "")
@@ -352,7 +365,7 @@ def provenance(device: torch.device) -> dict:
     libs = {}
     for name in ("torch", "pytorch_msssim", "piq", "kornia", "torchmetrics"):
         mod, _ = _try_import(name)
-        libs[name] = getattr(mod, "__version__", None) if mod else None
+        libs[name] = _version(name, mod) if mod else None
     return {
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "commit": commit,
