@@ -11,6 +11,7 @@ playwright, which downloads nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -74,16 +75,12 @@ def make_pdf(
             f"the PDF needs the book extra ({err.name} is missing): pip install -e '.[book]'"
         ) from None
     pages = [p for p in toc_pages(root) if (html / f"{p}.html").is_file()]
-    with tempfile.TemporaryDirectory() as tmp:
-        if browser is not None:
-            chapters = [_print_page(browser, html, page, Path(tmp)) for page in pages]
-        else:
-            with sync_playwright() as pw:
-                own = pw.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
-                try:
-                    chapters = [_print_page(own, html, page, Path(tmp)) for page in pages]
-                finally:
-                    own.close()
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        if browser is None:  # start our own, closed when the stack unwinds
+            pw = stack.enter_context(sync_playwright())
+            browser = pw.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+            stack.callback(browser.close)
+        chapters = [_print_page(browser, html, page, Path(tmp)) for page in pages]
         writer = PdfWriter()
         for chapter, page in zip(chapters, pages, strict=True):
             start = len(writer.pages)

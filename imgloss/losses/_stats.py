@@ -216,6 +216,19 @@ def sliding_lcs_maps(
     return luminance_contrast_structure(mu_x, mu_y, e_xx, e_yy, e_xy, c1, c2)
 
 
+def moment_gradient(
+    mine: torch.Tensor,
+    other: torch.Tensor,
+    t_mu: torch.Tensor,
+    t_sq: torch.Tensor,
+    t_xy: torch.Tensor,
+) -> torch.Tensor:
+    """``2 (T_mu - mine T_sq + other T_xy)``: the gradient with respect to ``mine`` (``x`` or
+    ``y``) from the adjoint-filtered half derivative maps (``d/dmu``, ``-d/dE[x^2 + y^2]``,
+    ``d/dE[xy]``) of the sliding statistics; a new tensor."""
+    return torch.mul(other, t_xy).addcmul_(mine, t_sq, value=-1).add_(t_mu).mul_(2)
+
+
 #: Chunking of :class:`SlidingSSIMMeans` on the CPU: the planes of one chunk hold about this many
 #: pixels (8 planes of 256 x 256), and never fewer than ``SSIM_MIN_CHUNK_PLANES`` planes (the
 #: channels-last filter vectorises over the planes: 8 float32 lanes with AVX2). Measured on the
@@ -333,9 +346,8 @@ class SlidingSSIMMeans(torch.autograd.Function):
             torch.mul(w_cs, cs, out=d[-2])
             spread = filter_full(d, kernel)
             t_sq, t_xy = spread[-2], spread[-1]
-            for k, (mine, other) in enumerate(sides):  # 2 (T_mu - x T_sq + y T_xy)
-                g = torch.mul(xy[other], t_xy).addcmul_(xy[mine], t_sq, value=-1)
-                grads[mine][a:b] = g.add_(spread[k]).mul_(2)
+            for k, (mine, other) in enumerate(sides):
+                grads[mine][a:b] = moment_gradient(xy[mine], xy[other], spread[k], t_sq, t_xy)
         shape = (n, c, hh, ww)
         grad_x, grad_y = (g.reshape(shape) if g is not None else None for g in grads)
         return grad_x, grad_y, None, None, None

@@ -130,10 +130,11 @@ def mix_loss(
             msssim = l[..., top] * cs.prod(dim=-1)
             l1 = patch_weighted_sum(abs_err, sigmas[top])
         else:
-            size = 2 * gaussian_radius(sigmas[top]) + 1
+            radius = gaussian_radius(sigmas[top])
+            size = 2 * radius + 1
             check_fits(x, size, f"Mix with sigma up to {sigmas[top]} ({size}-tap window)")
             msssim = gaussian_sliding_means(x, y, sigmas, c1, c2)
-            l1 = sliding_filtered_mean(abs_err, sigmas[top], gaussian_radius(sigmas[top]))
+            l1 = sliding_filtered_mean(abs_err, sigmas[top], radius)
         msssim = one_where_identical(msssim, identical)
         values = alpha * (1 - msssim) + (1 - alpha) * l1 / data_range
     return reduce(values, o["reduction"])

@@ -36,6 +36,7 @@ from ._stats import (
     identical_planes,
     luminance_contrast_structure,
     maps_buffer,
+    moment_gradient,
     one_where_identical,
     patch_lcs,
     plane_chunks,
@@ -315,9 +316,9 @@ def _chunk_grads(geo: _Geometry, stats, g, xs, ys, need_x: bool, need_y: bool, g
     assert acc is not None
     t_sq, t_xy = acc[-2], acc[-1]
     grads = []
-    for k, (mine, other) in enumerate(sides):  # 2 (T_mu - mine T_sq + other T_xy)
+    for k, (mine, other) in enumerate(sides):
         a, b = (xs, ys) if mine == 0 else (ys, xs)
-        grads.append(torch.mul(b, t_xy).addcmul_(a, t_sq, value=-1).add_(acc[k]).mul_(2))
+        grads.append(moment_gradient(a, b, acc[k], t_sq, t_xy))
     grad_x = grads[0] if need_x else None
     grad_y = grads[-1] if need_y else None
     return grad_x, grad_y, grad_e
@@ -325,6 +326,13 @@ def _chunk_grads(geo: _Geometry, stats, g, xs, ys, need_x: bool, need_y: bool, g
 
 def _planes(t: torch.Tensor) -> torch.Tensor:
     return t.reshape(-1, *t.shape[-2:])
+
+
+def _store(grads: list, parts, a: int, b: int) -> None:
+    """Write one chunk's gradients (``parts``) into planes ``a:b`` of the wanted ``grads``."""
+    for grad, part in zip(grads, parts):
+        if grad is not None:
+            grad[a:b] = part
 
 
 class _GaussianSlidingMaps(torch.autograd.Function):
@@ -384,9 +392,7 @@ class _GaussianSlidingMaps(torch.autograd.Function):
             stats = saved[j * per_chunk : (j + 1) * per_chunk]
             ge = gep[a:b] if gep is not None else None
             parts = _chunk_grads(geo, stats, gp[a:b], xp[a:b], yp[a:b], need_x, need_y, ge)
-            for grad, part in zip(grads, parts):
-                if grad is not None:
-                    grad[a:b] = part
+            _store(grads, parts, a, b)
         return (*(g.reshape(x.shape) if g is not None else None for g in grads), None, None, None)
 
 
@@ -411,16 +417,13 @@ class _GaussianSlidingMeans(torch.autograd.Function):
         means = x.new_empty(geo.planes)
         grads = [x.new_empty((geo.planes, *geo.input_size)) if need else None
                  for need in (need_x, need_y)]  # fmt: skip
-        g = x.new_full((1, 1, 1), 1.0 / (geo.size[0] * geo.size[1]))
+        weight = x.new_full((1, 1, 1), 1.0 / (geo.size[0] * geo.size[1]))  # of the mean
         for a, b in plane_chunks(geo.planes, _CPU_CHUNK_PLANES, x.device):
             xs, ys = xp[a:b], yp[a:b]
             maps, _, stats = _chunk_maps(geo, xs, ys, None, c1, c2)
             means[a:b] = maps.mean(dim=(1, 2))
             if need_x or need_y:
-                parts = _chunk_grads(geo, stats, g, xs, ys, need_x, need_y, None)
-                for grad, part in zip(grads, parts):
-                    if grad is not None:
-                        grad[a:b] = part
+                _store(grads, _chunk_grads(geo, stats, weight, xs, ys, need_x, need_y, None), a, b)
         ctx.save_for_backward(*(g if g is not None else x.new_empty(0) for g in grads))
         return means.reshape(x.shape[:2])
 
