@@ -429,7 +429,7 @@ def markdown(result: dict) -> str:
 #: The recorded runs summarised by :func:`peer_table` in README.md and benchmarks/README.md
 #: (a test checks that both show exactly the table these files give).
 PEER_TABLE_SOURCES = (
-    ("CPU, 2 cores", "losses-cpu-chunked.json"),
+    ("CPU, 2 cores", "losses-cpu-passes.json"),
     ("NVIDIA H200", "losses-h200.json"),
 )
 
