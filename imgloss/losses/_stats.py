@@ -216,17 +216,42 @@ def sliding_lcs_maps(
     return luminance_contrast_structure(mu_x, mu_y, e_xx, e_yy, e_xy, c1, c2)
 
 
+def mu_derivative_map(
+    out: torch.Tensor,
+    mu_mine: torch.Tensor,
+    mu_other: torch.Tensor,
+    cs: torch.Tensor,
+    w_cs: torch.Tensor,
+    l: torch.Tensor | None = None,
+    w_l: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``-1/2`` times the derivative of ``f`` with respect to ``mu_mine`` (``mu_x`` or ``mu_y``),
+    written into ``out``: ``(mu_other - mu_mine cs) w_cs - (mu_other - mu_mine l) w_l``, where
+    ``w_cs = (df/dcs) / b2`` and ``w_l = (df/dl) / b1`` (the ``l`` term only when given), from
+    ``dcs/dmu_x = 2 (mu_x cs - mu_y) / b2`` and ``dl/dmu_x = 2 (mu_y - mu_x l) / b1``. The sign
+    lets one ``addcmul`` start each term."""
+    torch.addcmul(mu_other, mu_mine, cs, value=-1, out=out).mul_(w_cs)
+    if l is not None and w_l is not None:
+        out.addcmul_(torch.addcmul(mu_other, mu_mine, l, value=-1), w_l, value=-1)
+    return out
+
+
 def moment_gradient(
+    out: torch.Tensor,
     mine: torch.Tensor,
     other: torch.Tensor,
     t_mu: torch.Tensor,
     t_sq: torch.Tensor,
     t_xy: torch.Tensor,
-) -> torch.Tensor:
-    """``2 (T_mu - mine T_sq + other T_xy)``: the gradient with respect to ``mine`` (``x`` or
-    ``y``) from the adjoint-filtered half derivative maps (``d/dmu``, ``-d/dE[x^2 + y^2]``,
-    ``d/dE[xy]``) of the sliding statistics; a new tensor."""
-    return torch.mul(other, t_xy).addcmul_(mine, t_sq, value=-1).add_(t_mu).mul_(2)
+    scale: float = 1.0,
+) -> None:
+    """The gradient with respect to ``mine`` (``x`` or ``y``), times ``scale``, written into
+    ``out``, from the adjoint-filtered derivative maps of the sliding statistics: ``t_mu`` of
+    :func:`mu_derivative_map` (overwritten), ``t_sq`` of ``-d/dE[x^2 + y^2]`` and ``t_xy`` of
+    ``d/dE[xy] / 2``. The gradient ``T_mu + 2 mine T_sq + other T_xy`` is then ``-2 (t_mu +
+    mine t_sq - other t_xy)``."""
+    part = t_mu.addcmul_(other, t_xy, value=-1).addcmul_(mine, t_sq)
+    torch.mul(part, -2 * scale, out=out)
 
 
 #: Chunking of :class:`SlidingSSIMMeans` on the CPU: the planes of one chunk hold about this many
@@ -333,21 +358,19 @@ class SlidingSSIMMeans(torch.autograd.Function):
         for j, (a, b) in enumerate(_ssim_chunks(n * c, hh * ww, kernel.device)):
             xy, filtered, l, b1 = saved[4 * j : 4 * j + 4]
             mu, b2, cs = filtered[:2], filtered[2], filtered[3]
-            # d SSIM = cs dl + l dcs, with dl/dmu_x = 2 (mu_y - mu_x l) / b1 and
-            # dcs/dmu_x = 2 (mu_x cs - mu_y) / b2, dcs/dE[x^2 + y^2] = -cs / b2,
-            # dcs/dE[xy] = 2 / b2; every derivative map is filtered at half its value (the factor
-            # 2 is applied once, to the gradient), and d/dE[x^2 + y^2] with the opposite sign
+            # d SSIM = cs dl + l dcs, with dcs/dE[x^2 + y^2] = -cs / b2 and dcs/dE[xy] = 2 / b2;
+            # the maps: -1/2 d/dmu of each side (mu_derivative_map), -d/dE[x^2 + y^2] and
+            # d/dE[xy] / 2 (the factors are undone once, by moment_gradient)
             d = maps_buffer(len(sides) + 2, b - a, h, w, l)
             w_l = torch.mul(cs, g_s[a:b]).div_(b1)
             w_cs = torch.mul(l, g_s[a:b], out=d[-1]).add_(g_c[a:b]).div_(b2)  # d/dE[xy] / 2
             for k, (mine, other) in enumerate(sides):
-                t = torch.mul(mu[mine], l).sub_(mu[other]).mul_(w_l)
-                torch.mul(mu[mine], cs, out=d[k]).sub_(mu[other]).mul_(w_cs).sub_(t)
+                mu_derivative_map(d[k], mu[mine], mu[other], cs, w_cs, l, w_l)
             torch.mul(w_cs, cs, out=d[-2])
             spread = filter_full(d, kernel)
             t_sq, t_xy = spread[-2], spread[-1]
             for k, (mine, other) in enumerate(sides):
-                grads[mine][a:b] = moment_gradient(xy[mine], xy[other], spread[k], t_sq, t_xy)
+                moment_gradient(grads[mine][a:b], xy[mine], xy[other], spread[k], t_sq, t_xy)
         shape = (n, c, hh, ww)
         grad_x, grad_y = (g.reshape(shape) if g is not None else None for g in grads)
         return grad_x, grad_y, None, None, None

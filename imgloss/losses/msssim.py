@@ -38,6 +38,8 @@ from ._stats import (
     identical_planes,
     luminance_contrast_structure,
     maps_buffer,
+    moment_gradient,
+    mu_derivative_map,
     one_where_identical,
     patch_lcs,
     plane_chunks,
@@ -301,8 +303,9 @@ def _chunk_grads(geo: _Geometry, st: _ChunkStats, g, scale: float, out: list, g_
     y T_xy``, with ``T_k = sum_i G_i^T D_k^i`` the adjoint ("full") filtering of the derivative
     maps of sigma ``i`` (``d/dmu_x``, ``d/dE[x^2 + y^2]``, ``d/dE[xy]``). The factor of ``cs_i``
     is ``prefix[k] suffix[k + 1]`` (position ``k`` of ``geo.order``), never a division by a
-    ``cs`` that may be 0. To save passes, the maps are filtered as ``-1/2 d/dmu``, ``-d/dE[x^2
-    + y^2]`` and ``1/2 d/dE[xy]``, and the factor ``-2 scale`` is applied once, at the end."""
+    ``cs`` that may be 0. The maps are filtered as ``-1/2 d/dmu`` (:func:`mu_derivative_map`),
+    ``-d/dE[x^2 + y^2]`` and ``1/2 d/dE[xy]``, and :func:`moment_gradient` undoes the factors,
+    as in :class:`SlidingSSIMMeans`."""
     h, w = geo.size
     assert st.xy is not None
     xy = st.xy
@@ -332,12 +335,9 @@ def _chunk_grads(geo: _Geometry, st: _ChunkStats, g, scale: float, out: list, g_
         if with_e:
             d[0].copy_(g_extra)
         w_cs = _times(st.prefix[k], suffix[k + 1], out=d[-1]).div_(b2)  # (d/dcs_i) / b2
+        l_term = (st.l_top, w_l) if i == geo.top else (None, None)
         for j, (mine, other) in enumerate(sides, start=int(with_e)):
-            # (mu_other - mu_mine cs) w_cs - (mu_other - mu_mine l) w_l
-            torch.addcmul(mu[other], mu[mine], cs_i, value=-1, out=d[j]).mul_(w_cs)
-            if i == geo.top:
-                t = torch.addcmul(mu[other], mu[mine], st.l_top, value=-1)
-                d[j].addcmul_(t, w_l, value=-1)
+            mu_derivative_map(d[j], mu[mine], mu[other], cs_i, w_cs, *l_term)
         torch.mul(w_cs, cs_i, out=d[-2])
         spread = filter_full(d, geo.kernels[i])
         if with_e:
@@ -354,10 +354,7 @@ def _chunk_grads(geo: _Geometry, st: _ChunkStats, g, scale: float, out: list, g_
         _add_centred(acc, others)
     t_sq, t_xy = acc[-2], acc[-1]
     for j, (mine, other) in enumerate(sides):
-        # the filtered maps: acc[j] = -T_mu / 2, t_sq = -T_sq, t_xy = T_xy / 2, so that the
-        # gradient T_mu + 2 mine T_sq + other T_xy is -2 (acc[j] + mine t_sq - other t_xy)
-        part = acc[j].addcmul_(xy[other], t_xy, value=-1).addcmul_(xy[mine], t_sq)
-        torch.mul(part, -2 * scale, out=out[mine])
+        moment_gradient(out[mine], xy[mine], xy[other], acc[j], t_sq, t_xy, scale)
 
 
 def _add_centred(big: torch.Tensor, small: torch.Tensor) -> None:
