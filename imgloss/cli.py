@@ -163,6 +163,12 @@ def _add_train(sub) -> None:
         help="side of the input patches (default: the paper's 31, which gives 15 x 15 outputs; "
         "47 gives 31 x 31, the geometry ablation)",
     )
+    train.add_argument(
+        "--extend",
+        action="store_true",
+        help="the convergence probe: train the run, then continue it 50%% longer at its final "
+        "learning rate (`imgloss run convergence`)",
+    )
     train.set_defaults(func=_train_command)
 
 
@@ -187,6 +193,13 @@ def _add_run(sub) -> None:
         action="store_true",
         help="print one `imgloss train` command per run (to launch them as separate processes, "
         "e.g. one per GPU) instead of running",
+    )
+    run.add_argument(
+        "--budget",
+        default=None,
+        metavar="TIME",
+        help="train, one after another, only the runs that the measured throughput says will "
+        "finish within TIME (e.g. 2h, 90m), then report what is left (in this process)",
     )
     run.add_argument(
         "--estimate",
@@ -503,7 +516,7 @@ def _train_command(args: argparse.Namespace) -> int:
         print("error: --alpha applies to the mix loss only", file=sys.stderr)
         return 2
     try:
-        run = design.spec(args.task, *items, seed=args.seed, patch=args.patch)
+        run = design.spec(args.task, *items, seed=args.seed, patch=args.patch, extended=args.extend)
         folder = runner.run_one(
             run,
             _default_profile(args.profile),
@@ -523,7 +536,7 @@ def _list_runs(profile, experiments, args) -> None:
     """One ``imgloss train`` command per run (experiments share runs: each printed once)."""
     import shlex
 
-    from imgloss import design
+    from imgloss import design, executors
 
     seen = set()
     for experiment in experiments:
@@ -531,12 +544,7 @@ def _list_runs(profile, experiments, args) -> None:
             if r in seen:
                 continue
             seen.add(r)
-            command = ["imgloss", "train", "--task", r.task, "--loss"]
-            command += [name for name, _ in r.losses]
-            alpha = dict(r.losses[-1][1]).get("alpha")
-            command += ["--alpha", f"{alpha:g}"] if alpha is not None else []
-            command += ["--seed", str(r.seed), "--profile", profile.name]
-            command += ["--patch", str(r.patch)] if r.patch is not None else []
+            command = ["imgloss", "train", *executors.run_args(r), "--profile", profile.name]
             command += ["--results", str(args.results)]
             command += ["--root", str(args.root)] if args.root else []
             print(shlex.join(command))
@@ -562,6 +570,8 @@ def _run_command(args: argparse.Namespace) -> int:
             return 0
         if args.estimate:
             return _estimate(profile, experiments, args)
+        if args.budget is not None:
+            return _run_within_budget(profile, experiments, args)
         if args.executor == "slurm" or args.workers > 1:
             return _run_with_executor(profile, experiments, args)
         source = data.resolve_source(args.root)
@@ -587,6 +597,27 @@ def _run_command(args: argparse.Namespace) -> int:
     except _user_errors() as err:
         print(f"error: {_one_line(err)}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _run_within_budget(profile, experiments, args) -> int:
+    from imgloss import budget, campaign, data
+
+    seconds = budget.parse_budget(args.budget)
+    if args.reevaluate or args.executor != "local" or args.workers > 1:
+        raise ValueError("--budget runs in this process: leave out --reevaluate, --executor "
+                         "and --workers")  # fmt: skip
+    source = data.resolve_source(args.root)
+    print(f"data: {source.describe()}", file=sys.stderr)
+    batch = campaign.run_within(
+        seconds, experiments, profile, source, results=args.results, device=args.device,
+        root=args.root, tasks=args.tasks, progress=not args.no_progress,
+    )  # fmt: skip
+    _write_summaries(profile, experiments, args)
+    print(f"budget: {len(batch.finished)} runs finished in this batch; {len(batch.left)} left")
+    if batch.left:
+        print(f"left, about {batch.left_s / 3600:.1f} h at the measured throughput: "
+              + ", ".join(f"{r.task} {r.label} seed {r.seed}" for r in batch.left))  # fmt: skip
     return 0
 
 

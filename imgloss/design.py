@@ -137,8 +137,18 @@ PAPER_PATCH = 31
 #: The input side of the ablation's larger geometry. 47 x 47 inputs give 31 x 31 outputs through
 #: PaperNet's valid convolutions (the default 31 x 31 inputs give 15 x 15 outputs).
 GEOMETRY_PATCH = 47
+#: The losses of the convergence probe (seed 0): each trained at the profile's length, then
+#: continued EXTENSION x longer at its final learning rate.
+CONVERGENCE_LOSSES = ("l1", "mix")
+#: How much longer the convergence probe continues a run (0.5: 50% more steps).
+EXTENSION = 0.5
+#: The probe's criterion: the length is converged when the continuation gains less than this
+#: much test PSNR (dB) on the first test set (Kodak24 for demosaicking).
+CONVERGED_GAIN_DB = 0.1
 #: The experiments ``imgloss run`` knows (a profile's ``experiments`` are what ``run all`` runs).
-EXPERIMENTS = ("table1", "fig8", "switching", "alpha", "geometry")
+EXPERIMENTS = ("table1", "fig8", "switching", "alpha", "geometry", "convergence")
+#: Experiments whose runs use the profile's first seed only.
+FIRST_SEED_ONLY = ("convergence",)
 
 
 def loss_label(name: str, options=()) -> str:
@@ -155,17 +165,25 @@ class RunSpec:
     losses: tuple[LossSpec, ...]
     seed: int = 0
     patch: int | None = None
+    # Continued for EXTENSION x the profile's steps at the final learning rate of the last phase
+    # (the convergence probe): the run without it is its parent.
+    extended: bool = False
 
     def parent(self) -> RunSpec | None:
-        """The run this one continues from (all phases but the last), if any."""
+        """The run this one continues from (the same run not extended, or all phases but the
+        last), if any."""
+        if self.extended:
+            return replace(self, extended=False)
         return replace(self, losses=self.losses[:-1]) if len(self.losses) > 1 else None
 
     @property
     def label(self) -> str:
         """The schedule's name, the phases' :func:`loss_label` joined by ``-`` (``l1-l2``), with
-        ``@patchN`` for a run on ``N x N`` input patches (``mix@patch47``)."""
+        ``@patchN`` for a run on ``N x N`` input patches (``mix@patch47``) and ``@ext`` for an
+        extended run (``l1@ext``)."""
         name = "-".join(loss_label(loss, options) for loss, options in self.losses)
-        return name if self.patch is None else f"{name}@patch{self.patch}"
+        name = name if self.patch is None else f"{name}@patch{self.patch}"
+        return f"{name}@ext" if self.extended else name
 
 
 def canonical_loss(name: str, options: dict | None = None) -> LossSpec:
@@ -203,15 +221,20 @@ def canonical_loss(name: str, options: dict | None = None) -> LossSpec:
 
 
 def spec(
-    task: str, *losses: str | tuple[str, dict], seed: int = 0, patch: int | None = None
+    task: str,
+    *losses: str | tuple[str, dict],
+    seed: int = 0,
+    patch: int | None = None,
+    extended: bool = False,
 ) -> RunSpec:
     """``spec("demosaic", "l2", "l1")``: l2 then l1; ``("mix", {"alpha": 0.5})`` for options;
-    ``patch=47`` for 47 x 47 inputs. Each loss is spelled canonically (:func:`canonical_loss`)."""
+    ``patch=47`` for 47 x 47 inputs; ``extended=True`` for the convergence probe's continued
+    run. Each loss is spelled canonically (:func:`canonical_loss`)."""
     phases = []
     for item in losses:
         name, options = (item, {}) if isinstance(item, str) else item
         phases.append(canonical_loss(name, options))
-    return RunSpec(task, tuple(phases), seed, patch)
+    return RunSpec(task, tuple(phases), seed, patch, extended)
 
 
 def experiment_runs(
@@ -224,9 +247,10 @@ def experiment_runs(
     runs = [r for r in _design(experiment) if tasks is None or r.task in tasks]
     if experiment == "geometry" and profile.patch == GEOMETRY_PATCH:
         runs = [replace(r, patch=PAPER_PATCH) for r in runs]  # the other geometry: the paper's
+    seeds = profile.seeds[:1] if experiment in FIRST_SEED_ONLY else profile.seeds
     return [
         replace(r, seed=seed)
-        for seed in profile.seeds
+        for seed in seeds
         for r in runs
         if seed in profile.seeds_for(experiment, r.task)
     ]
@@ -242,6 +266,8 @@ def _design(experiment: str) -> list[RunSpec]:
         return [spec("demosaic", a, b) for a, b in SWITCHES]
     if experiment == "geometry":
         return [spec("demosaic", n, patch=GEOMETRY_PATCH) for n in GEOMETRY_LOSSES]
+    if experiment == "convergence":
+        return [replace(spec("demosaic", n), extended=True) for n in CONVERGENCE_LOSSES]
     return [spec("demosaic", "mix" if a == 0.84 else ("mix", {"alpha": a})) for a in ALPHAS]
 
 

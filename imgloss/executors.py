@@ -59,14 +59,22 @@ class Job:
 
     def train_args(self) -> list[str]:
         """The ``imgloss train`` command line of this run (for a process of its own)."""
-        args = ["train", "--task", self.run.task, "--loss", *(n for n, _ in self.run.losses)]
-        alpha = dict(self.run.losses[-1][1]).get("alpha")
-        args += ["--alpha", f"{alpha:g}"] if alpha is not None else []
-        args += ["--seed", str(self.run.seed), "--profile", self.profile.name]
+        args = ["train", *run_args(self.run), "--profile", self.profile.name]
         args += ["--results", self.results, "--no-progress"]
         args += ["--root", self.root] if self.root else []
         args += ["--device", self.device] if self.device else []
         return args
+
+
+def run_args(run: RunSpec) -> list[str]:
+    """The options of ``imgloss train`` that name ``run``: task, losses, alpha, seed, patch,
+    extension (one spelling for the pool, Slurm and ``imgloss run --list``)."""
+    args = ["--task", run.task, "--loss", *(n for n, _ in run.losses)]
+    alpha = dict(run.losses[-1][1]).get("alpha")
+    args += ["--alpha", f"{alpha:g}"] if alpha is not None else []
+    args += ["--seed", str(run.seed)]
+    args += ["--patch", str(run.patch)] if run.patch is not None else []
+    return args + (["--extend"] if run.extended else [])
 
 
 class TrainRun:

@@ -16,8 +16,10 @@ Each finished run folder holds:
   device, versions, seed, wall time). It is written last, atomically: its presence marks the run
   finished.
 * ``curves.json`` — training loss and validation l2 / PSNR / SSIM over the steps.
-* ``model.pt`` — the final weights (``state_dict``); ``checkpoint.pt`` — the final training
-  state (weights, optimiser, generator), from which switching runs continue.
+* ``model.safetensors`` — the final weights and data generator (:mod:`imgloss.weights`,
+  committed); ``checkpoint.pt`` — the final training state (weights, optimiser, generator; not
+  committed). A run that continues this one starts from the checkpoint where it exists, else
+  from ``model.safetensors``.
 * ``crops/*.png`` — fixed full-resolution crops (input, output, ground truth) for the figures.
 
 Experiments (:data:`imgloss.design.EXPERIMENTS`): ``table1`` (all three tasks), ``fig8`` (SSIM's
@@ -44,6 +46,7 @@ from .data.source import DataSource, RunData, resolve
 from .design import (  # noqa: F401 (the design's names, re-exported for scripts and notebooks)
     ALPHAS,
     EXPERIMENTS,
+    EXTENSION,
     FIG8_SIGMAS,
     PAPER_PATCH,
     PROFILES,
@@ -59,7 +62,8 @@ from .design import (  # noqa: F401 (the design's names, re-exported for scripts
 from .metrics import EXTRA_METRICS, METRICS, evaluate_dataset
 from .provenance import atomic_write, provenance, remove_stale_temporaries
 from .records import ExperimentSummary, RunRecord, SourceFolder, folder_for, summarize_runs
-from .train import CHECKPOINT, Phase, TrainConfig, pick_device, train
+from .train import CHECKPOINT, Phase, TrainConfig, load_checkpoint, pick_device, train
+from .weights import FINAL, load_weights, save_final, weights_file
 
 
 def _profile(profile: Profile | str) -> Profile:
@@ -77,6 +81,11 @@ def train_config(run: RunSpec, profile: Profile, data: RunData) -> TrainConfig:
         steps = profile.steps if i == 0 else profile.switch_steps
         lr = profile.lr if i == 0 else profile.switch_lr
         phases.append(Phase(loss, steps, lr, options))
+    if run.extended:  # the convergence probe: continue at the last phase's final lr
+        last = phases[-1]
+        final_lr = last.lr * TrainConfig.min_lr_ratio
+        steps = round(EXTENSION * profile.steps)
+        phases.append(Phase(last.loss, steps, final_lr, last.options, schedule="constant"))
     patch = run.patch if run.patch is not None else profile.patch
     return TrainConfig(
         task=run.task,
@@ -278,7 +287,9 @@ def _train_and_evaluate(run, profile, source, folder, results, device, root, pro
             source=source,
             progress=progress,
         )
+        # the parent's training state where it was trained, else its committed final state
         init = parent_dir / CHECKPOINT
+        init = init if init.is_file() else parent_dir / FINAL
     dev = pick_device(device)
     data = run_data(source, T.get(run.task), profile)
     cfg = train_config(run, profile, data)
@@ -295,7 +306,8 @@ def _train_and_evaluate(run, profile, source, folder, results, device, root, pro
         crops_dir=folder / "crops",
         progress=progress,
     )
-    atomic_write(folder / "model.pt", lambda tmp: torch.save(model.state_dict(), tmp))
+    final = load_checkpoint(folder / CHECKPOINT, torch.device("cpu"))
+    save_final(folder / FINAL, final["model"], final["generator"], final["step"])
     record = RunRecord(
         task=run.task,
         schedule=run.label,
@@ -335,11 +347,12 @@ def reevaluate(
     profile = _profile(profile)
     folder = run_dir(results, run, profile, root=root)
     record = finished_record(folder)
-    if record is None or not (folder / "model.pt").is_file():
+    weights = weights_file(folder)
+    if record is None or weights is None:
         return None
     dev = pick_device(device)
     model = models.for_task(run.task).to(dev)
-    model.load_state_dict(torch.load(folder / "model.pt", map_location=dev, weights_only=True))
+    model.load_state_dict(load_weights(weights, dev))
     record.test, test_data = evaluate_model(
         model,
         run.task,

@@ -233,13 +233,14 @@ def _network_crop(view, setting: Setting, x: torch.Tensor, box, seed: int) -> np
     """The network trained with ``setting`` run on ``x`` and cut to ``box``, if its weights are
     in its run folder (they are not committed: only where the runs were made)."""
     from . import models, widgets
+    from .weights import load_weights, weights_file
 
     folder = view.run_folder("demosaic", setting.run, seed)
-    weights = None if folder is None else folder / "model.pt"
-    if weights is None or not weights.is_file():
+    weights = None if folder is None else weights_file(folder)
+    if weights is None:
         return None
     net = models.for_task("demosaic")
-    net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    net.load_state_dict(load_weights(weights))
     net.eval()
     return widgets.to_uint8(net.predict(x).clamp(0, 1)[box])
 

@@ -40,13 +40,15 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from . import fourier_conv, losses, models
+from . import fourier_conv, losses, models, weights
 from . import tasks as T
 from .data import load_images
 from .data.source import resolve
 from .design import loss_label
 from .losses import DataRangeWarning
 from .metrics import evaluate_batch
+from .precision import Precision
+from .precision import choose as choose_precision
 from .provenance import atomic_write, write_json
 from .sampling import PatchSampler
 
@@ -60,6 +62,10 @@ class CheckpointError(ValueError):
     names the file and what to do)."""
 
 
+#: A phase's learning-rate schedules (:attr:`Phase.schedule`).
+SCHEDULES = ("cosine", "constant")
+
+
 @dataclass(frozen=True)
 class Phase:
     """``steps`` optimiser steps with loss ``loss`` (a name for :func:`imgloss.losses.get`,
@@ -69,6 +75,9 @@ class Phase:
     steps: int
     lr: float = 1e-3
     options: tuple[tuple[str, Any], ...] = ()  # extra loss options, e.g. (("alpha", 0.5),)
+    # "cosine" (from lr down to min_lr_ratio x lr) or "constant" (lr throughout: the
+    # convergence probe's continuation at the previous phase's final learning rate)
+    schedule: str = "cosine"
 
     def label(self) -> str:
         """The loss's label, as in a schedule's label (``mix_alpha0.5``)."""
@@ -92,7 +101,9 @@ class TrainConfig:
     val_set: str | None = None  # None: the data source's first test set of the task
     val_crops: int = 8  # fixed validation crops for the curves
     val_size: int = 96
-    amp: bool | None = None  # bfloat16 autocast for the network; None: on CUDA only
+    # bfloat16 autocast for the network; None: where native (CUDA, a CPU with bf16 dot products;
+    # imgloss.precision.choose), float32 elsewhere. The loss and Adam stay float32.
+    amp: bool | None = None
     compile: bool = False
     deterministic: bool = True  # cuDNN deterministic algorithms on CUDA
     check_every: int = 1  # steps between NaN checks of the loss (each is a device sync)
@@ -109,6 +120,11 @@ class TrainConfig:
                 raise ValueError(f"phase {p.label()}: steps must be a positive integer")
             if not (math.isfinite(p.lr) and p.lr > 0):
                 raise ValueError(f"phase {p.label()}: lr must be a positive number, got {p.lr}")
+            if p.schedule not in SCHEDULES:
+                raise ValueError(
+                    f"phase {p.label()}: schedule must be one of {', '.join(SCHEDULES)}, "
+                    f"got {p.schedule!r}"
+                )
         for name in ("batch_size", "eval_every", "checkpoint_every", "val_crops", "check_every"):
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= 1):
@@ -132,8 +148,13 @@ class TrainConfig:
         return "-".join(p.label() for p in self.phases)
 
     def to_dict(self) -> dict:
+        """The configuration as plain data (hashed into the run key). A phase's ``schedule`` is
+        left out when it is the default cosine, so that keys made before it existed hold."""
         d = asdict(self)
         d["phases"] = [asdict(p) | {"options": dict(p.options)} for p in self.phases]
+        for phase in d["phases"]:
+            if phase["schedule"] == "cosine":
+                del phase["schedule"]
         return d
 
 
@@ -247,6 +268,10 @@ def validation_crops(
 
 
 def _cosine_lr(phase: Phase, step_in_phase: int, min_ratio: float) -> float:
+    """The learning rate of a phase's step: cosine from ``lr`` to ``min_ratio * lr`` (or
+    ``lr`` throughout for a ``constant`` phase)."""
+    if phase.schedule == "constant":
+        return phase.lr
     t = step_in_phase / max(1, phase.steps - 1)
     return phase.lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
 
@@ -292,6 +317,11 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device) -> dict:
     :class:`CheckpointError` naming it; nothing is retrained silently."""
     import pickle
 
+    if Path(path).name == weights.FINAL:  # a finished run's committed final state
+        try:
+            return weights.final_state(Path(path).parent, device)
+        except weights.WeightsError as err:
+            raise CheckpointError(str(err)) from None
     try:
         state = torch.load(path, map_location=device, weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as err:
@@ -370,7 +400,7 @@ class _Run:
     cfg: TrainConfig
     out: Path
     dev: torch.device
-    amp: bool
+    precision: Precision
     model: models.ValidConvNet
     fast: torch.nn.Module  # the model, with the Fourier path on the CPU (fourier_conv.accelerate)
     forward: Any  # ``fast``, or its torch.compile'd version
@@ -389,7 +419,7 @@ class _Run:
     @classmethod
     def start(cls, cfg: TrainConfig, out: Path, dev: torch.device, root) -> _Run:
         """The network at its seeded initialisation, the data, and a fresh optimiser."""
-        amp = dev.type == "cuda" if cfg.amp is None else cfg.amp
+        precision = choose_precision(dev.type, cfg.amp)
         if dev.type == "cuda":
             torch.backends.cudnn.deterministic = cfg.deterministic
             torch.backends.cudnn.benchmark = not cfg.deterministic
@@ -406,7 +436,7 @@ class _Run:
             for p in cfg.phases
         ]
         return cls(
-            cfg, out, dev, amp, model, fast, torch.compile(fast) if cfg.compile else fast, data,
+            cfg, out, dev, precision, model, fast, torch.compile(fast) if cfg.compile else fast, data,
             validation, torch.optim.Adam(model.parameters(), lr=cfg.phases[0].lr), loss_fns,
             running=torch.zeros((), device=dev, dtype=torch.float64), t0=time.perf_counter(),
         )  # fmt: skip
@@ -466,6 +496,11 @@ class _Run:
         self.running += loss.detach()
         self.running_n += 1
         self.step += 1
+
+    @property
+    def amp(self) -> bool:
+        """Whether the network runs under bfloat16 autocast (:mod:`imgloss.precision`)."""
+        return self.precision.bfloat16
 
     def due(self, every: int) -> bool:
         """Whether the step just taken is a multiple of ``every`` or the last one."""
@@ -527,6 +562,7 @@ class _Run:
             "final": self.curves[-1] if self.curves else {},
             "device": str(self.dev),
             "amp_bfloat16": self.amp,
+            "precision": self.precision.record(),
             # how the convolutions of the training step were computed (models.ValidConvNet)
             "conv_algorithm": "fourier" if fourier else "direct",
             "train_data": self.data.record,

@@ -132,7 +132,7 @@ def test_run_one_writes_metrics_curves_weights_crops_and_provenance(tmp_path, em
     assert {"git_commit", "versions", "date_utc", "config"} <= set(prov)
     assert prov["source"] == "embedded" and len(prov["train_data"]["checksum"]) == 64
     assert "/" not in json.dumps(prov["train_data"])  # data by name and checksum, not a path
-    assert (folder / "model.pt").is_file() and (folder / "curves.json").is_file()
+    assert (folder / "model.safetensors").is_file() and (folder / "curves.json").is_file()
     kinds = sorted(p.name.rsplit("-", 1)[1] for p in (folder / "crops").glob("*.png"))
     assert kinds == sorted(["input.png", "output.png", "target.png"] * 2)  # flat and edge crops
     # A finished run is reused, not retrained.

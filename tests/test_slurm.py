@@ -21,6 +21,7 @@ import torch
 from imgloss import cli, design, executors, runner
 from imgloss import train as TR
 from imgloss.records import ExperimentSummary, RunRecord, SourceFolder
+from imgloss.weights import FINAL, load_weights
 
 REPO = Path(__file__).resolve().parents[1]
 REQUIRED = os.environ.get("IMGLOSS_REQUIRE_SLURM") == "1"
@@ -139,8 +140,8 @@ def test_a_cancelled_job_is_resubmitted_and_resumes_from_its_checkpoint(slurm, e
         return [{k: v for k, v in r.items() if k != "time_s"} for r in rows]
 
     assert curves(folder) == curves(straight)
-    wa = torch.load(folder / "model.pt", weights_only=True)
-    wb = torch.load(straight / "model.pt", weights_only=True)
+    wa = load_weights(folder / FINAL)
+    wb = load_weights(straight / FINAL)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 

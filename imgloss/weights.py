@@ -1,0 +1,96 @@
+"""A finished run's final state as one safetensors file: its weights and its data generator.
+
+``model.safetensors`` in a run folder holds the network's ``state_dict`` (tensors ``model.<name>``)
+and the state of the generator that drew its training patches (``generator``, bytes), with the
+step in the file's metadata. It is small (about 0.5 MB for PaperNet), safe to load (no pickle)
+and committed with the run's record, so that on a fresh clone
+
+* the book and the sweeps can run the trained networks (:func:`load_weights`), and
+* a run that continues a finished one (a switching run, the convergence probe's extension) starts
+  from exactly the state the parent's ``checkpoint.pt`` held at its end (:func:`final_state`):
+  the same weights and the same stream of patches. Adam's moments are not kept: every new phase
+  starts with fresh moments anyway (:mod:`imgloss.train`).
+
+``checkpoint.pt`` and ``model.pt`` (older runs) stay where they were made and are never committed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from .provenance import atomic_write
+
+#: The file name of a run's final state.
+FINAL = "model.safetensors"
+
+
+class WeightsError(ValueError):
+    """A weights file that is damaged or not one of ours (the message names it and the fix)."""
+
+
+def save_final(path: str | os.PathLike, model: dict, generator: torch.Tensor, step: int) -> None:
+    """Write weights ``model`` (a ``state_dict``) and the generator state atomically."""
+    from safetensors.torch import save_file
+
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.items()}
+    tensors["generator"] = generator.detach().cpu().contiguous()
+    metadata = {"format": "imgloss-final-state", "step": str(int(step))}
+    atomic_write(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+
+
+def _read(path: Path, device: torch.device | str) -> tuple[dict, dict]:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt", device=str(device)) as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (not a dict)
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise WeightsError(
+            f"{path}: not a readable safetensors file ({str(err)[:200]}); delete it and train "
+            "the run again, or restore it with `git checkout -- <file>`"
+        ) from None
+    if meta.get("format") != "imgloss-final-state":
+        raise WeightsError(f"{path}: not an imgloss final state (no format metadata)")
+    return tensors, meta
+
+
+def load_weights(path: str | os.PathLike, device: torch.device | str = "cpu") -> dict:
+    """The network's ``state_dict`` from ``model.safetensors`` (or an older ``model.pt``)."""
+    path = Path(path)
+    if path.suffix == ".pt":
+        return torch.load(path, map_location=device, weights_only=True)
+    tensors, _ = _read(path, device)
+    return {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
+
+
+def weights_file(folder: str | os.PathLike) -> Path | None:
+    """A run folder's weights file: ``model.safetensors``, else ``model.pt``, else ``None``."""
+    for name in (FINAL, "model.pt"):
+        if (Path(folder) / name).is_file():
+            return Path(folder) / name
+    return None
+
+
+def final_state(folder: str | os.PathLike, device: torch.device | str) -> dict:
+    """A training state (as :func:`imgloss.train.load_checkpoint` returns it) rebuilt from the
+    finished run in ``folder``: weights, generator and step from ``model.safetensors``, the
+    curves from ``curves.json``, no optimizer (the next phase starts fresh moments)."""
+    path = Path(folder) / FINAL
+    tensors, meta = _read(path, device)
+    try:
+        curves = json.loads((Path(folder) / "curves.json").read_text())["curves"]
+    except (OSError, ValueError, KeyError) as err:
+        raise WeightsError(f"{Path(folder) / 'curves.json'}: unreadable ({err})") from None
+    return {
+        "model": {k.removeprefix("model."): v for k, v in tensors.items() if k != "generator"},
+        "generator": tensors["generator"],
+        "step": int(meta["step"]),
+        "curves": curves,
+        "elapsed": float(curves[-1]["time_s"]) if curves else 0.0,
+        "optimizer": None,
+    }
