@@ -1,56 +1,62 @@
 """The paper's claims as data, each decided from our results with statistics.
 
-Every :class:`Claim` names its place in the paper, the task, the measures and how it is tested.
-:func:`verdicts` decides each claim on one :class:`imgloss.records.View` (one profile, one data
-source) from **paired per-image differences** between two trainings (or a training and a
-baseline), over every image and seed both were scored on:
+Every :class:`Claim` names its place in the paper, the task, its **primary measure** (the first
+of ``measures``: PSNR unless the claim is about colour, the l2 error or edges), the secondary
+measures, the test and, for "at par" and "similar" claims, the equivalence **margin**.
+:func:`verdicts` decides each claim on one results view (one profile, one data source) from the
+**paired per-image, per-seed differences** of two trainings, or of a training and a fixed column
+(the non-network input, BM3D), on every image and seed both were scored on
+(:mod:`imgloss.scores`).
 
-* ``effect`` is the mean difference, signed so that a positive value favours the claim's first
-  side (for a measure where lower is better, ``b - a``);
-* ``ci`` is its 95% interval. With two or more seeds the unit is the seed (a network trained
-  anew): a Student-t interval over the seeds' image-mean differences, so the interval carries the
-  run-to-run variation of training. With one seed it is a bootstrap over the images
-  (``scipy.stats.bootstrap``, BCa), which carries only the variation between images;
-* the verdict is ``holds`` when the interval lies on the claimed side of zero, ``contradicted``
-  when it lies on the other side, ``undecided`` otherwise. With **one seed** a difference smaller
-  than the run-to-run noise of a single run is never decisive (:data:`SINGLE_RUN_NOISE`, measured:
-  float32 rounding alone moves a single ``quick`` run by up to 0.14 dB); where that noise is not
-  measured for a measure, one seed decides nothing on it.
+The statistics (:mod:`imgloss.inference`) model those differences with crossed image and seed
+effects: the interval carries both the choice of test images and the run-to-run variation of
+training, the latter pooled over every schedule of the task trained with several seeds (so a
+loss trained once still carries it). Then:
 
-A claim over several measures or losses ("Mix is best on every measure") holds when every part
-holds, is contradicted when any part is contradicted, and is undecided otherwise.
+* ``better`` claims hold when the 95% t interval lies above zero and are contradicted when it
+  lies below;
+* "at par", "not clearly better" and "similar" claims are equivalence tests (two one-sided tests
+  at 5%, the 90% interval against the claim's margin): they hold only when the runs *show* the
+  difference is within the margin, not when they merely fail to show one;
+* a claim over several comparisons ("Mix is best") holds when every comparison holds
+  (intersection-union test) and is contradicted when one is, after Holm's correction;
+* the secondary measures are tested too, Holm-corrected within the claim, and shown beside the
+  verdict without deciding it;
+* every undecided verdict carries its minimum detectable effect at 80% power.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from . import inference
 from .design import ALPHAS
-from .metrics import LOWER_IS_BETTER, METRICS
-from .records import RunRecord, View
+from .inference import VERDICTS, Estimate, RunVariance
+from .metrics import METRICS
+from .records import View
+from .scores import ScoreSource, ViewScores, paired
 
-#: The run-to-run noise of one training run per measure, below which one seed decides nothing.
-#: For PSNR the largest change (dB) of a single ``quick`` run when only the float32 rounding of
-#: its convolutions changed (DEVELOPERS.md, 2026-11-27); for l2 the same as a relative change of
-#: the error (``10^(0.14/10) - 1``).
-SINGLE_RUN_NOISE = {"psnr": 0.14, "l2": 10 ** (0.14 / 10) - 1}
-
-VERDICTS = ("holds", "contradicted", "undecided")
+#: The equivalence margin of PSNR-like claims ("at par"), in dB. Differences within it count
+#: as no difference.
+PSNR_MARGIN_DB = 0.3
 
 
 @dataclass(frozen=True)
 class Claim:
     """One claim of the paper and how we test it.
 
-    ``kind`` is the test: ``better`` (``a`` beats ``b`` on each measure), ``not_better`` (``a``
-    is at par with or worse than ``b``: contradicted only when ``a`` is decisively better),
-    ``similar`` (``a`` and ``b`` within ``margin``, relative), ``best`` (``a`` beats each of
-    ``others``), ``below_baseline`` (``a`` worse than the task's non-network column),
-    ``beats_bm3d``, ``baseline_value`` (the non-network column equals the paper's ``value``),
-    ``toy`` (Fig. 9's computation, no training) or ``untested`` (with ``reason``).
+    ``kind`` is the test: ``better`` (``a`` beats ``b``), ``not_better`` (``a`` is at par with
+    or worse than ``b``: ``a - b < margin``, one-sided), ``similar`` (``|a - b| < margin``, two
+    one-sided tests), ``best`` (``a`` beats each of ``others``), ``below_baseline`` (``a`` worse
+    than the task's non-network column), ``beats_bm3d``, ``baseline_value`` (the non-network
+    column within ``margin`` of the paper's ``value``), ``toy`` (Fig. 9's computation, no
+    training) or ``untested`` (with ``reason``).
+
+    ``measures[0]`` is the primary measure, which decides; the others are secondary.
+    ``margin`` is in the primary measure's units, or a fraction of ``b``'s mean when
+    ``relative`` (the l2 error and the colour bias scale with the images).
     """
 
     key: str
@@ -65,39 +71,60 @@ class Claim:
     margin: float = 0.0
     value: float | None = None
     reason: str = ""
+    relative: bool = False
+
+    @property
+    def primary(self) -> str:
+        """The measure that decides the claim."""
+        return self.measures[0]
+
+    @property
+    def secondary(self) -> tuple[str, ...]:
+        """The measures shown beside the verdict (Holm-corrected, not deciding)."""
+        return self.measures[1:]
+
+    def margin_text(self) -> str:
+        """The equivalence margin in words ("" for claims without one)."""
+        if self.kind not in ("not_better", "similar", "baseline_value"):
+            return ""
+        return f"{self.margin:.0%} of {self.b}'s mean" if self.relative else f"{self.margin:g}"
 
     @property
     def test(self) -> str:
         """How the claim is tested, in words."""
-        measures = ", ".join(self.measures)
+        measures = self.primary
+        margin = self.margin_text()
         return {
             "better": f"{self.a} vs {self.b}, paired, on {measures}",
-            "not_better": f"{self.a} vs {self.b}: contradicted if {self.a} is decisively better "
-            f"on {measures}",
-            "similar": f"|{self.a} - {self.b}| on {measures}, within {self.margin:.0%}",
+            "not_better": f"{self.a} - {self.b} < {margin} on {measures} (one-sided, 5%)",
+            "similar": f"|{self.a} - {self.b}| < {margin} on {measures} (two one-sided tests)",
             "best": f"{self.a} vs each of {', '.join(self.others)}, paired, on {measures}",
             "below_baseline": f"{self.a} vs the non-network column, paired, on {measures}",
             "beats_bm3d": f"{self.a} vs BM3D, paired, on {measures}",
-            "baseline_value": f"the non-network column's {measures} vs the paper's {self.value}",
+            "baseline_value": f"the non-network column's {measures} within {margin} of the "
+            f"paper's {self.value} (two one-sided tests over the images)",
             "toy": "Fig. 9's toy signals, computed (no training, no statistics needed)",
             "untested": f"not tested yet: {self.reason}",
         }[self.kind]
 
 
 _T1 = ("demosaic", "sr", "jpeg")
+#: Table 1's measures with PSNR first: PSNR decides, the others are secondary.
+_PSNR_FIRST = ("psnr", *(m for m in METRICS if m != "psnr"))
+_AT_PAR = PSNR_MARGIN_DB
 #: The paper's claims that we check (Sections 5-6, Table 1, Figs. 7-9).
 CLAIMS: tuple[Claim, ...] = (
-    Claim("l1_beats_l2", "l1 beats l2 on every measure", "Sec. 5.1, Table 1", "better",
-          _T1, METRICS, "l1", "l2"),
+    Claim("l1_beats_l2", "l1 beats l2", "Sec. 5.1, Table 1", "better",
+          _T1, _PSNR_FIRST, "l1", "l2"),
     Claim("ssim5_not_better_than_l1", "SSIM5 is at par with or worse than l1", "Sec. 5, Table 1",
-          "not_better", ("demosaic",), METRICS, "ssim5", "l1"),
+          "not_better", ("demosaic",), _PSNR_FIRST, "ssim5", "l1", margin=_AT_PAR),
     Claim("ssim9_not_better_than_l1", "SSIM9 is at par with or worse than l1", "Sec. 5, Table 1",
-          "not_better", ("demosaic",), METRICS, "ssim9", "l1"),
+          "not_better", ("demosaic",), _PSNR_FIRST, "ssim9", "l1", margin=_AT_PAR),
     Claim("msssim_beats_ssim", "MS-SSIM is better than SSIM", "Sec. 5, Table 1", "better",
-          ("demosaic",), METRICS, "msssim", "ssim5"),
+          ("demosaic",), _PSNR_FIRST, "msssim", "ssim5"),
     Claim("msssim_not_better_than_l1", "MS-SSIM is not clearly better than l1", "Sec. 5, Table 1",
-          "not_better", _T1, METRICS, "msssim", "l1"),
-    Claim("mix_best", "Mix is best on every measure", "Sec. 5, Table 1", "best", _T1, METRICS,
+          "not_better", _T1, _PSNR_FIRST, "msssim", "l1", margin=_AT_PAR),
+    Claim("mix_best", "Mix is best", "Sec. 5, Table 1", "best", _T1, _PSNR_FIRST,
           "mix", others=("l2", "l1", "ssim5", "ssim9", "msssim")),
     Claim("msssim_collapses_on_jpeg", "MS-SSIM collapses on JPEG (worse than the JPEG input)",
           "Table 1 (JPEG: 27.66 dB against 32.60 dB)", "below_baseline", ("jpeg",), ("psnr",),
@@ -105,7 +132,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("ssim_shifts_colours", "SSIM-trained networks shift colours (more than l1)",
           "Sec. 5.2, Fig. 9", "better", ("demosaic",), ("colour_bias",), "l1", "ssim5"),
     Claim("mix_keeps_colours", "Mix does not shift colours (no more than l1)", "Sec. 5.2",
-          "not_better", ("demosaic",), ("colour_bias",), "l1", "mix"),
+          "not_better", ("demosaic",), ("colour_bias",), "l1", "mix", margin=0.2, relative=True),
     Claim("mix_beats_bm3d", "Mix beats CFA-BM3D", "Table 1 (demosaicking)", "beats_bm3d",
           ("demosaic",), ("psnr", "l2"), "mix"),
     Claim("switch_l2_l1_lowers_l2", "switching from l2 to l1 lowers the l2 error",
@@ -113,7 +140,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("switch_l1_l2_lowers_l2", "switching from l1 to l2 lowers the l2 error",
           "Sec. 5.1, Fig. 7", "better", ("demosaic",), ("l2",), "l1-l2", "l1"),
     Claim("switched_similar_l2", "the two switched networks reach a similar l2 error",
-          "Sec. 5.1, Fig. 7", "similar", ("demosaic",), ("l2",), "l1-l2", "l2-l1", margin=0.05),
+          "Sec. 5.1, Fig. 7", "similar", ("demosaic",), ("l2",), "l1-l2", "l2-l1", margin=0.05,
+          relative=True),
     Claim("l2_was_stuck", "l2 was stuck: l2 -> l1 beats continuing with l2 (our control)",
           "Sec. 5.1", "better", ("demosaic",), ("l2",), "l2-l1", "l2-l2"),
     Claim("fig8_small_sigma_edges", "a smaller sigma is better at edges (SSIM5 vs SSIM9)",
@@ -123,14 +151,14 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("l2_splotches_flat", "l2 leaves splotches in flat regions (l1 beats l2 there)",
           "Sec. 3, Figs. 1 and 5", "better", ("demosaic",), ("psnr_flat",), "l1", "l2"),
     Claim("l2_keeps_edges", "l2 keeps edges sharp (l1 is not better at edges)", "Sec. 3",
-          "not_better", ("demosaic",), ("psnr_edge",), "l1", "l2"),
+          "not_better", ("demosaic",), ("psnr_edge",), "l1", "l2", margin=_AT_PAR),
     Claim("ssim_duller", "SSIM-trained networks render colours duller than l1", "Secs. 4, 5.2",
           "better", ("demosaic",), ("chroma_shift",), "l1", "ssim5"),
     Claim("msssim_duller", "MS-SSIM renders colours duller than l1", "Sec. 4.1", "better",
           ("demosaic",), ("chroma_shift",), "l1", "msssim"),
     Claim("fig9_bright_bias", "SSIM tolerates a bias more in bright regions", "Fig. 9", "toy"),
     Claim("noisy_input_psnr", "the noisy input has a PSNR of 28.24 dB", "Sec. 4.1, Table 1",
-          "baseline_value", ("demosaic",), ("psnr",), value=28.24),
+          "baseline_value", ("demosaic",), ("psnr",), value=28.24, margin=_AT_PAR),
     Claim("alpha_084_best", "alpha = 0.84 is the best weight of Mix (our sweep)", "Sec. 4 (eq. 14)",
           "best", ("demosaic",), ("psnr", "ssim"), "mix",
           others=tuple(f"mix_alpha{a:g}" for a in ALPHAS if a != 0.84)),
@@ -139,7 +167,15 @@ CLAIMS: tuple[Claim, ...] = (
 
 @dataclass(frozen=True)
 class Verdict:
-    """A claim decided on one task and test set (``None`` fields where nothing was measured)."""
+    """A claim decided on one task and test set (``None`` fields where nothing was measured).
+
+    ``measure`` is the primary measure, ``effect`` its mean paired difference (positive favours
+    the claim's first side) and ``ci`` its interval at ``ci_level`` (0.95 for superiority, 0.90
+    for the equivalence tests); ``df`` its degrees of freedom, ``method`` how the variance was
+    estimated, ``margin`` the equivalence margin in the measure's units and ``mde`` the smallest
+    effect these runs detect at 80% power. ``parts`` are the comparisons of a several-part claim
+    on the primary measure; ``secondary`` the other measures' tests, whose ``p`` is
+    Holm-adjusted within the claim."""
 
     claim: Claim
     task: str | None
@@ -152,6 +188,14 @@ class Verdict:
     measure: str | None = None
     parts: tuple[Verdict, ...] = field(default=(), repr=False)
     note: str = ""
+    ci_level: float = 0.95
+    df: float | None = None
+    method: str = ""
+    margin: float | None = None
+    mde: float | None = None
+    p: float | None = None
+    secondary: tuple[Verdict, ...] = field(default=(), repr=False)
+    against: str = ""
 
     def to_dict(self) -> dict:
         return {
@@ -163,222 +207,190 @@ class Verdict:
             "test": self.claim.test,
             "verdict": self.verdict,
             "measure": self.measure,
+            "primary_measure": self.claim.primary if self.claim.measures else None,
             "effect": self.effect,
             "ci": None if self.ci is None else list(self.ci),
+            "ci_level": self.ci_level,
+            "df": self.df,
+            "method": self.method,
+            "margin": self.margin,
+            "mde": self.mde,
+            "p": self.p,
             "n_images": self.n_images,
             "n_seeds": self.n_seeds,
             "note": self.note,
+            "against": self.against,
             "parts": [p.to_dict() for p in self.parts],
+            "secondary": [s.to_dict() for s in self.secondary],
         }
 
 
-# ------------------------------------------------------------------------------ statistics
-def decide(d: np.ndarray, measure: str, *, scale: float = 1.0) -> tuple[str, float, tuple, str]:
-    """The verdict on paired differences ``d`` (``images x seeds``, positive = the claim's side):
-    ``(verdict, effect, (low, high), note)``. ``scale`` is the reference value that turns a
-    relative noise floor into the measure's units (l2)."""
-    n_seeds = d.shape[1]
-    effect = float(d.mean())
-    if n_seeds >= 2:
-        from scipy import stats
+# ------------------------------------------------------------------------------ the tests
+class _Context:
+    """One evaluation over a :class:`~imgloss.scores.ScoreSource`, with the pooled run
+    variances cached per task, test set and measure."""
 
-        per_seed = d.mean(axis=0)
-        half = float(stats.t.ppf(0.975, n_seeds - 1) * per_seed.std(ddof=1) / math.sqrt(n_seeds))
-        low, high, note = effect - half, effect + half, f"t interval over {n_seeds} seeds"
-    else:
-        low, high = _bootstrap(d[:, 0])
-        note = "one seed: interval over the images only"
-    verdict = "holds" if low > 0 else "contradicted" if high < 0 else "undecided"
-    if n_seeds < 2 and verdict != "undecided":
-        floor = SINGLE_RUN_NOISE.get(measure)
-        if floor is None:
-            verdict, note = "undecided", f"{note}; no measured run-to-run noise for {measure}"
-        elif abs(effect) <= floor * (scale if measure == "l2" else 1.0):
-            verdict, note = "undecided", f"{note}; within one run's noise"
-    return verdict, effect, (low, high), note
+    def __init__(self, source: ScoreSource):
+        self.source = source
+        self._pooled: dict[tuple[str, str, str], RunVariance | None] = {}
 
+    def run_variance(self, task: str, dataset: str, measure: str) -> RunVariance | None:
+        key = (task, dataset, measure)
+        if key not in self._pooled:
+            tables = []
+            for schedule in self.source.schedules(task):
+                found = self.source.runs(task, dataset, schedule, measure)
+                if found is not None and len(found.seeds) >= 2:
+                    tables.append(found.values)
+            self._pooled[key] = RunVariance.pooled(tables)
+        return self._pooled[key]
 
-def _bootstrap(values: np.ndarray) -> tuple[float, float]:
-    if len(values) < 2 or np.all(values == values[0]):
-        v = float(values.mean())
-        return v, v
-    from scipy import stats
-
-    res = stats.bootstrap(
-        (values,), np.mean, confidence_level=0.95, n_resamples=4000, method="BCa",
-        random_state=np.random.default_rng(0),
-    )  # fmt: skip
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+    def estimate(self, task: str, dataset: str, a: str, b: str, measure: str):
+        """``(Estimate, b's mean)`` of schedule ``a`` against ``b`` (a schedule, or the fixed
+        column ``"baseline"``/``"bm3d"``), or ``None`` when they share no scores."""
+        scores_a = self.source.runs(task, dataset, a, measure)
+        fixed = b in ("baseline", "bm3d")
+        scores_b = (self.source.column(task, dataset, b, measure) if fixed
+                    else self.source.runs(task, dataset, b, measure))  # fmt: skip
+        if scores_a is None or scores_b is None:
+            return None
+        found = paired(scores_a, scores_b, measure)
+        if found is None:
+            return None
+        d, ref = found
+        pooled = self.run_variance(task, dataset, measure)
+        return inference.estimate(d, pooled, runs=1 if fixed else 2), ref
 
 
-# ------------------------------------------------------------------------------ per-image data
-def _records(view: View, task: str, schedule: str) -> dict[int, RunRecord]:
-    """The view's finished runs of one schedule, by seed."""
-    out = {}
-    for entry in view.runs():
-        if (entry.task, entry.schedule) == (task, schedule):
-            assert view.folder is not None  # a view with runs has a folder
-            out[entry.seed] = RunRecord.load(view.folder.path / entry.folder / "metrics.json")
+def _unmeasured(claim, task, dataset, measure, against="", note="not run") -> Verdict:
+    return Verdict(claim, task, dataset, "undecided", measure=measure, note=note, against=against)
+
+
+def _test(claim: Claim, est: Estimate, ref: float, *, equivalence_kind: str | None = None):
+    """``(verdict, interval, level, margin)`` of one comparison under the claim's test."""
+    kind = equivalence_kind or claim.kind
+    margin = claim.margin * abs(ref) if claim.relative else claim.margin
+    if kind == "not_better":
+        return inference.non_superiority(est, margin), est.ci(0.90), 0.90, margin
+    if kind in ("similar", "baseline_value"):
+        return inference.equivalence(est, margin), est.ci(0.90), 0.90, margin
+    return inference.superiority(est), est.ci(0.95), 0.95, None
+
+
+def _verdict(claim, task, dataset, measure, found, *, against="", kind=None, flip=False) -> Verdict:
+    """One comparison on one measure, decided by the claim's test (or ``kind``'s)."""
+    if found is None:
+        return _unmeasured(claim, task, dataset, measure, against)
+    est, ref = found
+    if flip:
+        est = replace(est, effect=-est.effect)
+    verdict, ci, level, margin = _test(claim, est, ref, equivalence_kind=kind)
+    note = ""
+    if not est.training:
+        verdict = "undecided"
+        note = "undecided: no run-to-run variance measured for this task"
+    mde = est.mde() if np.isfinite(est.se) else None
+    return Verdict(claim, task, dataset, verdict, est.effect, ci, est.n_images, est.n_seeds,
+                   measure, note=note, ci_level=level, df=est.df, method=est.method,
+                   margin=margin, mde=mde, p=est.p_two_sided() if np.isfinite(est.se) else None,
+                   against=against)  # fmt: skip
+
+
+def _with_holm(parts: list[Verdict]) -> list[Verdict]:
+    """Secondary (or several-part) tests with Holm-adjusted p-values; a part is decided only
+    where its adjusted p is below 5%, in the direction of its effect (for ``not_better`` parts:
+    contradicted when ``a`` is better, holds when it is worse)."""
+    measured = [i for i, p in enumerate(parts) if p.p is not None]
+    reject, adjusted = inference.holm([float(parts[i].p or 1.0) for i in measured])
+    out = list(parts)
+    for i, rejected, p in zip(measured, reject, adjusted, strict=True):
+        part = parts[i]
+        better = (part.effect or 0.0) > 0
+        if part.claim.kind == "not_better":
+            verdict = ("contradicted" if better else "holds") if rejected else "undecided"
+        else:
+            verdict = ("holds" if better else "contradicted") if rejected else "undecided"
+        out[i] = replace(part, verdict=verdict, p=p)
     return out
 
 
-def _values(rows: dict, images: list[str], measure: str) -> np.ndarray:
-    return np.array([rows[i][measure] for i in images], dtype=np.float64)
+def _secondary(ctx, claim, task, dataset, b: str) -> tuple[Verdict, ...]:
+    parts = [_verdict(claim, task, dataset, m, ctx.estimate(task, dataset, claim.a, b, m),
+                      against=b, kind="better")
+             for m in claim.secondary]  # fmt: skip
+    return tuple(_with_holm(parts))
 
 
-def _signed(a: np.ndarray, b: np.ndarray, measure: str) -> np.ndarray:
-    """``a - b`` where higher is better, ``b - a`` where lower is better: positive = a better."""
-    return b - a if measure in LOWER_IS_BETTER else a - b
-
-
-def paired(view: View, task: str, dataset: str, a: str, b: str, measure: str):
-    """``(differences images x seeds, reference value)`` of schedule ``a`` against ``b``, over
-    the seeds and images both were scored on (``None`` if they share none)."""
-    ra, rb = _records(view, task, a), _records(view, task, b)
-    seeds = sorted(set(ra) & set(rb))
-    if not seeds or any(dataset not in ra[s].test or dataset not in rb[s].test for s in seeds):
-        return None
-    tables = [(ra[s].test[dataset], rb[s].test[dataset]) for s in seeds]
-    images = sorted(set.intersection(*(set(ta.rows) & set(tb.rows) for ta, tb in tables)))
-    if not images or any(
-        measure not in ta.metrics or measure not in tb.metrics for ta, tb in tables
-    ):
-        return None
-    cols = [_signed(_values(ta.rows, images, measure), _values(tb.rows, images, measure), measure)
-            for ta, tb in tables]  # fmt: skip
-    ref = float(np.mean([_values(tb.rows, images, measure).mean() for _, tb in tables]))
-    return np.stack(cols, axis=1), ref
-
-
-def _against_table(view: View, task: str, dataset: str, a: str, table, measure: str):
-    """Differences of schedule ``a`` against a fixed column (baseline, BM3D) on shared images."""
-    ra = _records(view, task, a)
-    if not ra or table is None or measure not in table.metrics:
-        return None
-    seeds = sorted(ra)
-    if any(dataset not in ra[s].test for s in seeds):
-        return None
-    images = sorted(
-        set.intersection(*(set(ra[s].test[dataset].rows) for s in seeds)) & set(table.rows)
-    )
-    if not images:
-        return None
-    fixed = _values(table.rows, images, measure)
-    cols = [
-        _signed(_values(ra[s].test[dataset].rows, images, measure), fixed, measure) for s in seeds
-    ]
-    return np.stack(cols, axis=1), float(fixed.mean())
-
-
-# ------------------------------------------------------------------------------- verdicts
-def _from_diffs(claim, task, dataset, measure, found, *, flip=False) -> Verdict:
-    if found is None:
-        return Verdict(claim, task, dataset, "undecided", measure=measure, note="not run")
-    d, ref = found
-    if flip:
-        d = -d
-    verdict, effect, ci, note = decide(d, measure, scale=ref)
-    return Verdict(claim, task, dataset, verdict, effect, ci, d.shape[0], d.shape[1], measure,
-                   note=note)  # fmt: skip
-
-
-def _combine(claim, task, dataset, parts: list[Verdict]) -> Verdict:
-    if len(parts) == 1:
-        return parts[0]
-    states = {p.verdict for p in parts}
-    verdict = ("contradicted" if "contradicted" in states
-               else "holds" if states == {"holds"} else "undecided")  # fmt: skip
-    counts = ", ".join(f"{sum(p.verdict == v for p in parts)} {v}" for v in VERDICTS)
-    # shown: PSNR where it decides (or nothing decides), else a part that decides the verdict
+def _several(claim, task, dataset, parts: list[Verdict], secondary) -> Verdict:
+    """A claim over several comparisons on the primary measure: holds when every comparison
+    holds (intersection-union), contradicted when one is after Holm's correction."""
     measured = [p for p in parts if p.effect is not None]
     if not measured:
-        return Verdict(claim, task, dataset, verdict, parts=tuple(parts), note="not run")
-    deciding = [p for p in measured if p.verdict == verdict and verdict != "undecided"]
-    psnr = [p for p in (deciding or measured) if p.measure == "psnr"]
-    main = (psnr or deciding or measured)[0]
-    counts += f"; shown: {main.measure}"
-    return Verdict(claim, task, dataset, verdict, main.effect, main.ci, main.n_images,
-                   main.n_seeds, main.measure, tuple(parts), f"{len(parts)} parts: {counts}")  # fmt: skip
-
-
-def _not_better(v: Verdict) -> Verdict:
-    """``a`` at par with or worse than ``b``: contradicted only when ``a`` is decisively better."""
-    verdict = {"holds": "contradicted", "contradicted": "holds"}.get(v.verdict, "undecided")
-    if v.verdict == "undecided" and v.ci is not None and v.ci[1] <= 0:
+        return _unmeasured(claim, task, dataset, claim.primary)
+    corrected = _with_holm(measured)
+    if all(p.verdict == "holds" for p in measured) and len(measured) == len(parts):
         verdict = "holds"
-    return Verdict(v.claim, v.task, v.dataset, verdict, v.effect, v.ci, v.n_images, v.n_seeds,
-                   v.measure, note=v.note)  # fmt: skip
+    elif any(p.verdict == "contradicted" for p in corrected):
+        verdict = "contradicted"
+    else:
+        verdict = "undecided"
+    # shown: the comparison that decides (the weakest one unless one contradicts)
+    deciding = (
+        [p for p in corrected if p.verdict == "contradicted"] if verdict == "contradicted" else []
+    )
+    main = deciding[0] if deciding else min(measured, key=lambda p: p.ci[0] if p.ci else 0.0)
+    counts = ", ".join(f"{sum(p.verdict == v for p in measured)} {v}" for v in VERDICTS)
+    missing = len(parts) - len(measured)
+    note = f"{len(parts)} comparisons ({counts}{f', {missing} not run' if missing else ''}); shown: vs {main.against}"
+    mdes = [p.mde for p in measured if p.verdict == "undecided" and p.mde is not None]
+    return replace(main, verdict=verdict, parts=tuple(parts), secondary=secondary, note=note,
+                   mde=max(mdes) if mdes else main.mde)  # fmt: skip
 
 
-def _similar(claim, task, dataset, measure, found) -> Verdict:
-    if found is None:
-        return Verdict(claim, task, dataset, "undecided", measure=measure, note="not run")
-    d, ref = found
-    _, effect, ci, note = decide(d, measure, scale=ref)
-    bound = claim.margin * ref
-    verdict = ("holds" if -bound < ci[0] and ci[1] < bound
-               else "contradicted" if ci[0] > bound or ci[1] < -bound else "undecided")  # fmt: skip
-    return Verdict(claim, task, dataset, verdict, effect, ci, d.shape[0], d.shape[1], measure,
-                   note=f"{note}; similar = within {claim.margin:.0%} of {ref:.4g}")  # fmt: skip
-
-
-def _datasets(view: View, task: str, schedule: str) -> list[str]:
-    for experiment in ("table1", "switching", "alpha", "fig8", "geometry"):
-        summary = view.summary(experiment)
-        if summary is not None and summary.measures(task, schedule, _first(summary, task)):
-            return summary.datasets(task)
-    return []
-
-
-def _first(summary, task: str) -> str:
-    datasets = summary.datasets(task)
-    return datasets[0] if datasets else ""
-
-
-def _decide_claim(view: View, claim: Claim, task: str, dataset: str) -> Verdict:
-    kind = claim.kind
-    if kind in ("better", "not_better"):
-        parts = [_from_diffs(claim, task, dataset, m, paired(view, task, dataset, claim.a, claim.b, m))
-                 for m in claim.measures]  # fmt: skip
-        if kind == "not_better":
-            parts = [_not_better(p) for p in parts]
-        return _combine(claim, task, dataset, parts)
-    if kind == "similar":
-        m = claim.measures[0]
-        return _similar(claim, task, dataset, m, paired(view, task, dataset, claim.a, claim.b, m))
+def _decide_claim(ctx: _Context, claim: Claim, task: str, dataset: str) -> Verdict:
+    kind, m = claim.kind, claim.primary
+    if kind in ("better", "not_better", "similar"):
+        found = ctx.estimate(task, dataset, claim.a, claim.b, m)
+        main = _verdict(claim, task, dataset, m, found, against=claim.b)
+        return replace(main, secondary=_secondary(ctx, claim, task, dataset, claim.b))
     if kind == "best":
-        parts = [_from_diffs(claim, task, dataset, m, paired(view, task, dataset, claim.a, o, m))
-                 for o in claim.others for m in claim.measures
-                 if _records(view, task, o)]  # fmt: skip
-        return _combine(claim, task, dataset, parts)
+        parts = [_verdict(claim, task, dataset, m, ctx.estimate(task, dataset, claim.a, o, m),
+                          against=o)
+                 for o in claim.others if ctx.source.runs(task, dataset, o, m) is not None]  # fmt: skip
+        secondary = tuple(_with_holm([
+            _verdict(claim, task, dataset, s, ctx.estimate(task, dataset, claim.a, p.against, s),
+                     against=p.against)
+            for p in parts for s in claim.secondary]))  # fmt: skip
+        return _several(claim, task, dataset, parts, secondary)
     if kind == "below_baseline":
-        base = view.baseline(task)
-        table = None if base is None else base.tables.get(dataset)
-        m = claim.measures[0]
-        return _from_diffs(claim, task, dataset, m, _against_table(view, task, dataset, claim.a, table, m),
-                           flip=True)  # fmt: skip
+        return _verdict(claim, task, dataset, m, ctx.estimate(task, dataset, claim.a, "baseline", m),
+                        against="baseline", flip=True)  # fmt: skip
     if kind == "beats_bm3d":
-        bm3d = view.bm3d()
-        table = None if bm3d is None or bm3d.settings.get("crop") else bm3d.tables.get(dataset)
-        parts = [_from_diffs(claim, task, dataset, m, _against_table(view, task, dataset, claim.a, table, m))
-                 for m in claim.measures]  # fmt: skip
-        return _combine(claim, task, dataset, parts)
+        main = _verdict(claim, task, dataset, m, ctx.estimate(task, dataset, claim.a, "bm3d", m),
+                        against="bm3d")  # fmt: skip
+        return replace(main, secondary=_secondary(ctx, claim, task, dataset, "bm3d"))
     raise ValueError(f"claim {claim.key}: unknown kind {kind!r}")
 
 
-def _baseline_value(view: View, claim: Claim) -> list[Verdict]:
-    base = view.baseline("demosaic")
+def _baseline_value(ctx: _Context, claim: Claim) -> list[Verdict]:
+    """The non-network column against the paper's value: equivalence within the margin, over
+    the images (no training, so image variance only: the test noise is seeded)."""
     value = claim.value
     assert value is not None  # a baseline_value claim states the paper's value
     out = []
-    for dataset, table in ({} if base is None else base.tables).items():
-        values = np.array([r["psnr"] for r in table.rows.values()], dtype=np.float64)
-        low, high = _bootstrap(values) if len(values) > 1 else (values[0], values[0])
-        verdict = "holds" if low <= value <= high else "contradicted"
-        out.append(Verdict(claim, "demosaic", dataset, verdict, float(values.mean()) - value,
-                           (low - value, high - value), len(values), 1, "psnr",
-                           note="difference to the paper's value; other test images (see the "
-                           "noise analysis: the PSNR follows the mean intensity)"))  # fmt: skip
+    for task in claim.tasks:
+        for dataset in ctx.source.datasets(task, "baseline"):
+            scores = ctx.source.column(task, dataset, "baseline", claim.primary)
+            if scores is None:
+                continue
+            est = inference.estimate(scores.values - value)
+            verdict, ci, level, margin = _test(claim, replace(est, training=True), value)
+            out.append(Verdict(claim, task, dataset, verdict, est.effect, ci, est.n_images, 1,
+                               claim.primary, ci_level=level, df=est.df,
+                               method="t over the images (no training involved)", margin=margin,
+                               mde=est.mde(), p=est.p_two_sided(),
+                               note="difference to the paper's value on other test images (the "
+                               "PSNR of a noisy image follows its mean intensity)"))  # fmt: skip
     return out
 
 
@@ -389,27 +401,40 @@ def _toy(claim: Claim) -> list[Verdict]:
     effect = float(lum["bright"] - lum["dark"])
     verdict = "holds" if effect > 0 else "contradicted"
     return [Verdict(claim, None, None, verdict, effect, (effect, effect), 0, 0, "ssim",
+                    method="computed (no sampling)",
                     note=f"SSIM luminance term dark {lum['dark']:.4f}, bright {lum['bright']:.4f}")]  # fmt: skip
 
 
-def verdicts(view: View) -> list[Verdict]:
-    """Every claim of :data:`CLAIMS` decided on ``view``, per task and test set."""
+def _source(view_or_source: View | ScoreSource) -> ScoreSource:
+    return ViewScores(view_or_source) if isinstance(view_or_source, View) else view_or_source
+
+
+def verdicts(view: View | ScoreSource, claims: tuple[Claim, ...] = CLAIMS) -> list[Verdict]:
+    """Every claim of ``claims`` decided on ``view`` (or any score source), per task and test
+    set."""
+    ctx = _Context(_source(view))
     out: list[Verdict] = []
-    for claim in CLAIMS:
+    for claim in claims:
         if claim.kind == "untested":
             out.append(Verdict(claim, None, None, "undecided", note=claim.test))
         elif claim.kind == "toy":
             out += _toy(claim)
         elif claim.kind == "baseline_value":
-            out += _baseline_value(view, claim)
+            out += _baseline_value(ctx, claim)
         else:
             for task in claim.tasks:
-                datasets = _datasets(view, task, claim.a)
+                datasets = ctx.source.datasets(task, claim.a)
                 if not datasets:
                     out.append(Verdict(claim, task, None, "undecided", note="not run"))
                 for dataset in datasets:
-                    out.append(_decide_claim(view, claim, task, dataset))
+                    out.append(_decide_claim(ctx, claim, task, dataset))
     return out
+
+
+def difference(view: View | ScoreSource, task: str, dataset: str, a: str, b: str, measure: str):
+    """``(Estimate, b's mean)`` of schedule ``a`` against ``b`` on one measure under the claims'
+    model (pooled run variance), or ``None`` when they share no scores (for figures)."""
+    return _Context(_source(view)).estimate(task, dataset, a, b, measure)
 
 
 # --------------------------------------------------------------------------- the ablations
@@ -433,12 +458,14 @@ def geometry_claims(profile_patch: int | None = None) -> tuple[Claim, ...]:
 
 
 def geometry_verdicts(view: View) -> list[Verdict]:
-    """:func:`geometry_claims` decided on ``view`` like the paper's claims (per measure)."""
+    """:func:`geometry_claims` decided on ``view`` like the paper's claims (PSNR decides, the
+    other measures are secondary)."""
     from .design import PROFILES
 
     profile = PROFILES.get(view.profile)
+    ctx = _Context(_source(view))
     out = []
     for claim in geometry_claims(profile.patch if profile else None):
-        for dataset in _datasets(view, "demosaic", claim.a):
-            out.append(_decide_claim(view, claim, "demosaic", dataset))
+        for dataset in ctx.source.datasets("demosaic", claim.a):
+            out.append(_decide_claim(ctx, claim, "demosaic", dataset))
     return out

@@ -30,6 +30,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -471,6 +472,13 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--results", default="results", metavar="DIR")
     p.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     p.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
+    p.add_argument(
+        "--precision",
+        default=None,
+        choices=["auto", "bfloat16", "float32"],
+        help="the network's arithmetic for new runs (default auto: bfloat16 autocast on CUDA and "
+        "on CPUs with native bf16, else float32; sets $IMGLOSS_PRECISION for worker processes)",
+    )
     p.add_argument(
         "--no-progress",
         action="store_true",
@@ -972,6 +980,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     (2 for a bad command line); an interrupted command says how to resume, status 130."""
     parser = _build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "precision", None) is not None:
+        from imgloss.precision import ENV
+
+        os.environ[ENV] = args.precision  # read by every run this process or its jobs start
     try:
         return args.func(args)
     except KeyboardInterrupt:

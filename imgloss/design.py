@@ -82,8 +82,8 @@ PROFILES: dict[str, Profile] = {
         test_crop=192,
         crop_size=48,
     ),
-    # A 2-core CPU within 75 minutes: demosaicking's Table 1 and switching runs at three seeds
-    # (the claims' statistics need them), the other runs at one; every image of the first test
+    # A 2-core CPU within 75 minutes: Table 1 (all three tasks) and the switching runs at three
+    # seeds (the claims' statistics need them), the other runs at one; every image of the first test
     # set (all 24 of Kodak24) except JPEG's LIVE1, cut to 8 images because scoring its 29 would
     # take longer than training. Scoring 24 Kodak24 images takes about as long as training, so
     # the runs are shorter than before (400 steps of 48 patches). How long the runs took is read
@@ -94,7 +94,13 @@ PROFILES: dict[str, Profile] = {
         batch_size=48,
         switch_steps=200,
         seeds=(0, 1, 2),
-        all_seeds=(("table1", "demosaic"), ("switching", "demosaic"), ("geometry", "demosaic")),
+        all_seeds=(
+            ("table1", "demosaic"),
+            ("table1", "sr"),
+            ("table1", "jpeg"),
+            ("switching", "demosaic"),
+            ("geometry", "demosaic"),
+        ),
         eval_every=50,
         checkpoint_every=100,
         test_sets="primary",
@@ -137,12 +143,12 @@ PAPER_PATCH = 31
 #: The input side of the ablation's larger geometry. 47 x 47 inputs give 31 x 31 outputs through
 #: PaperNet's valid convolutions (the default 31 x 31 inputs give 15 x 15 outputs).
 GEOMETRY_PATCH = 47
-#: The losses of the convergence probe (seed 0): each trained at the profile's length, then
-#: continued EXTENSION x longer at its final learning rate.
+#: The losses of the convergence probe, at seed 0. Each is trained at the profile's length,
+#: then continued EXTENSION x longer at its final learning rate.
 CONVERGENCE_LOSSES = ("l1", "mix")
-#: How much longer the convergence probe continues a run (0.5: 50% more steps).
+#: How much longer the convergence probe continues a run, as a fraction (0.5 is 50% more).
 EXTENSION = 0.5
-#: The probe's criterion: the length is converged when the continuation gains less than this
+#: The probe's criterion. The length is converged when the continuation gains less than this
 #: much test PSNR (dB) on the first test set (Kodak24 for demosaicking).
 CONVERGED_GAIN_DB = 0.1
 #: The experiments ``imgloss run`` knows (a profile's ``experiments`` are what ``run all`` runs).

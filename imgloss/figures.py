@@ -270,13 +270,13 @@ def sample_pair(task: str = "demosaic", size: int = 192, *, root=None, seed: int
 def gains_over_l2(view: View, task: str = "demosaic", measure: str = "psnr") -> dict:
     """Each Table 1 loss's gain over ``l2`` on ``measure`` (ours and the paper's).
 
-    Ours: the mean paired per-image difference over every seed, with its 95% interval
-    (:func:`imgloss.claims.decide`, a t interval over seeds when there are several); the paper's:
+    Ours: the mean paired per-image difference over every seed, with its 95% interval under the
+    claims' model (:func:`imgloss.claims.difference`: image and pooled training variance); the paper's:
     the difference of its Table 1 values (one run each, no interval). Returns ``{"losses": [...],
     "ours": [(effect, low, high) or None], "paper": [value or None], "n": (images, seeds),
     "dataset": name}``.
     """
-    from .claims import decide, paired
+    from .claims import difference
     from .design import TABLE1_LOSSES
     from .metrics import LOWER_IS_BETTER
     from .paper import TABLE1
@@ -292,12 +292,12 @@ def gains_over_l2(view: View, task: str = "demosaic", measure: str = "psnr") -> 
     for loss in TABLE1_LOSSES[task]:
         if loss == "l2":
             continue
-        found = paired(view, task, dataset, loss, "l2", measure)
+        found = difference(view, task, dataset, loss, "l2", measure)
         ours = None
         if found is not None:
-            _, effect, (low, high), _ = decide(found[0], measure, scale=found[1])
-            ours = (effect, low, high)
-            out["n"] = found[0].shape
+            est = found[0]
+            ours = (est.effect, *est.ci(0.95))
+            out["n"] = (est.n_images, est.n_seeds)
         theirs = None
         if loss in paper and "l2" in paper:
             theirs = sign * (paper[loss][measure] - paper["l2"][measure])

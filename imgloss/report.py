@@ -287,7 +287,15 @@ def runs_markdown(view: View) -> str:
     return "\n".join([head, "|---|---|---|---:|---|---|", *rows])
 
 
+def _value_text(value: float, measure: str | None) -> str:
+    scale = DISPLAY_SCALE.get(measure or "", 1.0)
+    unit = " dB" if (measure or "").startswith("psnr") else ""
+    return f"{value * scale:.2g}{unit}"
+
+
 def _effect_text(v) -> str:
+    """``PSNR +0.53 dB [+0.20, +0.86]``, with the interval's level when it is not 95% (the
+    equivalence tests' 90%) and, for an undecided verdict, the smallest effect the runs detect."""
     if v.effect is None:
         return "—"
     scale = DISPLAY_SCALE.get(v.measure, 1.0)
@@ -295,8 +303,22 @@ def _effect_text(v) -> str:
     label = LABELS.get(v.measure, v.measure or "")
     text = f"{label} {v.effect * scale:+.3g}{unit}"
     if v.ci is not None and v.ci[0] != v.ci[1]:
-        text += f" [{v.ci[0] * scale:+.3g}, {v.ci[1] * scale:+.3g}]"
+        level = "" if v.ci_level == 0.95 else f" ({v.ci_level:.0%})"
+        text += f" [{v.ci[0] * scale:+.3g}, {v.ci[1] * scale:+.3g}]{level}"
+    if v.margin is not None:
+        text += f"; margin ±{_value_text(v.margin, v.measure)}"
+    if v.verdict == "undecided" and v.mde:
+        text += f"; detects ≥ {_value_text(v.mde, v.measure)}"
     return text
+
+
+def _secondary_text(v) -> str:
+    """The secondary measures' verdicts counted (Holm-corrected within the claim)."""
+    if not v.secondary:
+        return ""
+    counts = {k: sum(s.verdict == k for s in v.secondary) for k in ("holds", "contradicted")}
+    return (f"secondary ({len(v.secondary)}, Holm): {counts['holds']} agree, "
+            f"{counts['contradicted']} disagree")  # fmt: skip
 
 
 def claims_markdown(
@@ -307,7 +329,9 @@ def claims_markdown(
     tasks: tuple[str, ...] | None = None,
 ) -> str:
     """The paper's claims (:data:`imgloss.claims.CLAIMS`) decided on the view: verdict, effect
-    with its 95% interval (positive favours the claim), images x seeds, and what decided it
+    of the primary measure with its interval (positive favours the claim; 90% for the
+    equivalence tests, with their margin), the smallest effect detectable when undecided,
+    images x seeds, and (not ``compact``) the degrees of freedom, method and secondary measures
     (``imgloss report --findings --json`` also gives how each claim is tested, part by part).
     ``compact`` leaves out the notes and the sources (the front page's version); ``keys`` and
     ``tasks`` keep only those claims and tasks (a chapter's own claims)."""
@@ -332,9 +356,12 @@ def claims_markdown(
             out.append(f"| {v.claim.text} | {where} | **{v.verdict}** | {_effect_text(v)} | {n} |")
             continue
         where += f", {v.dataset}" if v.dataset else ""
+        df = f"{v.df:.0f} df; " if v.df is not None and v.n_images else ""
+        note = "; ".join(x for x in (f"{df}{v.method}" if v.method else "", v.note,
+                                     _secondary_text(v)) if x)  # fmt: skip
         out.append(
             f"| {v.claim.text} ({v.claim.source}) | {where} | **{v.verdict}** | "
-            f"{_effect_text(v)} | {n} | {v.note} |"
+            f"{_effect_text(v)} | {n} | {note} |"
         )
     return "\n".join(out)
 
@@ -355,8 +382,8 @@ def claims_overview(view: View) -> str:
 
 def geometry_markdown(view: View) -> str:
     """The patch-geometry ablation (:func:`imgloss.claims.geometry_verdicts`): per loss, the
-    paired difference of the larger geometry against the profile's on each measure, with its 95%
-    interval, and the verdict over all of them. Empty if the experiment has no results."""
+    paired difference of the larger geometry against the profile's on PSNR (which decides) and
+    the secondary measures (Holm-corrected), with 95% intervals. Empty without results."""
     from .claims import geometry_verdicts
 
     found = geometry_verdicts(view)
@@ -368,10 +395,11 @@ def geometry_markdown(view: View) -> str:
     ]
     for v in found:
         loss = v.claim.b
-        for part in v.parts or (v,):
+        for part in (v, *v.secondary):
             n = f"{part.n_images} × {part.n_seeds}" if part.n_images else "—"
-            measure = part.measure or ""
-            out.append(f"| {loss} | {LABELS.get(measure, measure)} | "
+            measure = LABELS.get(part.measure or "", part.measure or "")
+            role = "primary" if part is v else "secondary (Holm)"
+            out.append(f"| {loss} | {measure}, {role} | "
                        f"{_effect_text(part)} | {n} | {part.verdict} |")  # fmt: skip
-        out.append(f"| **{loss}** | **all** | | | **{v.verdict}** |")
+        out.append(f"| **{loss}** | **verdict (PSNR decides)** | | | **{v.verdict}** |")
     return "\n".join(out)

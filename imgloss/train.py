@@ -62,7 +62,7 @@ class CheckpointError(ValueError):
     names the file and what to do)."""
 
 
-#: A phase's learning-rate schedules (:attr:`Phase.schedule`).
+#: A phase's learning-rate schedules (``Phase.schedule``).
 SCHEDULES = ("cosine", "constant")
 
 

@@ -32,6 +32,29 @@ def test_precision_follows_the_request_then_the_hardware():
     assert precision.choose("mps", None).bfloat16 is False
 
 
+def test_precision_override_from_the_command_line(monkeypatch):
+    """``--precision`` sets the environment variable that new runs (and their worker
+    processes) follow; the configuration's explicit ``amp`` still wins; a bad value is named."""
+    from imgloss import cli
+
+    monkeypatch.setenv(precision.ENV, "float32")
+    forced = precision.choose("cpu", None, flags=("avx512_bf16",))
+    assert not forced.bfloat16 and precision.ENV in forced.reason
+    assert precision.choose("cpu", True).bfloat16 is True
+    monkeypatch.setenv(precision.ENV, "bfloat16")
+    assert precision.choose("cpu", None, flags=()).bfloat16 is True
+    monkeypatch.setenv(precision.ENV, "auto")
+    assert precision.choose("cpu", None, flags=()).bfloat16 is False
+    monkeypatch.setenv(precision.ENV, "half")
+    with pytest.raises(ValueError, match="IMGLOSS_PRECISION='half'.*auto, bfloat16, float32"):
+        precision.choose("cpu", None)
+    monkeypatch.delenv(precision.ENV)
+    args = cli._build_parser().parse_args(["run", "table1", "--precision", "float32", "--list"])
+    assert args.precision == "float32"
+    with pytest.raises(SystemExit):
+        cli._build_parser().parse_args(["run", "table1", "--precision", "fp8"])
+
+
 @pytest.mark.parametrize(
     ("text", "flags"),
     [

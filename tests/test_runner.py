@@ -59,12 +59,13 @@ def test_experiment_grids():
         R.experiment_runs("fig9", one_seed)
 
 
-def test_quick_seeds_demosaicking_three_times_and_the_rest_once():
+def test_quick_seeds_table1_and_switching_three_times_and_the_rest_once():
     quick = R.PROFILES["quick"]
     table1 = R.experiment_runs("table1", quick)
-    assert sorted({r.seed for r in table1 if r.task == "demosaic"}) == [0, 1, 2]
-    assert {r.seed for r in table1 if r.task != "demosaic"} == {0}
-    assert len(table1) == 6 * 3 + 4 + 4
+    assert {task: sorted({r.seed for r in table1 if r.task == task}) for task in tasks.TASKS} == {
+        "demosaic": [0, 1, 2], "sr": [0, 1, 2], "jpeg": [0, 1, 2]
+    }  # fmt: skip
+    assert len(table1) == (6 + 4 + 4) * 3
     assert len(R.experiment_runs("switching", quick)) == 4 * 3
     assert {r.seed for r in R.experiment_runs("alpha", quick)} == {0}
     assert [r.seed for r in table1[:14]] == [0] * 14  # seed by seed: a partial job has whole seeds
@@ -236,14 +237,14 @@ def test_cli_train_and_list(tmp_path, embedded, capsys):
     assert main(["run", "all", "--profile", "quick", "--list"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     # Table 1 (14) + switching (4) + Fig. 8's SSIM1 and SSIM3 + the alpha sweep's 4 new alphas;
-    # demosaicking's Table 1 (6) and switching (4) again at seeds 1 and 2; runs shared between
-    # experiments are listed once.
-    assert len(lines) == 14 + 4 + 2 + 4 + 2 * (6 + 4) and len(set(lines)) == len(lines)
+    # Table 1 (14) and switching (4) again at seeds 1 and 2; runs shared between experiments are
+    # listed once.
+    assert len(lines) == 14 + 4 + 2 + 4 + 2 * (14 + 4) and len(set(lines)) == len(lines)
     assert (
         "imgloss train --task demosaic --loss l2 l1 --seed 2 --profile quick --results results"
         in lines
     )
-    assert not [line for line in lines if "--task sr" in line and "--seed 1" in line]
+    assert not [line for line in lines if "--loss ssim1" in line and "--seed 1" in line]
 
 
 def test_cli_no_progress_prints_no_bars(tmp_path, embedded, capsys):
