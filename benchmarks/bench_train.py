@@ -1,6 +1,7 @@
 """Training-speed benchmark of the paper's network, against the machine's own matmul rate.
 
     python benchmarks/bench_train.py                      # CPU: batches 32, 64, 128
+    python benchmarks/bench_train.py --batches 64 512     # CPU: the quick and paper batches
     python benchmarks/bench_train.py --device cuda        # GPU: batches 512..8192, bf16, compile
     python benchmarks/bench_train.py --json out.json --markdown out.md
 
@@ -33,7 +34,9 @@ Measured in one process, so the ratios compare like with like:
   backward for the input and weight gradients together). This shows why oneDNN's direct step
   stays under 0.8 of the matmul rate and where the Fourier path gains.
 * ``trainer``: patches/s of :func:`imgloss.train.train` end to end (sampling, degradation, step,
-  NaN checks, no evaluation), the number to plan the ``paper`` profile with.
+  NaN checks, no evaluation), in float32 (the Fourier path on the CPU) and under bfloat16
+  autocast (direct convolutions), the numbers to plan the ``paper`` profile with. On a CPU the
+  bf16 rows pay off only with native bf16 dot products (``cpu_bf16_flags`` in the JSON).
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ from bench_losses import interleaved, interleaved_samples
 from torch.utils.flop_counter import FlopCounterMode
 
 from imgloss import fourier_conv, losses, models
+from imgloss.precision import cpu_bf16_flags
 from imgloss.provenance import provenance
 from imgloss.train import Phase, TrainConfig, TrainingData, train
 
@@ -281,22 +285,26 @@ def bench_data(device, batch, rounds) -> dict:
     return {"batch": batch, "patches_per_s": batch / s, "train_data": data.record["name"]}
 
 
-def bench_trainer(device, batch, steps) -> dict:
+def bench_trainer(device, batch, steps, amp: bool | None = None) -> dict:
     cfg = TrainConfig(
         "demosaic",
         (Phase("mix", steps),),
         batch_size=batch,
         eval_every=10**9,
         checkpoint_every=10**9,
+        amp=amp,
     )
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
         out = train(cfg, tmp, device=device, progress=False)
         wall = time.perf_counter() - t
+    training = out["summary"]
     return {
         "batch": batch,
         "steps": steps,
-        "patches_per_s_training_loop": batch * steps / out["summary"]["wall_s"],
+        "precision": training["precision"]["network"],
+        "conv": training.get("conv_algorithm", "direct"),
+        "patches_per_s_training_loop": batch * steps / training["wall_s"],
         "wall_s_including_setup": wall,
     }
 
@@ -318,9 +326,11 @@ def main(argv: list[str] | None = None) -> int:
     cases = [(False, False, False, "mix", "direct"), (False, False, False, "l2", "direct")]
     if gpu:
         cases += [(True, False, False, "mix", "direct"), (True, True, False, "mix", "direct")]
-    else:  # channels_last is oneDNN's layout lever on the CPU; the Fourier path is the default
+    else:  # channels_last is oneDNN's layout lever on the CPU; Fourier is float32's path, and
+        # bfloat16 autocast (direct) the default where the CPU has native bf16 (imgloss.precision)
         cases += [(False, True, False, "mix", "direct"), (False, False, False, "mix", "fourier")]
         cases += [(False, False, False, "l2", "fourier")]
+        cases += [(True, False, False, "mix", "direct"), (True, True, False, "mix", "direct")]
     for batch in batches:
         extra = [(True, True, True, "mix", "direct")] if gpu and batch == max(batches) else []
         for amp, cl, comp, loss_name, conv in cases + extra:
@@ -345,8 +355,10 @@ def main(argv: list[str] | None = None) -> int:
     for row in result["layers"]:
         print(json.dumps(row), flush=True)
     steps = args.trainer_steps or (300 if gpu else 30)
-    result["trainer"].append(bench_trainer(device, typical_batch, steps))
-    print(json.dumps(result["trainer"][-1]), flush=True)
+    for amp in (False, True):  # the trainer loop in float32 and under bfloat16 autocast
+        result["trainer"].append(bench_trainer(device, typical_batch, steps, amp=amp))
+        print(json.dumps(result["trainer"][-1]), flush=True)
+    result["cpu_bf16_flags"] = list(cpu_bf16_flags()) if not gpu else None
     result["provenance"] = provenance(device, command=" ".join(["bench_train.py", *sys.argv[1:]]))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
@@ -408,9 +420,13 @@ def markdown(result: dict) -> str:
         lines.append("")
     for t in result["trainer"]:
         lines.append(
-            f"Trainer loop, batch {t['batch']}: {t['patches_per_s_training_loop']:,.0f} "
+            f"Trainer loop, batch {t['batch']}, {t.get('precision', 'float32')} "
+            f"({t.get('conv', 'direct')}): {t['patches_per_s_training_loop']:,.0f} "
             f"patches/s over {t['steps']} steps."
         )
+    if result.get("cpu_bf16_flags") is not None:
+        flags = ", ".join(result["cpu_bf16_flags"]) or "none (bf16 is emulated: slower)"
+        lines.append(f"\nCPU flags for native bfloat16: {flags}.")
     return "\n".join(lines)
 
 

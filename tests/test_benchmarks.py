@@ -114,6 +114,24 @@ def test_step_ratio_is_reported_with_its_round_by_round_spread(conv):
     assert f"{q1:.2f} / {q2:.2f} / {q3:.2f}" in text
 
 
+def test_trainer_rows_compare_float32_with_bfloat16_autocast(monkeypatch):
+    """The trainer loop is timed in both precisions, each row naming the path that ran:
+    float32 trains PaperNet's patches through the Fourier path, bfloat16 autocast directly."""
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)  # the embedded photographs
+    rows = [bench_train.bench_trainer(torch.device("cpu"), 4, 2, amp=amp) for amp in (False, True)]
+    assert [(r["precision"], r["conv"]) for r in rows] == [
+        ("float32", "fourier"),
+        ("bfloat16-autocast", "direct"),
+    ]
+    assert all(r["patches_per_s_training_loop"] > 0 for r in rows)
+    text = bench_train.markdown(
+        {"matmul": {"float32_gflops": 1.0}, "steps": [], "data": [], "layers": [],
+         "trainer": rows, "cpu_bf16_flags": [], "provenance": {"device": "cpu"}}
+    )  # fmt: skip
+    assert "float32 (fourier)" in text and "bfloat16-autocast (direct)" in text
+    assert "none (bf16 is emulated: slower)" in text
+
+
 def test_readmes_show_the_peer_table_of_the_recorded_runs():
     """The speed tables of README.md and benchmarks/README.md are what the recorded result files
     give (no hand-typed timing), with each run's commit and date."""
