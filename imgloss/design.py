@@ -272,8 +272,9 @@ def _design(experiment: str) -> list[RunSpec]:
         return [spec("demosaic", a, b) for a, b in SWITCHES]
     if experiment == "geometry":
         return [spec("demosaic", n, patch=GEOMETRY_PATCH) for n in GEOMETRY_LOSSES]
-    if experiment == "convergence":
-        return [replace(spec("demosaic", n), extended=True) for n in CONVERGENCE_LOSSES]
+    if experiment == "convergence":  # each loss at the profile's length, then continued
+        return [r for n in CONVERGENCE_LOSSES
+                for r in (spec("demosaic", n), spec("demosaic", n, extended=True))]  # fmt: skip
     return [spec("demosaic", "mix" if a == 0.84 else ("mix", {"alpha": a})) for a in ALPHAS]
 
 

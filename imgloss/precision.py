@@ -7,8 +7,9 @@ output back before the loss). Reduced precision *inside* the SSIM statistics onc
 and Mix diverge (``benchmarks/results/paper-h200-tf32-bug``), so they never see it.
 
 On a CPU, bfloat16 pays off only with native bfloat16 dot products (x86 ``avx512_bf16`` or
-``amx_bf16``, Arm's ``bf16``): there a PaperNet training step ran about 1.7x faster at the same
-validation PSNR (``benchmarks/results/train-cpu-bf16*.md``). Without them oneDNN emulates
+``amx_bf16``, Arm's ``bf16``): there a PaperNet training step runs faster
+(``benchmarks/results/train-cpu-bf16*.md``, by ``benchmarks/bench_train.py``), and
+``benchmarks/bf16_accuracy.py`` compares its test PSNR with float32's. Without them oneDNN emulates
 bfloat16 and is slower than float32, so the trainer falls back to float32. Which path ran is
 recorded in every run's training record (:meth:`Precision.record`).
 

@@ -403,3 +403,48 @@ def geometry_markdown(view: View) -> str:
                        f"{_effect_text(part)} | {n} | {part.verdict} |")  # fmt: skip
         out.append(f"| **{loss}** | **verdict (PSNR decides)** | | | **{v.verdict}** |")
     return "\n".join(out)
+
+
+def convergence_markdown(view: View, profile: str = "paper") -> str:
+    """The convergence probe (``imgloss run convergence``) at ``profile`` on the view's data
+    source: for each of :data:`imgloss.design.CONVERGENCE_LOSSES`, the test PSNR at the
+    profile's length and after continuing :data:`imgloss.design.EXTENSION` longer at the final
+    learning rate, the paired gain over the test images (t interval over the images: one seed,
+    the same network continued) and whether it meets the criterion
+    (:data:`imgloss.design.CONVERGED_GAIN_DB`). Empty when the probe has no runs."""
+    from .design import CONVERGED_GAIN_DB, CONVERGENCE_LOSSES, EXTENSION, PROFILES
+    from .inference import estimate
+    from .scores import ViewScores, paired
+
+    probe = View(view.results, profile, view.tag)
+    summary = probe.summary("convergence")
+    if summary is None or not summary.datasets("demosaic"):
+        return ""
+    dataset = summary.datasets("demosaic")[0]
+    steps = PROFILES[profile].steps
+    more = round(EXTENSION * steps)
+    scores = ViewScores(probe)
+    head = (
+        f"| loss | test PSNR after {steps} steps | after {more} more | gain [95% CI] | "
+        f"{dataset} images | the length is |"
+    )
+    out = [head, "|---|---|---|---|---|---|"]
+    for loss in CONVERGENCE_LOSSES:
+        base = scores.runs("demosaic", dataset, loss, "psnr")
+        longer = scores.runs("demosaic", dataset, f"{loss}@ext", "psnr")
+        found = None if base is None or longer is None else paired(longer, base, "psnr")
+        if found is None:
+            out.append(f"| {loss} | {_probe_psnr(base)} | not run yet | | | |")
+            continue
+        est = estimate(found[0])
+        low, high = est.ci(0.95)
+        verdict = "converged" if est.effect < CONVERGED_GAIN_DB else "**not converged**"
+        out.append(
+            f"| {loss} | {found[1]:.2f} dB | {found[1] + est.effect:.2f} dB | "
+            f"{est.effect:+.3f} dB [{low:+.3f}, {high:+.3f}] | {est.n_images} | {verdict} |"
+        )
+    return "\n".join(out)
+
+
+def _probe_psnr(scores) -> str:
+    return "not run yet" if scores is None else f"{float(scores.values.mean()):.2f} dB"

@@ -104,8 +104,10 @@ def test_constant_phase_holds_its_lr_and_keeps_old_keys():
 
 def test_the_probe_continues_half_as_long_at_the_final_lr():
     profile = PROFILES["paper"]
-    runs = design.experiment_runs("convergence", profile)
-    assert [(r.label, r.seed) for r in runs] == [("l1@ext", 0), ("mix@ext", 0)]
+    runs = design.experiment_runs("convergence", profile)[1::2]  # the continued runs
+    assert [(r.label, r.seed) for r in design.experiment_runs("convergence", profile)] == [
+        ("l1", 0), ("l1@ext", 0), ("mix", 0), ("mix@ext", 0)
+    ]  # fmt: skip
     data = design.run_data(resolve(None), runner.T.get("demosaic"), profile)
     cfg = runner.train_config(runs[0], profile, data)
     first, more = cfg.phases
@@ -143,3 +145,29 @@ def test_a_damaged_final_state_names_the_file(tmp_path):
         final_state(tmp_path, "cpu")
     with pytest.raises(TR.CheckpointError, match="model.safetensors"):
         TR.load_checkpoint(tmp_path / FINAL, torch.device("cpu"))
+
+
+def test_the_probe_is_reported_with_its_gain_and_the_criterion(tmp_path, monkeypatch):
+    """``imgloss run convergence`` writes a summary whose gain (continued minus profile length,
+    paired per image) the book prints with the criterion's verdict."""
+    import numpy as np
+
+    from imgloss import records, report
+    from imgloss.design import CONVERGED_GAIN_DB
+
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)  # the embedded photographs
+    runner.run_experiment("convergence", "smoke", results=tmp_path, progress=False)
+    view = records.open_view(tmp_path, "smoke", source="embedded")
+    text = report.convergence_markdown(view, profile="smoke")
+    rows = [line for line in text.splitlines() if line.startswith(("| l1 ", "| mix "))]
+    assert len(rows) == 2 and "after 6 steps" in text and "after 3 more" in text
+    summary = view.summary("convergence")
+    dataset = summary.datasets("demosaic")[0]
+    for row, loss in zip(rows, ("l1", "mix"), strict=True):
+        base = summary.cell("demosaic", loss, dataset, "psnr").mean
+        longer = summary.cell("demosaic", f"{loss}@ext", dataset, "psnr").mean
+        gain = float(row.split("|")[4].split()[0])
+        assert gain == pytest.approx(longer - base, abs=5e-4)
+        verdict = "converged" if longer - base < CONVERGED_GAIN_DB else "not converged"
+        assert verdict in row and np.isfinite(gain)
+    assert report.convergence_markdown(view, profile="quick") == ""  # no probe there
