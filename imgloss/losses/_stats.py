@@ -13,7 +13,8 @@ covariance, as in Wang et al. 2004 and the authors' Caffe layers).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -47,6 +48,31 @@ def _ieee_float32_matmul(device: torch.device) -> Iterator[None]:
         yield
     finally:
         torch.set_float32_matmul_precision(before)
+
+
+#: Why a hand-written backward refuses ``create_graph=True``, and what to use instead.
+SECOND_ORDER_MESSAGE = (
+    "second derivatives (create_graph=True, e.g. a gradient penalty) of the sliding SSIM, "
+    "MS-SSIM and Mix losses are not available: their first derivative is hand-written and would "
+    "differentiate as zero. Use window='patch' (exact to any order), or for a sliding SSIM "
+    "imgloss.losses.ssim_map(prediction, target, ...).mean(), which autograd differentiates twice"
+)
+
+
+def first_order_only(backward: Callable) -> Callable:
+    """Decorate an ``autograd.Function.backward`` that is not itself differentiable: under
+    ``create_graph=True`` (grad mode on inside the backward pass) it raises a ``RuntimeError``
+    naming the alternatives, instead of returning gradients that a second derivative would
+    silently treat as constants (``once_differentiable`` only errs when an incoming gradient
+    requires grad, which a gradient penalty's does not)."""
+
+    @functools.wraps(backward)
+    def checked(ctx, *grads):
+        if torch.is_grad_enabled():
+            raise RuntimeError(SECOND_ORDER_MESSAGE)
+        return backward(ctx, *grads)
+
+    return checked
 
 
 class _ExactMatmul(torch.autograd.Function):
@@ -341,7 +367,7 @@ class SlidingSSIMMeans(torch.autograd.Function):
         return (ssim_sum / npix).reshape(n, c), (cs_sum / npix).reshape(n, c)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
+    @first_order_only
     def backward(ctx, grad_ssim, grad_cs):
         need_x, need_y = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         if not (need_x or need_y):

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 
 from ._stats import (
     SlidingSSIMMeans,
+    first_order_only,
     full_precision,
     identical_planes,
     luminance_contrast_structure,
@@ -416,7 +417,7 @@ class _GaussianSlidingMaps(torch.autograd.Function):
         return out.reshape(shape), (extra_f.reshape(shape) if extra is not None else extra_f)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
+    @first_order_only
     def backward(ctx, grad_map, grad_extra):
         x, y = ctx.saved_tensors
         geo = ctx.geo
@@ -460,7 +461,7 @@ class _GaussianSlidingMeans(torch.autograd.Function):
         return means.reshape(x.shape[:2])
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
+    @first_order_only
     def backward(ctx, grad_means):
         # the output requires grad only where want_grad was true, so the gradients were computed
         scale = grad_means.reshape(-1, 1, 1)
