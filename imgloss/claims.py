@@ -198,7 +198,9 @@ class Verdict:
     against: str = ""
 
     def to_dict(self) -> dict:
-        return {
+        """Plain data for ``--json``: a value that is not finite (one image gives no interval)
+        is ``null``, and ``non_finite`` names those fields."""
+        d = {
             "claim": self.claim.text,
             "key": self.claim.key,
             "source": self.claim.source,
@@ -223,6 +225,24 @@ class Verdict:
             "parts": [p.to_dict() for p in self.parts],
             "secondary": [s.to_dict() for s in self.secondary],
         }
+        return _strict_json(d)
+
+
+def _strict_json(d: dict) -> dict:
+    """``d`` with NaN and infinite numbers (also inside lists) replaced by ``None``, and the
+    names of those fields in ``d["non_finite"]`` (strict JSON has no NaN)."""
+    bad = []
+    for key, value in d.items():
+        if isinstance(value, float) and not np.isfinite(value):
+            d[key] = None
+            bad.append(key)
+        elif isinstance(value, list) and any(
+            isinstance(v, float) and not np.isfinite(v) for v in value
+        ):
+            d[key] = [v if not isinstance(v, float) or np.isfinite(v) else None for v in value]
+            bad.append(key)
+    d["non_finite"] = bad
+    return d
 
 
 # ------------------------------------------------------------------------------ the tests

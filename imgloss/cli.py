@@ -129,7 +129,9 @@ def _add_baselines(sub) -> None:
     base.add_argument(
         "--metrics", nargs="*", default=None, help="a subset of the nine measures (default: all)"
     )
-    base.add_argument("--results", default="results", metavar="DIR", help="results folder")
+    base.add_argument(
+        "--results", default="results", type=_results_folder, metavar="DIR", help="results folder"
+    )
     base.add_argument("--seed", type=int, default=0, help="seed of the noise (demosaic)")
     base.add_argument("--device", default="cpu")
     base.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
@@ -222,7 +224,7 @@ def _add_status(sub) -> None:
     )
     status.add_argument("experiment", choices=[*EXPERIMENTS, "all"])
     status.add_argument("--profile", default=None, choices=list(PROFILES))
-    status.add_argument("--results", default="results", metavar="DIR")
+    status.add_argument("--results", default="results", type=_results_folder, metavar="DIR")
     status.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
     status.add_argument("--tasks", nargs="*", default=None, choices=list(TASK_NAMES))
     status.set_defaults(func=_status_command)
@@ -243,7 +245,9 @@ def _add_bm3d(sub) -> None:
     bm3d.add_argument("--crop", type=int, default=None, help="centre crop side (quick checks)")
     bm3d.add_argument("--images", type=int, default=None, help="first N images per dataset")
     bm3d.add_argument("--seed", type=int, default=0)
-    bm3d.add_argument("--results", default="results", metavar="DIR", help="results folder")
+    bm3d.add_argument(
+        "--results", default="results", type=_results_folder, metavar="DIR", help="results folder"
+    )
     bm3d.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
     bm3d.set_defaults(func=_bm3d_command)
 
@@ -257,7 +261,7 @@ def _add_report(sub) -> None:
         "(ours and the paper's), the loss-switching table and the check of the paper's findings.",
     )
     report.add_argument("--profile", default=None, choices=list(PROFILES))
-    report.add_argument("--results", default="results", metavar="DIR")
+    report.add_argument("--results", default="results", type=_results_folder, metavar="DIR")
     _source_option(report)
     report.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
     report.add_argument(
@@ -277,7 +281,7 @@ def _add_migrate(sub) -> None:
         description="Move schema 1 results under the folder of the data they were made on, name "
         "the data by checksum, re-key the runs and rewrite the summaries.",
     )
-    migrate.add_argument("--results", default="results", metavar="DIR")
+    migrate.add_argument("--results", default="results", type=_results_folder, metavar="DIR")
     migrate.add_argument(
         "--root",
         default=None,
@@ -298,7 +302,7 @@ def _add_reproduce(sub) -> None:
         "never rewritten unless their data root is given and they are missing.",
     )
     reproduce.add_argument("--profile", default=None, choices=list(PROFILES))
-    reproduce.add_argument("--results", default="results", metavar="DIR")
+    reproduce.add_argument("--results", default="results", type=_results_folder, metavar="DIR")
     reproduce.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
     reproduce.add_argument(
         "--train-embedded",
@@ -422,7 +426,7 @@ def _executor_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--executor", default="local", choices=["local", "slurm"])
     g.add_argument(
         "--workers",
-        type=int,
+        type=_positive_int,
         default=1,
         help="local: runs at a time, each its own process (default 1: in this process)",
     )
@@ -437,13 +441,19 @@ def _executor_options(p: argparse.ArgumentParser) -> None:
         "--slurm-config", default=None, metavar="FILE", help="TOML file of the options below"
     )
     g.add_argument("--partition", default=None)
-    g.add_argument("--gpus-per-run", dest="slurm_gpus", type=int, default=None, metavar="N")
-    g.add_argument("--cpus-per-run", dest="slurm_cpus", type=int, default=None, metavar="N")
+    g.add_argument(
+        "--gpus-per-run", dest="slurm_gpus", type=_positive_int, default=None, metavar="N"
+    )
+    g.add_argument(
+        "--cpus-per-run", dest="slurm_cpus", type=_positive_int, default=None, metavar="N"
+    )
     g.add_argument("--mem-gb", type=float, default=None, help="memory per run")
-    g.add_argument("--time-min", type=int, default=None, help="time limit per run (requeued after)")
+    g.add_argument(
+        "--time-min", type=_positive_int, default=None, help="time limit per run (requeued after)"
+    )
     g.add_argument("--account", default=None)
     g.add_argument("--qos", default=None)
-    g.add_argument("--array-parallelism", type=int, default=None, metavar="N")
+    g.add_argument("--array-parallelism", type=_positive_int, default=None, metavar="N")
     g.add_argument(
         "--wait",
         action="store_true",
@@ -469,7 +479,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
         choices=list(PROFILES),
         help="default: paper on a GPU, quick otherwise",
     )
-    p.add_argument("--results", default="results", metavar="DIR")
+    p.add_argument("--results", default="results", type=_results_folder, metavar="DIR")
     p.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     p.add_argument("--root", default=None, help="data root (default: $IMGLOSS_DATA_ROOT)")
     p.add_argument(
@@ -808,7 +818,7 @@ def _print_findings(view, *, as_json: bool) -> int:
     found = claims.verdicts(view)
     if as_json:
         print(json.dumps([v.to_dict() | {"source_data": view.tag, "profile": view.profile}
-                          for v in found], indent=2))  # fmt: skip
+                          for v in found], indent=2, allow_nan=False))  # fmt: skip
     else:
         print(report.claims_markdown(view))
     return 0
@@ -961,11 +971,39 @@ def user_error_line(err: BaseException) -> str | None:
         return f"the optional package {err.name} is missing: pip install 'imgloss[{extra}]'"
     if isinstance(err, NonFiniteLossError):
         return _one_line(err) + " (lower the learning rate or check the data, then run again)"
-    if isinstance(err, (*_user_errors(), CheckpointError)):
+    from imgloss.executors import SlurmMissingError
+
+    if isinstance(err, (*_user_errors(), CheckpointError, SlurmMissingError)):
         return _one_line(err)
     if isinstance(err, OSError):
         return _os_error_line(err)
     return None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's flush at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _results_folder(text: str) -> str:
+    """An argparse type: a results folder (existing or not), never an existing file."""
+    if Path(text).exists() and not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is a file; pass the results folder (default: results)"
+        )
+    return text
 
 
 class _Parser(argparse.ArgumentParser):
@@ -986,6 +1024,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[ENV] = args.precision  # read by every run this process or its jobs start
     try:
         return args.func(args)
+    except BrokenPipeError:  # the reader went away (`imgloss report | head -1`): exit quietly
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, as a Unix tool killed by the signal
     except KeyboardInterrupt:
         print(
             "interrupted: finished runs and checkpoints are kept; run the same command again "

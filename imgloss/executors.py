@@ -24,6 +24,7 @@ import dataclasses
 import io
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -319,6 +320,7 @@ def submit_slurm(
     if not todo:
         return []
     if executor is None:
+        _require_slurm()
         executor = submitit.AutoExecutor(folder=slurm_folder(results, source, profile) / "%j")
     executor.update_parameters(**options.submitit_parameters(), name=f"imgloss-{profile}")
     try:  # submitit prints sbatch's complaint too; it is part of our one-line error instead
@@ -334,6 +336,20 @@ def submit_slurm(
         index[key] = str(sj.job_id)
     write_json(index_path, index)
     return [str(sj.job_id) for sj in submitted]
+
+
+class SlurmMissingError(RuntimeError):
+    """``--executor slurm`` on a machine without Slurm's commands."""
+
+
+def _require_slurm() -> None:
+    """Refuse, before anything is written or started, where ``sbatch`` is not on the PATH
+    (submitit's automatic executor would silently run the jobs as local processes)."""
+    if shutil.which("sbatch") is None:
+        raise SlurmMissingError(
+            "--executor slurm: Slurm's sbatch is not on this machine's PATH; run on a Slurm "
+            "login node, or train here with --executor local (--workers N for a pool)"
+        )
 
 
 def _squeue_states() -> dict[str, str]:

@@ -1,0 +1,71 @@
+"""Hardening, third round (issue 31): options checked where they are parsed, executors that
+check their ground before anything starts, strict JSON, and a quiet exit into a closed pipe."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from imgloss import claims, executors
+from imgloss.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_worker_counts_below_one_are_refused_at_parse_time(value, capsys):
+    with pytest.raises(SystemExit) as err:
+        main(["run", "table1", "--profile", "smoke", "--workers", value])
+    assert err.value.code == 2
+    line = capsys.readouterr().err.strip()
+    assert "--workers" in line and "at least 1" in line and "Traceback" not in line
+
+
+def test_a_results_file_is_not_a_results_folder(tmp_path, capsys):
+    file = tmp_path / "results.json"
+    file.write_text("{}")
+    for argv in (["status", "table1"], ["report"], ["run", "table1", "--list"]):
+        with pytest.raises(SystemExit) as err:
+            main([*argv, "--results", str(file)])
+        assert err.value.code == 2
+        assert "is a file; pass the results folder" in capsys.readouterr().err
+
+
+def test_slurm_without_sbatch_starts_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
+    monkeypatch.setattr(executors.shutil, "which", lambda name: None)
+    rc = main(["run", "table1", "--profile", "smoke", "--tasks", "sr", "--executor", "slurm",
+               "--results", str(tmp_path)])  # fmt: skip
+    assert rc == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: --executor slurm: Slurm's sbatch is not on")
+    assert not list(tmp_path.rglob("%j")) and not list(tmp_path.rglob("metrics.json"))
+
+
+def test_findings_json_is_strict(tmp_path):
+    claim = claims.CLAIMS[0]
+    v = claims.Verdict(claim, "demosaic", "Kodak24", "undecided", 0.1, (math.nan, math.inf),
+                       1, 1, "psnr", df=math.nan, mde=None)  # fmt: skip
+    d = v.to_dict()
+    json.dumps(d, allow_nan=False)  # no NaN token
+    assert d["df"] is None and d["ci"] == [None, None]
+    assert set(d["non_finite"]) == {"df", "ci"}
+
+
+def test_a_closed_pipe_ends_the_command_quietly():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imgloss.cli", "report", "--profile", "quick", "--findings",
+         "--json", "--results", str(REPO / "results")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert err == ""
