@@ -44,6 +44,28 @@ NOTEBOOKS: tuple[str, ...] = (
     "00-introduction",
 )
 EXECUTED = Path("book", "executed")  # papermill's output, relative to the repository root
+
+
+def repository_root(start: str | os.PathLike | None = None) -> Path | None:
+    """The repository holding the notebooks (the first folder at or above ``start``, default the
+    working directory, with ``_toc.yml`` and ``notebooks/``), or ``None`` outside one."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_toc.yml").is_file() and (folder / "notebooks").is_dir():
+            return folder
+    return None
+
+
+def enter_repository_root() -> Path:
+    """Make a notebook's relative paths (``results``, crops, data) mean the same wherever its
+    kernel started: JupyterLab starts it in ``notebooks/``, papermill where it is told. Changes
+    the working directory to :func:`repository_root` (unchanged outside a repository)."""
+    root = repository_root()
+    if root is not None:
+        os.chdir(root)
+    return Path.cwd()
+
+
 BUILD = Path("_build")
 
 #: npm packages served from _vendor/, as ``name: (package@version, folder, entry file)``

@@ -394,6 +394,9 @@ def _book_command(args) -> int:
         if "profile" in parameters and args.profile and parameters["profile"] != args.profile:
             raise ValueError("give the profile once: --profile or -p profile=..., not both")
         parameters.setdefault("profile", _default_profile(args.profile))
+        # as before: the book trains a notebook's missing runs when a data root is set (None);
+        # a notebook opened by hand trains nothing unless asked (its default is False)
+        parameters.setdefault("train_missing", None)
         html = book.make(
             root, notebooks=args.only, parameters=parameters, build_html=not args.no_build
         )

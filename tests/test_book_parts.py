@@ -385,3 +385,24 @@ def test_fig8_table_and_measures_text(tmp_path):
     )
     assert report.measures_text(cells) == "PSNR 29.90 · SSIM 0.8693"
     assert report.measures_text(None) == ""
+
+
+def test_a_notebook_started_in_notebooks_reads_the_committed_results(tmp_path, monkeypatch):
+    """JupyterLab starts kernels in ``notebooks/``: the results are still found from the
+    repository root, the notebook trains nothing by default, and nothing is written there."""
+    papermill = pytest.importorskip("papermill")
+    from imgloss import book
+
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
+    notebooks = REPO / "notebooks"
+    before = sorted(p.name for p in notebooks.iterdir())
+    assert book.repository_root(notebooks) == REPO and book.repository_root(tmp_path) is None
+    assert book.parameters_of(notebooks / "02-demosaicking.ipynb")["train_missing"] is False
+    out = tmp_path / "02.ipynb"
+    papermill.execute_notebook(
+        str(notebooks / "02-demosaicking.ipynb"), str(out), cwd=str(notebooks),
+        parameters={"profile": "quick"}, progress_bar=False, kernel_name="python3",
+    )  # fmt: skip
+    text = out.read_text()
+    assert "No demosaicking results" not in text and "l1 beats l2" in text
+    assert sorted(p.name for p in notebooks.iterdir()) == before
