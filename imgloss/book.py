@@ -193,10 +193,38 @@ def execute(
             f"unknown notebook parameter(s) {sorted(unknown)}; the notebooks declare "
             f"{sorted(set().union(*(set(d) for d in declared.values())))}"
         )
+    check_parameters(parameters)
     out_dir = root / EXECUTED
     out_dir.mkdir(parents=True, exist_ok=True)
     with _quiet_kernels():
         return [_execute_one(root, name, declared, parameters, progress) for name in names]
+
+
+def check_parameters(parameters: Mapping[str, Any]) -> None:
+    """The notebooks' shared parameters checked with the command line's rules, before any
+    notebook runs: a :class:`BookError` names the parameter, the value and what it expects."""
+    from .design import PROFILES
+
+    def bad(name: str, expected: str) -> BookError:
+        return BookError(f"notebook parameter {name}={parameters[name]!r}: expected {expected}")
+
+    checks = {
+        "profile": (lambda v: v in PROFILES, f"one of {', '.join(PROFILES)}"),
+        "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+                 "a whole number >= 0"),
+        "train_missing": (lambda v: v in (None, True, False), "True, False or None"),
+        "live": (lambda v: isinstance(v, bool), "True or False"),
+        "results": (lambda v: isinstance(v, str) and not Path(v).is_file(),
+                    "a results folder (a path, not a file)"),
+        "data_root": (lambda v: v is None or Path(str(v)).is_dir(),
+                      "None or an existing folder of datasets"),
+        "data_source": (lambda v: isinstance(v, str) and (v in ("auto", "embedded")
+                                                           or v.startswith("registered-")),
+                        "auto, embedded or registered-<checksum>"),
+    }  # fmt: skip
+    for name, (ok, expected) in checks.items():
+        if name in parameters and not ok(parameters[name]):
+            raise bad(name, expected)
 
 
 @contextlib.contextmanager

@@ -600,11 +600,7 @@ def _run_command(args: argparse.Namespace) -> int:
         for experiment in experiments:
             if args.reevaluate:  # rescore finished runs first; the summary below uses them
                 for r in design.experiment_runs(experiment, profile, args.tasks):
-                    folder = runner.reevaluate(
-                        r, profile, results=args.results, device=args.device, root=args.root
-                    )
-                    state = "re-evaluated" if folder else "not finished, skipped"
-                    print(f"{state}: {r.task} {r.label} seed {r.seed}")
+                    _reevaluate_one(r, profile, args)
             runner.run_experiment(
                 experiment,
                 profile,
@@ -619,6 +615,23 @@ def _run_command(args: argparse.Namespace) -> int:
         print(f"error: {_one_line(err)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _reevaluate_one(run, profile, args) -> None:
+    """Score one finished run again and say what happened to it."""
+    from imgloss import executors, runner
+
+    what = f"{run.task} {run.label} seed {run.seed}"
+    missing = runner.weights_missing(run, profile, results=args.results, root=args.root)
+    if missing is not None:
+        train = f"imgloss train {' '.join(executors.run_args(run))} --profile {profile.name}"
+        print(f"weights not present, skipped: {what} (no model.safetensors in {missing}: runs "
+              f"committed by earlier versions kept none; move that folder away and `{train}` "
+              "trains it again)")  # fmt: skip
+        return
+    folder = runner.reevaluate(run, profile, results=args.results, device=args.device,
+                               root=args.root, progress=not args.no_progress)  # fmt: skip
+    print(f"{'re-evaluated' if folder else 'not finished, skipped'}: {what}")
 
 
 def _run_within_budget(profile, experiments, args) -> int:

@@ -338,11 +338,13 @@ def reevaluate(
     results: str | os.PathLike = "results",
     device: str | torch.device | None = None,
     root: str | os.PathLike | None = None,
+    progress: bool = True,
 ) -> Path | None:
     """Score a finished run's saved weights again (e.g. after a measure was added).
 
     Rewrites ``metrics.json``'s test results and crops; keeps its training record and adds the
-    commit that re-evaluated it to the provenance. Returns ``None`` if the run is not finished.
+    commit that re-evaluated it to the provenance. Returns ``None`` if the run is not finished
+    or its weights are not present (:func:`weights_missing` tells which).
     """
     profile = _profile(profile)
     folder = run_dir(results, run, profile, root=root)
@@ -361,11 +363,27 @@ def reevaluate(
         device=dev,
         root=root,
         crops_dir=folder / "crops",
+        progress=progress,
     )
     record.provenance["test_data"] = test_data
     record.provenance["reevaluated"] = provenance(dev)
     record.save(folder / "metrics.json")
     return folder
+
+
+def weights_missing(
+    run: RunSpec,
+    profile: Profile | str,
+    *,
+    results: str | os.PathLike = "results",
+    root: str | os.PathLike | None = None,
+) -> Path | None:
+    """The folder of ``run`` when it is finished but its weights are not there (a run
+    committed before runs kept ``model.safetensors``, or a copy without them), else ``None``."""
+    folder = run_dir(results, run, _profile(profile), root=root)
+    if finished_record(folder) is not None and weights_file(folder) is None:
+        return folder
+    return None
 
 
 def run_experiment(

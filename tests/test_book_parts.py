@@ -406,3 +406,23 @@ def test_a_notebook_started_in_notebooks_reads_the_committed_results(tmp_path, m
     text = out.read_text()
     assert "No demosaicking results" not in text and "l1 beats l2" in text
     assert sorted(p.name for p in notebooks.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    ("parameter", "expected"),
+    [
+        ("profile=quik", "one of smoke, quick, paper"),
+        ("seed=-1", "a whole number >= 0"),
+        ("train_missing=maybe", "True, False or None"),
+        ("data_root=/no/such/folder", "an existing folder of datasets"),
+        ("data_source=mine", "auto, embedded or registered-<checksum>"),
+    ],
+)
+def test_book_parameters_are_checked_before_any_notebook_runs(parameter, expected, capsys):
+    from imgloss.cli import main
+
+    name = parameter.split("=")[0]
+    assert main(["book", "--repo", str(REPO), "--no-build", "-p", parameter]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: notebook parameter {name}=") and expected in err
+    assert "executing" not in err

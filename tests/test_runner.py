@@ -302,7 +302,7 @@ def test_switching_experiment_and_its_report(tmp_path, embedded):
         assert f"| {label} |" in text
 
 
-def test_reevaluate_rescores_saved_weights_and_adds_the_colour_bias(tmp_path, embedded):
+def test_reevaluate_rescores_saved_weights_and_adds_the_colour_bias(tmp_path, embedded, capsys):
     run = R.spec("sr", "l1")
     folder = R.run_one(run, SMOKE, results=tmp_path, device="cpu", progress=False)
     m = json.loads((folder / "metrics.json").read_text())
@@ -320,6 +320,17 @@ def test_reevaluate_rescores_saved_weights_and_adds_the_colour_bias(tmp_path, em
     )
     assert "reevaluated" in again["provenance"] and again["training"] == m["training"]
     assert R.reevaluate(R.spec("sr", "l2"), SMOKE, results=tmp_path) is None  # not run yet
+    # a finished run without its weights (committed before runs kept them) is named as such
+    assert R.weights_missing(run, SMOKE, results=tmp_path) is None
+    (folder / "model.safetensors").unlink()
+    assert R.weights_missing(run, SMOKE, results=tmp_path) == folder
+    assert R.reevaluate(run, SMOKE, results=tmp_path) is None
+    argv = ["run", "table1", "--profile", "smoke", "--tasks", "sr", "--reevaluate", "--results",
+            str(tmp_path), "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    assert "weights not present, skipped: sr l1 seed 0 (no model.safetensors in" in (
+        capsys.readouterr().out
+    )
 
 
 def test_colour_bias_measures_a_uniform_colour_shift():
