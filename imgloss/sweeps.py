@@ -294,10 +294,18 @@ def image_chooser(view, settings: list[Setting], *, description: str, root=None,
     def uploaded(change) -> None:
         from PIL import Image
 
+        from .data.image_files import pillow_rgb
+
         item = change["new"][0]
-        with Image.open(io.BytesIO(bytes(item["content"]))) as img:
-            arr = np.asarray(img.convert("RGB"))
-        show(torch.from_numpy(arr.copy()).permute(2, 0, 1)[None].float() / 255, item["name"])
+        try:
+            with Image.open(io.BytesIO(bytes(item["content"]))) as img:
+                arr = pillow_rgb(img, item["name"])
+        except (OSError, ValueError, Image.DecompressionBombError) as err:
+            with out:
+                print(f"cannot read {item['name']}: {err}")
+            return
+        scale = 65535.0 if arr.dtype == np.uint16 else 255.0
+        show(torch.from_numpy(arr.astype(np.float32)).permute(2, 0, 1)[None] / scale, item["name"])
 
     choice.observe(chosen, names="value")
     upload.observe(uploaded, names="value")

@@ -46,7 +46,11 @@ def _as_rgb(arr: np.ndarray, path: Path) -> np.ndarray:
 
 def read_rgb(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as ``H x W x 3`` uint8 or uint16 (its real bit depth), with an error
-    that names the path. Never reduces 16-bit data to 8 bits."""
+    that names the path. Never reduces 16-bit data to 8 bits.
+
+    16-bit grey or RGB PNGs and TIFFs are read at full depth (pypng, tifffile); everything else
+    goes through Pillow (:func:`pillow_rgb`: EXIF orientation applied, CMYK and palettes
+    converted to RGB, alpha dropped). A file over Pillow's decompression-bomb limit is refused."""
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
@@ -57,35 +61,66 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
     try:
         if head.startswith(_PNG_SIGNATURE) and len(head) > 24 and head[24] == 16:
             return _as_rgb(read_png16(path), path)
-        if head.startswith(_TIFF_SIGNATURES):
+        if head.startswith(_TIFF_SIGNATURES) and _deep_grey_or_rgb_tiff(path):
             import tifffile
 
-            arr = tifffile.imread(path)
-            if arr.dtype not in (np.uint8, np.uint16):
-                raise ValueError(
-                    f"cannot read image {path}: {arr.dtype} TIFF samples are not supported "
-                    "(8- or 16-bit unsigned integers only)"
-                )
-            return _as_rgb(arr, path)
+            return _as_rgb(tifffile.imread(path), path)
         with Image.open(path) as img:
-            if img.mode.startswith("I;16"):
-                return _as_rgb(np.asarray(img).astype(np.uint16), path)
-            if img.mode == "I":
-                arr = np.asarray(img)
-                if arr.min() < 0 or arr.max() > 65535:
-                    raise ValueError(
-                        f"cannot read image {path}: 32-bit integer samples outside 0..65535"
-                    )
-                return _as_rgb(arr.astype(np.uint16), path)
-            if img.mode in ("F", "I;32", "I;32B", "I;32L"):
-                raise ValueError(
-                    f"cannot read image {path}: mode {img.mode!r} (float or 32-bit samples) has "
-                    "no fixed white level; save it as an 8- or 16-bit image"
-                )
-            return np.asarray(img.convert("RGB"))
+            return pillow_rgb(img, path)
+    except Image.DecompressionBombError as exc:
+        raise ValueError(f"cannot read image {path}: {exc} (not read, to protect memory)") from None
     except (UnidentifiedImageError, OSError) as exc:
         raise ValueError(f"cannot read image {path}: {exc}") from exc
     except ValueError as exc:
         if str(path) in str(exc):
             raise
         raise ValueError(f"cannot read image {path}: {exc}") from exc
+
+
+def _deep_grey_or_rgb_tiff(path: Path) -> bool:
+    """Whether a TIFF holds more than 8 bits per sample of grey or RGB (read with tifffile;
+    Pillow converts those to 8 bits). CMYK, palette and 8-bit TIFFs are Pillow's."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages.first  # a TiffPage (keyframe), which knows its tags
+        photometric = int(page.photometric)
+        bits = int(page.bitspersample)
+        kind = page.dtype.kind if page.dtype is not None else "?"
+    grey_or_rgb = photometric in (1, 2)  # MINISBLACK, RGB
+    if bits > 8 and not grey_or_rgb:
+        raise ValueError(
+            f"{bits}-bit TIFF with photometric interpretation {photometric} (not grey or RGB) "
+            "is not supported; save it as an RGB or grey TIFF or PNG"
+        )
+    if bits > 8 and kind == "f":
+        raise ValueError(
+            f"{page.dtype} TIFF samples have no fixed white level; save it as an 8- or 16-bit image"
+        )
+    if bits > 8 and kind != "u":
+        raise ValueError(
+            f"{page.dtype} TIFF samples are not supported (8- or 16-bit unsigned integers only)"
+        )
+    return bits > 8
+
+
+def pillow_rgb(img, name: str | os.PathLike = "image") -> np.ndarray:
+    """A Pillow image as ``H x W x 3`` uint8 (uint16 for 16-bit grey): its EXIF orientation
+    applied, every 8-bit mode (1, L, LA, P, PA, RGB, RGBA, CMYK, YCbCr, ...) converted to RGB;
+    float or 32-bit modes refused (no fixed white level), naming ``name``."""
+    from PIL import ImageOps
+
+    img = ImageOps.exif_transpose(img)
+    if img.mode.startswith("I;16"):
+        return _as_rgb(np.asarray(img).astype(np.uint16), Path(name))
+    if img.mode == "I":
+        arr = np.asarray(img)
+        if arr.min() < 0 or arr.max() > 65535:
+            raise ValueError(f"cannot read image {name}: 32-bit integer samples outside 0..65535")
+        return _as_rgb(arr.astype(np.uint16), Path(name))
+    if img.mode in ("F", "I;32", "I;32B", "I;32L"):
+        raise ValueError(
+            f"cannot read image {name}: mode {img.mode!r} (float or 32-bit samples) has no fixed "
+            "white level; save it as an 8- or 16-bit image"
+        )
+    return np.asarray(img.convert("RGB"))

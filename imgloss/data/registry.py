@@ -188,8 +188,8 @@ def decode(path: str | os.PathLike) -> np.ndarray:
         with Image.open(path) as img:
             img.load()
             return np.ascontiguousarray(np.asarray(img))
-    except (OSError, SyntaxError, ValueError) as err:
-        raise ValueError(f"cannot decode image {path}: {err}") from err
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise ValueError(f"cannot decode image {path}: {err}") from None
 
 
 def sha256_of(pixels: np.ndarray) -> str:
