@@ -61,7 +61,14 @@ from .design import (  # noqa: F401 (the design's names, re-exported for scripts
 )
 from .metrics import EXTRA_METRICS, METRICS, evaluate_dataset
 from .provenance import atomic_write, provenance, remove_stale_temporaries
-from .records import ExperimentSummary, RunRecord, SourceFolder, folder_for, summarize_runs
+from .records import (
+    ExperimentSummary,
+    ResultsFileError,
+    RunRecord,
+    SourceFolder,
+    folder_for,
+    summarize_runs,
+)
 from .train import CHECKPOINT, Phase, TrainConfig, load_checkpoint, pick_device, train
 from .weights import FINAL, load_weights, save_final, weights_file
 
@@ -140,10 +147,31 @@ def is_finished(folder: Path) -> bool:
     return (folder / "metrics.json").is_file()
 
 
-def finished_record(folder: Path) -> RunRecord | None:
+def finished_record(
+    folder: Path, run: RunSpec | None = None, profile: Profile | None = None
+) -> RunRecord | None:
     """The run record of ``folder``, ``None`` if the run is not finished; a damaged
-    ``metrics.json`` raises :class:`imgloss.records.ResultsFileError` (never retrained silently)."""
-    return RunRecord.load(folder / "metrics.json") if is_finished(folder) else None
+    ``metrics.json`` raises :class:`imgloss.records.ResultsFileError` (never retrained silently),
+    and so does a record of another run (copied or moved there) when ``run`` and ``profile``
+    say whose folder this is."""
+    if not is_finished(folder):
+        return None
+    record = RunRecord.load(folder / "metrics.json")
+    if run is not None and profile is not None:
+        found = (record.task, record.schedule, record.seed, record.profile)
+        expected = (run.task, run.label, run.seed, profile.name)
+        if found != expected:
+            raise ResultsFileError(
+                folder / "metrics.json",
+                f"it is the record of {_identity(*found)}, but the folder is that of "
+                f"{_identity(*expected)} (copied or moved)",
+                "put the file back where it came from, or remove this run folder to retrain it",
+            )
+    return record
+
+
+def _identity(task: str, schedule: str, seed: int, profile: str) -> str:
+    return f"{task} {schedule} seed {seed} (profile {profile})"
 
 
 def _save_png(path: Path, t: torch.Tensor) -> None:
@@ -227,14 +255,14 @@ def run_one(
     profile = _profile(profile)
     source = source or resolve(root)
     folder = run_dir(results, run, profile, source)
-    if finished_record(folder) is not None:
+    if finished_record(folder, run, profile) is not None:
         return folder
     pick_device(device)  # a bad --device fails here, before any folder is made
     folder_for(results, source)  # source.json: which data these results are made on
     folder.mkdir(parents=True, exist_ok=True)
     try:
         with _run_lock(folder):  # another process may be training this very run: wait for it
-            if finished_record(folder) is not None:
+            if finished_record(folder, run, profile) is not None:
                 return folder
             remove_stale_temporaries(folder)  # left by a killed write; no writer is here now
             return _train_and_evaluate(
@@ -430,7 +458,7 @@ def summarize(
     records = []
     for run in experiment_runs(experiment, profile, tasks):
         folder = run_dir(results, run, profile, source)
-        record = finished_record(folder)
+        record = finished_record(folder, run, profile)
         if record is not None:
             records.append((folder.relative_to(base).as_posix(), record))
     return summarize_runs(

@@ -69,3 +69,17 @@ def test_a_closed_pipe_ends_the_command_quietly():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141
     assert err == ""
+
+
+def test_a_run_record_copied_into_another_runs_folder_is_refused(tmp_path, monkeypatch):
+    from imgloss import records, runner
+
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
+    l1, l2 = runner.spec("sr", "l1"), runner.spec("sr", "l2")
+    a = runner.run_one(l1, "smoke", results=tmp_path, progress=False)
+    b = runner.run_one(l2, "smoke", results=tmp_path, progress=False)
+    (b / "metrics.json").write_bytes((a / "metrics.json").read_bytes())  # l1's record in l2's
+    with pytest.raises(records.ResultsFileError, match="record of sr l1 seed 0.*that of sr l2"):
+        runner.summarize("table1", "smoke", results=tmp_path, tasks=["sr"])
+    with pytest.raises(records.ResultsFileError, match=str(b / "metrics.json")):
+        runner.run_one(l2, "smoke", results=tmp_path, progress=False)
