@@ -14,6 +14,7 @@ and :func:`noise_analysis`, which explains the gap to the paper's 28.24 dB: the 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from pathlib import Path
@@ -25,7 +26,7 @@ from . import tasks as T
 from .data import load_images
 from .data.source import DataSource
 from .data.source import resolve as resolve_source
-from .metrics import METRICS, evaluate_dataset
+from .metrics import METRICS, MetricTable, evaluate_dataset
 from .paper import PAPER_TEST_SETS, TABLE1
 from .provenance import provenance
 from .records import BaselineRecord, folder_for
@@ -133,9 +134,41 @@ def write_baselines(
     folder = folder_for(results, resolve_source(options.get("root")))
     for name in task_names or list(T.TASKS):
         path = folder.baseline(name)
-        baseline_table(name, **options).save(path)
+        record = baseline_table(name, **options)
+        if path.is_file():  # a subset of test sets or measures adds to the file, never shrinks it
+            record = merge_baselines(BaselineRecord.load(path), record)
+        record.save(path)
         paths.append(path)
     return paths
+
+
+def merge_baselines(old: BaselineRecord, new: BaselineRecord) -> BaselineRecord:
+    """``new`` merged into ``old``: the test sets and measures ``new`` computed replace those
+    values, and everything else ``old`` held is kept. Records of another task, column, seed or
+    data source are not merged: ``new`` replaces ``old`` then (a ``ValueError`` if the seed or
+    source differ, which would mix two noise draws or two datasets in one file)."""
+    if (old.task, old.column) != (new.task, new.column):
+        return new
+    if (old.seed, old.source) != (new.seed, new.source):
+        raise ValueError(
+            f"baselines of {new.task}: the file holds seed {old.seed} on {old.source}, this run "
+            f"is seed {new.seed} on {new.source}; write it to another --results folder"
+        )
+    tables = dict(old.tables)
+    for dataset, table in new.tables.items():
+        before = old.tables.get(dataset)
+        if before is None or set(before.rows) != set(table.rows):
+            tables[dataset] = table
+            continue
+        metrics = tuple(dict.fromkeys((*before.metrics, *table.metrics)))
+        merged = MetricTable(metrics)
+        for image, row in before.rows.items():
+            merged.add(image, row | table.rows[image], warn=False)
+        tables[dataset] = merged
+    extras = old.extras | new.extras
+    provenance = new.provenance | {"metrics": list(dict.fromkeys(
+        m for t in tables.values() for m in t.metrics))}  # fmt: skip
+    return dataclasses.replace(new, tables=tables, extras=extras, provenance=provenance)
 
 
 def format_table(result: BaselineRecord) -> str:
@@ -153,6 +186,6 @@ def format_table(result: BaselineRecord) -> str:
     means = {d: result.tables[d].mean() for d in datasets}
     for m in result.provenance["metrics"]:
         scale = DISPLAY_SCALE.get(m, 1.0)
-        cells = [f"{means[d][m] * scale:.4f}" for d in datasets]
+        cells = [f"{means[d][m] * scale:.4f}" if m in means[d] else "—" for d in datasets]
         lines.append(f"| {LABELS[m]} | " + " | ".join(cells) + f" | {paper[m] * scale:.4f} |")
     return "\n".join(lines)

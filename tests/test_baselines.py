@@ -77,6 +77,18 @@ def test_cli_baselines_writes_one_json_per_task(tmp_path, capsys, monkeypatch):
         assert result["task"] == task and result["provenance"]["metrics"] == ["psnr", "l1"]
     out = capsys.readouterr().out
     assert "Original JPEG" in out and "Bilinear" in out
+    # a later subset adds to the file, never shrinks it
+    path = tmp_path / "embedded" / "baselines" / "sr.json"
+    before = json.loads(path.read_text())["datasets"]["embedded_test"]["per_image"]
+    argv = ["baselines", "--task", "sr", "--datasets", "embedded_test", "--metrics", "ssim",
+            "--results", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    after = json.loads(path.read_text())
+    assert after["provenance"]["metrics"] == ["psnr", "l1", "ssim"]
+    for image, row in after["datasets"]["embedded_test"]["per_image"].items():
+        assert row["psnr"] == before[image]["psnr"] and 0 < row["ssim"] <= 1
+    assert main([*argv[:-2], "--seed", "1", "--results", str(tmp_path)]) == 1
+    assert "seed 0" in capsys.readouterr().err  # another noise draw is not mixed in
 
 
 def test_cli_baselines_reports_a_missing_dataset(tmp_path, capsys, monkeypatch):
