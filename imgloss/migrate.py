@@ -191,6 +191,28 @@ def _prune(folder: Path) -> None:
         shutil.rmtree(folder)
 
 
+def _refuse_current(results: Path) -> None:
+    """Touch nothing when ``results`` holds files of today's schema where schema 1 kept its own
+    (``--results`` pointing at a data source's folder, say): checked before anything moves."""
+    from .records import SCHEMA_VERSION
+
+    if (results / "source.json").is_file():
+        raise MigrationError(
+            f"{results} is the folder of one data source (it holds source.json), already in "
+            "today's layout; pass the results folder above it (nothing was changed)"
+        )
+    for path in sorted((results / "runs").glob("*/*/*/seed*/metrics.json")):
+        try:
+            version = json.loads(path.read_text()).get("schema_version", 1)
+        except (OSError, ValueError):
+            continue  # a damaged file is reported by the migration itself
+        if version >= 2:
+            raise MigrationError(
+                f"{path}: already schema {version} (today's is {SCHEMA_VERSION}); nothing to "
+                "migrate, and nothing was changed"
+            )
+
+
 def migrate(
     results: str | os.PathLike = "results", root: str | os.PathLike | None = None
 ) -> list[str]:
@@ -203,6 +225,7 @@ def migrate(
     from .runner import summarize
 
     results = Path(results)
+    _refuse_current(results)
     registered = None
     if root is not None or os.environ.get("IMGLOSS_DATA_ROOT"):
         registered = resolve(root)

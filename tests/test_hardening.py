@@ -83,3 +83,26 @@ def test_a_run_record_copied_into_another_runs_folder_is_refused(tmp_path, monke
         runner.summarize("table1", "smoke", results=tmp_path, tasks=["sr"])
     with pytest.raises(records.ResultsFileError, match=str(b / "metrics.json")):
         runner.run_one(l2, "smoke", results=tmp_path, progress=False)
+
+
+def test_migrate_leaves_todays_layout_alone(tmp_path, capsys):
+    """``imgloss migrate`` pointed at a data source's folder (today's layout) changes nothing."""
+    import shutil
+
+    source = next((REPO / "results").glob("registered-*"))
+    copy = tmp_path / source.name
+    shutil.copytree(source / "quick", copy / "quick")
+    shutil.copy(source / "source.json", copy / "source.json")
+    run = next((source / "runs" / "quick" / "demosaic" / "l1").glob("seed0-*"))
+    target = copy / "runs" / "quick" / "demosaic" / "l1" / run.name
+    target.mkdir(parents=True)
+    shutil.copy(run / "metrics.json", target / "metrics.json")
+    before = sorted(p.relative_to(copy) for p in copy.rglob("*"))
+    assert main(["migrate", "--results", str(copy)]) == 1
+    assert "already in today's layout" in capsys.readouterr().err
+    (copy / "source.json").unlink()
+    assert main(["migrate", "--results", str(copy)]) == 1
+    assert "already schema" in capsys.readouterr().err
+    assert sorted(p.relative_to(copy) for p in copy.rglob("*")) == [
+        p for p in before if p != Path("source.json")
+    ]
