@@ -60,14 +60,23 @@ def _note(commit: str) -> dict:
     return {"from_schema": 1, "date_utc": now_utc(), "by_commit": commit}
 
 
+#: Profile fields that say which runs a profile holds, not how a run is made: a run made when
+#: they were different is still the same run.
+_NOT_RUN_SETTINGS = ("seeds", "all_seeds", "experiments")
+
+
+def _run_settings(settings: dict) -> dict:
+    return {k: v for k, v in settings.items() if k not in _NOT_RUN_SETTINGS}
+
+
 def _migrate_run(path: Path, results: Path, registered, note: dict) -> tuple[str, Path]:
     from .runner import run_dir, train_config
 
     old = json.loads(path.read_text())
     prov, training = old["provenance"], old["training"]
     profile = PROFILES[prov["profile"]]
-    settings = json.loads(json.dumps(asdict(profile)))
-    if prov["profile_settings"] != settings:
+    settings = _run_settings(json.loads(json.dumps(asdict(profile))))
+    if _run_settings(prov["profile_settings"]) != settings:
         raise MigrationError(f"{path}: made with other settings of profile {profile.name}")
     losses = tuple(
         (p["loss"], tuple(sorted((k, float(v)) for k, v in p["options"].items())))
