@@ -464,9 +464,10 @@ class _Run:
             total, n = state.get("running", (0.0, 0))
             self.running.fill_(total)
             self.running_n, self.resumed_from = int(n), self.step
-        at_boundary = _locate(self.cfg.phases, self.step)[1] == 0
+        finished = self.step >= self.cfg.total_steps  # trained; interrupted before its tests
+        at_boundary = finished or _locate(self.cfg.phases, self.step)[1] == 0
         has_optimizer = state.get("optimizer") is not None
-        if self.step < self.cfg.total_steps and has_optimizer and not at_boundary:
+        if not finished and has_optimizer and not at_boundary:
             self.optimizer.load_state_dict(state["optimizer"])
 
     def train_step(self) -> None:

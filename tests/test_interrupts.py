@@ -1,0 +1,79 @@
+"""An interrupt at any stage of a run leaves a state that the same command finishes (issue 31,
+item 1): during training, during evaluation, while the crops or the record are written, and
+while the experiment's summary is written; the finished results equal an uninterrupted run's."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from imgloss import records, runner
+from imgloss import train as TR
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """One uninterrupted smoke run (super-resolution, l1) on the embedded photographs."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("IMGLOSS_DATA_ROOT", raising=False)
+        results = tmp_path_factory.mktemp("reference")
+        return runner.run_one(RUN, "smoke", results=results, progress=False)
+
+
+RUN = runner.spec("sr", "l1")
+
+
+def _interrupt_at(monkeypatch, stage: str) -> None:
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    if stage == "training":
+        step = TR._Run.train_step
+
+        def step_then_stop(self):
+            if self.step == 4:  # after the checkpoint at step 3
+                raise KeyboardInterrupt
+            step(self)
+
+        monkeypatch.setattr(TR._Run, "train_step", step_then_stop)
+    elif stage == "evaluation":
+        monkeypatch.setattr(runner, "evaluate_model", boom)
+    elif stage == "crops":
+        monkeypatch.setattr(runner, "_save_png", boom)
+    elif stage == "record":
+        monkeypatch.setattr(records.RunRecord, "save", boom)
+    elif stage == "summary":
+        monkeypatch.setattr(records.ExperimentSummary, "save", boom)
+
+
+def _rows(folder):
+    return json.loads((folder / "metrics.json").read_text())["test"]
+
+
+@pytest.mark.parametrize("stage", ["training", "evaluation", "crops", "record"])
+def test_an_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch, reference, stage):
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
+    with pytest.MonkeyPatch.context() as patch:
+        _interrupt_at(patch, stage)
+        with pytest.raises(KeyboardInterrupt):
+            runner.run_one(RUN, "smoke", results=tmp_path, progress=False)
+    folder = runner.run_one(RUN, "smoke", results=tmp_path, progress=False)
+    assert _rows(folder) == _rows(reference)
+
+
+def test_an_interrupted_summary_is_written_by_the_next_run(tmp_path, monkeypatch, reference):
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
+    with pytest.MonkeyPatch.context() as patch:
+        _interrupt_at(patch, "summary")
+        with pytest.raises(KeyboardInterrupt):
+            runner.run_experiment("table1", "smoke", results=tmp_path, tasks=["sr"],
+                                  progress=False)  # fmt: skip
+    runner.run_experiment("table1", "smoke", results=tmp_path, tasks=["sr"], progress=False)
+    assert _rows(runner.run_dir(tmp_path, RUN, "smoke")) == _rows(reference)
+    summary = records.ExperimentSummary.load(
+        records.SourceFolder(tmp_path, "embedded").summary("smoke", "table1")
+    )
+    assert {(r.task, r.schedule) for r in summary.runs} == {
+        ("sr", n) for n in ("l2", "l1", "msssim", "mix")
+    }
