@@ -160,4 +160,4 @@ class TestRegistry:
         assert L.get("ssim5", window="patch")(x, y) == L.ssim_loss(x, y, sigma=5, window="patch")
         assert L.get("mix", window="patch")(x, y) == L.mix_loss(x, y, window="patch")
         assert L.get("msssim")(torch.rand(1, 3, 64, 64), torch.zeros(1, 3, 64, 64)).ndim == 0
-        assert L.available() == ["l1", "l2", "ssimK", "msssim", "mix"]
+        assert L.available() == ["l1", "l2", "ssimK", "msssim", "mix", "charbonnier", "psnr"]

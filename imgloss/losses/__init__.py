@@ -3,6 +3,7 @@
 Functional API (index or loss, NCHW tensors, ``data_range``, ``window="sliding"|"patch"``)::
 
     ssim, ssim_map, ssim_loss, ms_ssim, ms_ssim_loss, mix_loss, l1_loss, l2_loss
+    charbonnier_loss, psnr_loss   # two losses from after the paper
 
 Module API, and the registry that uses the paper's names::
 
@@ -20,6 +21,7 @@ from .closed_form import (
     ssim_patch_gradient,
 )
 from .mix import PAPER_ALPHA, MixLoss, mix_loss
+from .modern import CharbonnierLoss, PSNRLoss, charbonnier_loss, psnr_loss
 from .msssim import PAPER_SIGMAS, WANG_WEIGHTS, MSSSIMLoss, ms_ssim, ms_ssim_loss
 from .pixel import L1Loss, L2Loss, l1_loss, l2_loss
 from .registry import PAPER_LOSSES, available, get
@@ -31,13 +33,16 @@ __all__ = [
     "PAPER_LOSSES",
     "PAPER_SIGMAS",
     "WANG_WEIGHTS",
+    "CharbonnierLoss",
     "DataRangeWarning",
     "L1Loss",
     "L2Loss",
     "MSSSIMLoss",
     "MixLoss",
+    "PSNRLoss",
     "SSIMLoss",
     "available",
+    "charbonnier_loss",
     "get",
     "l1_loss",
     "l2_loss",
@@ -46,6 +51,7 @@ __all__ = [
     "ms_ssim",
     "ms_ssim_loss",
     "msssim_patch_gradient",
+    "psnr_loss",
     "ssim",
     "ssim_loss",
     "ssim_map",

@@ -1,7 +1,8 @@
 """Look up a loss by the paper's name: ``get("ssim5", window="patch")``.
 
 Names: ``"l1"``, ``"l2"``, ``"ssimK"`` for any positive ``K`` (``SSIM_K`` of the paper, i.e.
-``sigma_G = K``: ``"ssim5"``, ``"ssim9"``, ``"ssim1.5"``), ``"msssim"`` and ``"mix"``.
+``sigma_G = K``: ``"ssim5"``, ``"ssim9"``, ``"ssim1.5"``), ``"msssim"`` and ``"mix"``; and two
+losses from after the paper, ``"charbonnier"`` and ``"psnr"`` (:mod:`imgloss.losses.modern`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from torch import nn
 
 from .mix import MixLoss
+from .modern import CharbonnierLoss, PSNRLoss
 from .msssim import MSSSIMLoss
 from .pixel import L1Loss, L2Loss
 from .ssim import SSIMLoss
@@ -25,6 +27,8 @@ _FIXED: dict[str, Callable[..., nn.Module]] = {
     "l2": L2Loss,
     "msssim": MSSSIMLoss,
     "mix": MixLoss,
+    "charbonnier": CharbonnierLoss,
+    "psnr": PSNRLoss,
 }
 _SSIM_K = re.compile(r"ssim(\d+(?:\.\d+)?)")
 
@@ -37,7 +41,7 @@ def ssim_sigma(name: str) -> float | None:
 
 def available() -> list[str]:
     """Names accepted by :func:`get` (``ssimK`` stands for any positive ``K``)."""
-    return ["l1", "l2", "ssimK", "msssim", "mix"]
+    return ["l1", "l2", "ssimK", "msssim", "mix", "charbonnier", "psnr"]
 
 
 def _construct(name: str, factory: Callable[..., nn.Module], options: dict) -> nn.Module:
@@ -56,8 +60,8 @@ def get(name: str, **options) -> nn.Module:
     """Return a ready ``nn.Module`` for the loss ``name``, called as ``loss(prediction, target)``.
 
     Args:
-        name: ``"l1"``, ``"l2"``, ``"ssimK"`` (e.g. ``"ssim5"``), ``"msssim"`` or ``"mix"``
-            (case-insensitive).
+        name: ``"l1"``, ``"l2"``, ``"ssimK"`` (e.g. ``"ssim5"``), ``"msssim"``, ``"mix"``,
+            ``"charbonnier"`` or ``"psnr"`` (case-insensitive).
         **options: passed to the module: ``window`` (``"patch"``/``"sliding"``), ``data_range``,
             and the loss's own parameters (``sigmas``, ``alpha``, ``variant``, ...).
 
@@ -77,5 +81,5 @@ def get(name: str, **options) -> nn.Module:
         return _construct(key, SSIMLoss, {"sigma": sigma, **options})
     raise ValueError(
         f"unknown loss {name!r}; valid names: 'l1', 'l2', 'ssimK' for a positive K "
-        f"(e.g. 'ssim5', 'ssim9'), 'msssim', 'mix'"
+        f"(e.g. 'ssim5', 'ssim9'), 'msssim', 'mix', 'charbonnier', 'psnr'"
     )
