@@ -46,12 +46,9 @@ def charbonnier_loss(
 ) -> torch.Tensor:
     """``mean sqrt((x - y)^2 + eps^2)`` per image and channel (``data_range`` only sets the
     range check, as for :func:`imgloss.losses.l1_loss`)."""
-    eps = check_positive("eps", eps)
-    data_range, reduction = check_data_range(data_range), check_reduction(reduction)
-    check_bool("check_finite", check_finite)
-    check_pair(prediction, target, check_finite=check_finite, data_range=data_range)
+    o = _checked(prediction, target, eps, data_range, reduction, check_finite)
     err = prediction - target
-    return reduce((err.square() + eps * eps).sqrt().mean(dim=(2, 3)), reduction)
+    return reduce((err.square() + o["eps"] ** 2).sqrt().mean(dim=(2, 3)), o["reduction"])
 
 
 def psnr_loss(
@@ -64,12 +61,25 @@ def psnr_loss(
     check_finite: bool = True,
 ) -> torch.Tensor:
     """``10 log10(MSE / data_range^2 + eps)`` per image, i.e. minus its PSNR (up to ``eps``)."""
-    eps = check_positive("eps", eps)
-    data_range, reduction = check_data_range(data_range), check_reduction(reduction)
-    check_bool("check_finite", check_finite)
-    check_pair(prediction, target, check_finite=check_finite, data_range=data_range)
+    o = _checked(prediction, target, eps, data_range, reduction, check_finite)
     mse = (prediction - target).square().mean(dim=(1, 2, 3))
-    return reduce(10 * torch.log10(mse / data_range**2 + eps), reduction)
+    return reduce(10 * torch.log10(mse / o["data_range"] ** 2 + o["eps"]), o["reduction"])
+
+
+def _options(eps, data_range, reduction, check_finite) -> dict:
+    return {
+        "eps": check_positive("eps", eps),
+        "data_range": check_data_range(data_range),
+        "reduction": check_reduction(reduction),
+        "check_finite": check_bool("check_finite", check_finite),
+    }
+
+
+def _checked(prediction, target, eps, data_range, reduction, check_finite) -> dict:
+    """The options validated, and the inputs checked against them."""
+    o = _options(eps, data_range, reduction, check_finite)
+    check_pair(prediction, target, check_finite=check_finite, data_range=o["data_range"])
+    return o
 
 
 class _ModernLoss(FunctionalLoss):
@@ -87,12 +97,8 @@ class _ModernLoss(FunctionalLoss):
         check_finite: bool = True,
     ) -> None:
         check_window(window)
-        super().__init__(
-            eps=check_positive("eps", self.default_eps if eps is None else eps),
-            data_range=check_data_range(data_range),
-            reduction=check_reduction(reduction),
-            check_finite=check_bool("check_finite", check_finite),
-        )
+        eps = self.default_eps if eps is None else eps
+        super().__init__(**_options(eps, data_range, reduction, check_finite))
 
 
 class CharbonnierLoss(_ModernLoss):
