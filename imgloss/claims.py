@@ -489,3 +489,41 @@ def geometry_verdicts(view: View) -> list[Verdict]:
         for dataset in ctx.source.datasets("demosaic", claim.a):
             out.append(_decide_claim(ctx, claim, "demosaic", dataset))
     return out
+
+
+# ------------------------------------------------------------------- short against converged
+#: How a verdict moved from short to converged training (:func:`verdict_shifts`).
+SHIFTS = ("survives", "reverses", "attenuates", "emerges", "undecided in both", "not run")
+
+
+@dataclass(frozen=True)
+class Shift:
+    """One claim on one task and test set under two profiles: ``short`` and ``long`` are the
+    verdicts (``long`` ``None`` where the longer profile has not decided it yet)."""
+
+    short: Verdict
+    long: Verdict | None
+    shift: str
+
+
+def _shift(short: str, long: str | None) -> str:
+    if long is None:
+        return "not run"
+    if short == long:
+        return "undecided in both" if short == "undecided" else "survives"
+    if "undecided" not in (short, long):
+        return "reverses"
+    return "attenuates" if long == "undecided" else "emerges"
+
+
+def verdict_shifts(short: list[Verdict], long: list[Verdict]) -> list[Shift]:
+    """Pair each verdict of the short profile with the longer profile's verdict on the same
+    claim, task and test set, and name the move: ``survives`` (same decision), ``reverses``
+    (holds <-> contradicted), ``attenuates`` (decided, then undecided), ``emerges``
+    (undecided, then decided), ``undecided in both``, or ``not run`` (no longer runs yet)."""
+    found = {(v.claim.key, v.task, v.dataset): v for v in long if v.effect is not None}
+    out = []
+    for v in short:
+        other = found.get((v.claim.key, v.task, v.dataset))
+        out.append(Shift(v, other, _shift(v.verdict, None if other is None else other.verdict)))
+    return out

@@ -448,3 +448,25 @@ def convergence_markdown(view: View, profile: str = "paper") -> str:
 
 def _probe_psnr(scores) -> str:
     return "not run yet" if scores is None else f"{float(scores.values.mean()):.2f} dB"
+
+
+def verdict_shifts_markdown(short: View, long: View) -> str:
+    """How each claim's verdict moved from ``short``'s profile to ``long``'s on the same data
+    source (:func:`imgloss.claims.verdict_shifts`), with both effects. Empty when ``long`` has
+    no results yet."""
+    from .claims import verdict_shifts, verdicts
+
+    if long.tag is None or not long.summaries():
+        return ""
+    rows = [
+        f"| the paper's claim | task | `{short.profile}` | `{long.profile}` | moved |",
+        "|---|---|---|---|---|",
+    ]
+    for s in verdict_shifts(verdicts(short), verdicts(long)):
+        where = TASKS[s.short.task].title if s.short.task else "—"
+        after = "—" if s.long is None else f"**{s.long.verdict}**: {_effect_text(s.long)}"
+        rows.append(
+            f"| {s.short.claim.text} | {where} | **{s.short.verdict}**: {_effect_text(s.short)} "
+            f"| {after} | {s.shift} |"
+        )
+    return "\n".join(rows)

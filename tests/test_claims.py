@@ -185,3 +185,33 @@ def test_the_paper_profiles_geometry_follows_the_committed_ablation():
         v.verdict == "contradicted" for v in found
     )
     assert (PROFILES["paper"].patch == GEOMETRY_PATCH) == larger_wins
+
+
+def test_verdict_shifts_name_each_move():
+    claim = claims.CLAIMS[0]
+
+    def v(verdict, task="demosaic", effect=0.1):
+        return claims.Verdict(claim, task, "Kodak24", verdict, effect, (0.0, 0.2), 24, 3, "psnr")
+
+    cases = [("holds", "holds", "survives"), ("holds", "contradicted", "reverses"),
+             ("contradicted", "undecided", "attenuates"), ("undecided", "holds", "emerges"),
+             ("undecided", "undecided", "undecided in both")]  # fmt: skip
+    for short, long, moved in cases:
+        (shift,) = claims.verdict_shifts([v(short)], [v(long)])
+        assert shift.shift == moved and shift.long is not None
+    (missing,) = claims.verdict_shifts([v("holds")], [v("holds", task="sr")])
+    assert missing.shift == "not run" and missing.long is None
+    (unmeasured,) = claims.verdict_shifts([v("holds")], [v("undecided", effect=None)])
+    assert unmeasured.shift == "not run"  # a "not run" verdict of the long profile
+
+
+def test_the_shift_table_compares_two_profiles_of_one_source():
+    from imgloss import report
+
+    quick = records.open_view(REPO / "results", "quick", root=None)
+    nothing = records.View(quick.results, "smoke", quick.tag)
+    assert report.verdict_shifts_markdown(quick, nothing) == ""
+    same = report.verdict_shifts_markdown(quick, quick)
+    moves = [line.rsplit("|", 2)[-2].strip() for line in same.splitlines()[2:]]
+    assert moves and set(moves) <= {"survives", "undecided in both", "not run"}
+    assert "| l1 beats l2 | Joint denoising + demosaicking | **holds**" in same
