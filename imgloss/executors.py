@@ -161,8 +161,11 @@ def run_local(
     lock = threading.Lock()
     procs: set[subprocess.Popen] = set()
     status: dict[Job, int] = {}
+    stopping = threading.Event()  # set by an interrupt: no run starts after it
 
     def one(job: Job) -> None:
+        if stopping.is_set():
+            return
         with lock:
             slot, gpu = free.pop()
         env = dict(os.environ)
@@ -176,8 +179,10 @@ def run_local(
             with open(log, "w") as out:
                 out.write("$ " + shlex.join(command) + "\n")
                 out.flush()
-                proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
                 with lock:
+                    if stopping.is_set():
+                        return
+                    proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
                     procs.add(proc)
                 code = proc.wait()
             with lock:
@@ -191,22 +196,22 @@ def run_local(
                 free.append((slot, gpu))
 
     def stop(signum, frame):
-        with lock:
-            for proc in procs:
-                proc.terminate()
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, stop) if _main_thread() else None
+    pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for future in [pool.submit(one, job) for job in jobs]:
-                future.result()
+        for future in [pool.submit(one, job) for job in jobs]:
+            future.result()
     except KeyboardInterrupt:
+        stopping.set()  # before anything else: a freed slot must not start the next run
+        pool.shutdown(wait=False, cancel_futures=True)
         with lock:
             for proc in procs:
                 proc.terminate()
         raise
     finally:
+        pool.shutdown(wait=True)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return status

@@ -77,3 +77,41 @@ def test_an_interrupted_summary_is_written_by_the_next_run(tmp_path, monkeypatch
     assert {(r.task, r.schedule) for r in summary.runs} == {
         ("sr", n) for n in ("l2", "l1", "msssim", "mix")
     }
+
+
+def test_no_run_of_a_pool_starts_after_an_interrupt(tmp_path, monkeypatch):
+    """Ctrl-C on ``--workers 2``: the two running processes are stopped and none of the queued
+    runs starts."""
+    import os
+    import signal
+    import threading
+
+    from imgloss import executors
+    from imgloss.data.source import resolve
+
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
+    started, terminated = [], []
+
+    class FakeProcess:
+        def __init__(self, command, **kwargs):
+            started.append(command)
+            self.done = threading.Event()
+
+        def wait(self):
+            self.done.wait(30)
+            return -15
+
+        def terminate(self):
+            terminated.append(self)
+            self.done.set()
+
+    monkeypatch.setattr(executors.subprocess, "Popen", FakeProcess)
+    jobs = [executors.Job(runner.spec("sr", loss, seed=seed), runner.PROFILES["smoke"],
+                          str(tmp_path), None, None)
+            for seed in (0, 1) for loss in ("l2", "l1", "mix")]  # fmt: skip
+    threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(KeyboardInterrupt):
+        executors.run_local(jobs, resolve(None), workers=2, progress=False)
+    assert len(started) == 2 and len(terminated) == 2  # the two running ones, stopped
+    threading.Event().wait(0.5)
+    assert len(started) == 2  # and nothing started after the interrupt
