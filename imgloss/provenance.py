@@ -7,6 +7,7 @@ library versions), which data, which profile and which device made it, and when.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
@@ -20,8 +21,10 @@ import torch
 
 
 def git_commit() -> str:
-    """The repository's ``HEAD`` commit (``+dirty`` if the work tree has changes), or
-    ``$IMGLOSS_COMMIT``, or ``"unknown"`` outside a git checkout."""
+    """The repository's ``HEAD`` commit, or ``$IMGLOSS_COMMIT``, or ``"unknown"`` outside a git
+    checkout. A work tree with uncommitted changes to tracked files gives
+    ``<commit>+dirty.<12 hex>``: the hex digits hash ``git diff HEAD``, so two results made from
+    the same uncommitted changes say so, and the report flags them (:func:`is_dirty`)."""
     if os.environ.get("IMGLOSS_COMMIT"):
         return os.environ["IMGLOSS_COMMIT"]
     here = Path(__file__).resolve().parent
@@ -42,9 +45,27 @@ def git_commit() -> str:
             timeout=10,
             check=True,
         ).stdout.strip()
-        return (head + ("+dirty" if dirty else "")) if head else "unknown"
+        if not head:
+            return "unknown"
+        return head + (f"+dirty.{_diff_hash(here)}" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+def _diff_hash(here: Path) -> str:
+    diff = subprocess.run(
+        ["git", "diff", "HEAD", "--no-ext-diff", "--binary"],
+        cwd=here,
+        capture_output=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    return hashlib.sha256(diff).hexdigest()[:12]
+
+
+def is_dirty(commit: str) -> bool:
+    """Whether a recorded commit names a work tree with uncommitted changes."""
+    return "+dirty" in commit
 
 
 def device_name(device: torch.device | str) -> str:

@@ -21,6 +21,7 @@ from .metrics import (
     MetricTable,
 )
 from .paper import PAPER_TEST_SETS, TABLE1
+from .provenance import is_dirty
 from .records import Cell, ExperimentSummary, View
 from .tasks import TASKS
 
@@ -249,7 +250,8 @@ def provenance_markdown(view: View, *experiments: str, tasks: tuple[str, ...] = 
     summaries = [s for e, s in view.summaries().items() if not experiments or e in experiments]
     if not summaries:
         return f"*No results for profile `{view.profile}` yet.*"
-    commits = sorted({c[:10] for s in summaries for c in s.commits})
+    recorded = {c for s in summaries for c in s.commits}
+    commits = sorted({c[:10] + (" (uncommitted changes)" if is_dirty(c) else "") for c in recorded})
     devices = sorted({d for s in summaries for d in s.devices})
     data = sorted(
         {
@@ -264,7 +266,15 @@ def provenance_markdown(view: View, *experiments: str, tasks: tuple[str, ...] = 
         f"*Computed by imgloss — profile `{view.profile}`; data: {_describe(view)}; "
         f"test images: {', '.join(data) or '—'}; device: {', '.join(devices) or '—'}; "
         f"commits: {', '.join(commits) or '—'}.*"
+        + (_DIRTY_NOTE if any(is_dirty(c) for c in recorded) else "")
     )
+
+
+#: Said under the provenance of results made from a work tree with uncommitted changes.
+_DIRTY_NOTE = (
+    " **Some of these runs were made from uncommitted changes** (their commit carries "
+    "`+dirty` and a hash of the diff): the commit alone may not reproduce them exactly."
+)
 
 
 def runs_markdown(view: View) -> str:

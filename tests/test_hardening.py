@@ -106,3 +106,18 @@ def test_migrate_leaves_todays_layout_alone(tmp_path, capsys):
     assert sorted(p.relative_to(copy) for p in copy.rglob("*")) == [
         p for p in before if p != Path("source.json")
     ]
+
+
+def test_results_from_uncommitted_changes_carry_a_diff_hash_and_are_flagged(monkeypatch):
+    import re
+
+    from imgloss import provenance, records, report
+
+    monkeypatch.delenv("IMGLOSS_COMMIT", raising=False)
+    commit = provenance.git_commit()
+    assert re.fullmatch(r"[0-9a-f]{40}(\+dirty\.[0-9a-f]{12})?", commit), commit
+    assert provenance.is_dirty("abc+dirty.0123456789ab") and not provenance.is_dirty("abc")
+    view = records.open_view(REPO / "results", "quick", root=None)
+    line = report.provenance_markdown(view)
+    dirty = any(provenance.is_dirty(c) for s in view.summaries().values() for c in s.commits)
+    assert ("made from uncommitted changes" in line) == dirty
