@@ -82,7 +82,7 @@ PROFILES: dict[str, Profile] = {
         test_crop=192,
         crop_size=48,
     ),
-    # A 2-core CPU within 75 minutes: Table 1 (all three tasks) and the switching runs at three
+    # A 2-core CPU in a few hours: Table 1 (all three tasks) and the switching runs at three
     # seeds (the claims' statistics need them), the other runs at one; every image of the first test
     # set (all 24 of Kodak24) except JPEG's LIVE1, cut to 8 images because scoring its 29 would
     # take longer than training. Scoring 24 Kodak24 images takes about as long as training, so
