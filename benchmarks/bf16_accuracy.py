@@ -47,11 +47,11 @@ def _psnr(record: RunRecord) -> tuple[str, dict[str, float]]:
     return dataset, {image: row["psnr"] for image, row in record.test[dataset].rows.items()}
 
 
-def compare(results: Path, scratch: Path) -> dict:
-    out: dict = {"losses": {}}
-    for loss in LOSSES:
+def compare(results: Path, scratch: Path, losses=LOSSES, seeds=SEEDS) -> dict:
+    out: dict = {"losses": {}, "seeds": list(seeds)}
+    for loss in losses:
         per_seed, fp32_means, columns = [], [], []
-        for seed in SEEDS:
+        for seed in seeds:
             run = spec("demosaic", loss, seed=seed)
             dataset, fp32 = _psnr(_train(run, results, "float32"))
             _, bf16 = _psnr(_train(run, scratch, "bfloat16"))
@@ -78,7 +78,7 @@ def compare(results: Path, scratch: Path) -> dict:
 
 def markdown(result: dict) -> str:
     title = ("bfloat16 autocast against float32, `quick` profile, demosaicking, test PSNR "
-             "(bf16 - float32, paired per image):")  # fmt: skip
+             f"(bf16 - float32, paired per image), seeds {result['seeds']}:")  # fmt: skip
     head = ("| loss | test set | per seed (dB) | all seeds: mean [95% CI] (dB) | "
             "float32 seed-to-seed SD (dB) | within it |")  # fmt: skip
     lines = [title, "", head, "|---|---|---|---|---|---|"]
@@ -100,13 +100,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results", default="results", help="where the float32 runs are (or go)")
     p.add_argument("--scratch", default="_build/bf16-accuracy", help="where the bf16 runs go")
     p.add_argument("--out", default=None, help="write OUT.json and OUT.md")
+    p.add_argument("--losses", nargs="+", default=list(LOSSES), choices=LOSSES)
+    p.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
     args = p.parse_args(argv)
     source = resolve_source(None)
     if source.tag == "embedded":
         print("error: set IMGLOSS_DATA_ROOT to the registered datasets (the committed float32 "
               "runs were made on them)", file=sys.stderr)  # fmt: skip
         return 1
-    result = compare(Path(args.results), Path(args.scratch))
+    result = compare(Path(args.results), Path(args.scratch), args.losses, args.seeds)
     result["provenance"] = provenance("cpu", command=" ".join(["bf16_accuracy.py", *sys.argv[1:]]))
     text = markdown(result)
     print(text)
