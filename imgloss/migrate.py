@@ -225,16 +225,36 @@ def _refuse_current(results: Path) -> None:
 def migrate(
     results: str | os.PathLike = "results", root: str | os.PathLike | None = None
 ) -> list[str]:
-    """Migrate a schema 1 results folder in place; return what was done, one line per file.
+    """Migrate a schema 1 results folder; return what was done, one line per file.
 
-    Summaries are rewritten from the migrated runs (``runner.summarize``); a schema 1 summary
-    and its ``REPORT.md`` are removed (``imgloss report`` writes the report again).
+    All or nothing: the migration runs on a copy beside ``results`` (``<name>.migrating``),
+    which replaces ``results`` by renaming only once it has succeeded; on any error (or an
+    interrupt) the copy is removed and ``results`` is as it was. Summaries are rewritten from the
+    migrated runs (``runner.summarize``); a schema 1 summary and its ``REPORT.md`` are removed
+    (``imgloss report`` writes the report again).
     """
+    results = Path(results)
+    _refuse_current(results)
+    staging = results.with_name(results.name + ".migrating")
+    if staging.exists():  # left by a killed migration: nothing of it was ever used
+        shutil.rmtree(staging)
+    shutil.copytree(results, staging, symlinks=True)
+    try:
+        log = _migrate_in_place(staging, root)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    before = results.with_name(results.name + ".before-migration")
+    os.replace(results, before)
+    os.replace(staging, results)
+    shutil.rmtree(before)
+    return log
+
+
+def _migrate_in_place(results: Path, root: str | os.PathLike | None) -> list[str]:
     from .provenance import git_commit
     from .runner import summarize
 
-    results = Path(results)
-    _refuse_current(results)
     registered = None
     if root is not None or os.environ.get("IMGLOSS_DATA_ROOT"):
         registered = resolve(root)

@@ -217,3 +217,30 @@ def _fake_dataset(root: Path, name: str) -> None:
     (root / name).mkdir(parents=True)
     for file in get(name).files:
         (root / name / file).touch()
+
+
+def test_a_failing_migration_changes_nothing(tmp_path):
+    """All or nothing: one unmappable run among good ones, and the folder is as it was."""
+    from imgloss.migrate import MigrationError, migrate
+
+    data_root = tmp_path / "data"
+    source = records.open_view(RESULTS, "quick", root=None).source
+    for name in source.names:
+        _fake_dataset(data_root, name)
+    old = tmp_path / "old"
+    paths = [p for p in _committed("*/runs/quick/demosaic/*/seed0-*/metrics.json")
+             if p.parts[-3] in ("l1", "l2")]  # fmt: skip
+    for i, path in enumerate(paths):
+        record = RunRecord.load(path)
+        data = _as_schema_1(record, "/somewhere")
+        if i == len(paths) - 1:
+            data["provenance"]["profile_settings"]["steps"] += 1  # made with other settings
+        folder = old / "runs" / "quick" / "demosaic" / record.schedule / "seed0-0123456789"
+        folder.mkdir(parents=True)
+        (folder / "metrics.json").write_text(json.dumps(data))
+    before = {p.relative_to(old): p.read_bytes() for p in old.rglob("*") if p.is_file()}
+    with pytest.raises(MigrationError, match="other settings"):
+        migrate(old, data_root)
+    after = {p.relative_to(old): p.read_bytes() for p in old.rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "old"]  # no staging left
