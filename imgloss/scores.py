@@ -83,7 +83,8 @@ class ViewScores:
             table = None if record is None else record.tables.get(dataset)
         elif column == "bm3d":
             bm3d = self.view.bm3d()
-            usable = bm3d is not None and not bm3d.settings.get("crop") and task == "demosaic"
+            # BM3D scored on centre crops is not comparable with whole images
+            usable = bm3d is not None and bm3d.task == task and not bm3d.settings.get("crop")
             table = bm3d.tables.get(dataset) if bm3d is not None and usable else None
         else:
             raise ValueError(f"unknown fixed column {column!r} (baseline, bm3d)")

@@ -109,9 +109,14 @@ def test_no_run_of_a_pool_starts_after_an_interrupt(tmp_path, monkeypatch):
     jobs = [executors.Job(runner.spec("sr", loss, seed=seed), runner.PROFILES["smoke"],
                           str(tmp_path), None, None)
             for seed in (0, 1) for loss in ("l2", "l1", "mix")]  # fmt: skip
-    threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
-    with pytest.raises(KeyboardInterrupt):
-        executors.run_local(jobs, resolve(None), workers=2, progress=False)
+    # Ctrl-C's handler, also where the suite runs in the background (SIGINT ignored there)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        with pytest.raises(KeyboardInterrupt):
+            executors.run_local(jobs, resolve(None), workers=2, progress=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert len(started) == 2 and len(terminated) == 2  # the two running ones, stopped
     threading.Event().wait(0.5)
     assert len(started) == 2  # and nothing started after the interrupt
