@@ -83,3 +83,7 @@ def test_a_decompression_bomb_is_one_line(tmp_path, monkeypatch, capsys):
     assert main(["demo", "--image", str(tmp_path / "bomb.png"), "--out", str(tmp_path / "o")]) != 0
     err = capsys.readouterr().err.strip()
     assert "bomb.png" in err and "Traceback" not in err and len(err.splitlines()) == 1
+    from imgloss.data.registry import decode  # what `imgloss data check` decodes with
+
+    with pytest.raises(ValueError, match=r"cannot decode image .*bomb.png"):
+        decode(tmp_path / "bomb.png")
