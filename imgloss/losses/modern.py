@@ -20,14 +20,8 @@ from __future__ import annotations
 import torch
 
 from .common import FunctionalLoss, reduce
-from .validation import (
-    check_bool,
-    check_data_range,
-    check_pair,
-    check_positive,
-    check_reduction,
-    check_window,
-)
+from .pixel import shared_options
+from .validation import check_pair, check_positive, check_window
 
 #: Charbonnier's ``eps`` (the scale below which it turns quadratic).
 CHARBONNIER_EPS = 1e-3
@@ -67,12 +61,9 @@ def psnr_loss(
 
 
 def _options(eps, data_range, reduction, check_finite) -> dict:
-    return {
-        "eps": check_positive("eps", eps),
-        "data_range": check_data_range(data_range),
-        "reduction": check_reduction(reduction),
-        "check_finite": check_bool("check_finite", check_finite),
-    }
+    """``eps`` and the per-pixel losses' shared options, validated."""
+    shared = shared_options(data_range=data_range, reduction=reduction, check_finite=check_finite)
+    return {"eps": check_positive("eps", eps)} | shared
 
 
 def _checked(prediction, target, eps, data_range, reduction, check_finite) -> dict:

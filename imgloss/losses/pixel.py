@@ -21,7 +21,8 @@ def _per_channel(err: torch.Tensor) -> torch.Tensor:
     return err.mean(dim=(2, 3))
 
 
-def _options(*, data_range: float, reduction: str, check_finite: bool) -> dict:
+def shared_options(*, data_range: float, reduction: str, check_finite: bool) -> dict:
+    """The options every per-pixel loss takes, validated (also used by ``modern``)."""
     return {
         "data_range": check_data_range(data_range),
         "reduction": check_reduction(reduction),
@@ -41,7 +42,7 @@ def l1_loss(
 
     ``data_range`` only sets the range check of ``check_finite`` (the loss is not scaled).
     """
-    o = _options(data_range=data_range, reduction=reduction, check_finite=check_finite)
+    o = shared_options(data_range=data_range, reduction=reduction, check_finite=check_finite)
     check_pair(prediction, target, check_finite=check_finite, data_range=o["data_range"])
     return reduce(_per_channel((prediction - target).abs()), o["reduction"])
 
@@ -55,7 +56,7 @@ def l2_loss(
     check_finite: bool = True,
 ) -> torch.Tensor:
     """Mean squared error (``data_range``: as :func:`l1_loss`)."""
-    o = _options(data_range=data_range, reduction=reduction, check_finite=check_finite)
+    o = shared_options(data_range=data_range, reduction=reduction, check_finite=check_finite)
     check_pair(prediction, target, check_finite=check_finite, data_range=o["data_range"])
     return reduce(_per_channel((prediction - target).square()), o["reduction"])
 
@@ -74,7 +75,7 @@ class _PixelLoss(FunctionalLoss):
     ) -> None:
         check_window(window)
         super().__init__(
-            **_options(data_range=data_range, reduction=reduction, check_finite=check_finite)
+            **shared_options(data_range=data_range, reduction=reduction, check_finite=check_finite)
         )
 
 
