@@ -285,6 +285,14 @@ def _locate(phases: Sequence[Phase], step: int) -> tuple[int, int]:
     raise IndexError(step)
 
 
+def _channels_last(device: torch.device, bfloat16: bool) -> bool:
+    """Whether training runs in the channels-last layout: on CUDA, and on a CPU under bfloat16
+    autocast, where oneDNN's direct kernels take a paper-profile step (batch 512) about 26%
+    faster in it (``benchmarks/results/train-cpu-bf16.md``); float32 on the CPU keeps NCHW for
+    the Fourier path (:mod:`imgloss.fourier_conv`)."""
+    return device.type == "cuda" or (device.type == "cpu" and bfloat16)
+
+
 def _autocast(device: torch.device, enabled: bool):
     if not enabled:
         return contextlib.nullcontext()
@@ -425,7 +433,7 @@ class _Run:
             torch.backends.cudnn.benchmark = not cfg.deterministic
         torch.manual_seed(cfg.seed)
         model = models.for_task(cfg.task).to(dev)
-        if dev.type == "cuda":
+        if _channels_last(dev, precision.bfloat16):
             model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         fast = fourier_conv.accelerate(model) if dev.type == "cpu" else model
         data = TrainingData.build(cfg, dev, root)
@@ -480,7 +488,7 @@ class _Run:
         for group in self.optimizer.param_groups:
             group["lr"] = self.lr
         x, y = self.data.batch(self.cfg.batch_size)
-        if self.dev.type == "cuda":
+        if _channels_last(self.dev, self.amp):
             x = x.contiguous(memory_format=torch.channels_last)
         with _autocast(self.dev, self.amp):
             prediction = self.forward(x)
@@ -566,6 +574,7 @@ class _Run:
             "precision": self.precision.record(),
             # how the convolutions of the training step were computed (models.ValidConvNet)
             "conv_algorithm": "fourier" if fourier else "direct",
+            "memory_format": "channels_last" if _channels_last(self.dev, self.amp) else "nchw",
             "train_data": self.data.record,
             "resumed_from_step": self.resumed_from,
             "val_data": self.validation[2] | {"crops": cfg.val_crops, "size": cfg.val_size},

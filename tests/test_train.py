@@ -111,6 +111,24 @@ def test_training_is_deterministic_and_learns(tmp_path):
     fp32 = s["precision"]["network"] == "float32"
     assert s["conv_algorithm"] == ("fourier" if fp32 else "direct")
     assert s["amp_bfloat16"] is (not fp32)
+    assert s["memory_format"] == ("nchw" if fp32 else "channels_last")
+
+
+def test_bfloat16_on_the_cpu_trains_channels_last_and_saves_plain_weights(tmp_path):
+    # oneDNN's bf16 kernels are faster in channels-last (benchmarks/results/train-cpu-bf16.md);
+    # the final weights (runner: model.safetensors) stay in the plain layout and load anywhere.
+    from imgloss import models
+    from imgloss.weights import load_weights, save_final
+
+    out = TR.train(tiny(Phase("l1", 3), amp=True), tmp_path / "bf16", device="cpu", progress=False)
+    assert out["summary"]["memory_format"] == "channels_last"
+    ckpt = torch.load(tmp_path / "bf16" / TR.CHECKPOINT, weights_only=False)
+    assert ckpt["model"]["convs.1.weight"].is_contiguous(memory_format=torch.channels_last)
+    save_final(tmp_path / "w.safetensors", ckpt["model"], ckpt["generator"], ckpt["step"])
+    state = load_weights(tmp_path / "w.safetensors")
+    assert all(t.is_contiguous() for t in state.values())
+    models.for_task("demosaic").load_state_dict(state)
+    assert all(torch.equal(ckpt["model"][k], state[k]) for k in state)
 
 
 def test_loss_schedule_continues_from_a_finished_run_exactly(tmp_path):
