@@ -207,7 +207,7 @@ def build(view, settings: list[Setting], experiment: str, *, root=None, seed: in
         cells = summary.measures("demosaic", s.run, dataset) if dataset else None
         text = report.measures_text(cells) if cells else ""
         captions[s.run] = (f"The network trained with {s.label}, on the whole test set: {text}"
-                           if text else f"No network trained with {s.label} at this profile.")  # fmt: skip
+                           if text else _not_trained(s, view.profile, seed))  # fmt: skip
     if sets["image"] is not None and "reference" in sets["labels"]:
         x, y = test_image("demosaic", profile, sets["dataset"], sets["image"], root)
         box = figure_boxes(y, profile)[0]
@@ -221,34 +221,56 @@ def build(view, settings: list[Setting], experiment: str, *, root=None, seed: in
         top = (y.shape[-2] - side) // 2
         box = (..., slice(top, top + side), slice(top, top + side))
         outputs = {}
-        note = (f"{pair['dataset']} / {pair['image']} ({pair['source']}): the test images of "
-                "these results are not available here (no data root), so the maps are computed "
-                "on this photograph and the networks are not shown.")  # fmt: skip
+        note = (f"{pair['dataset']} / {pair['image']} ({pair['source']}): "
+                f"{_why_not_on_the_test_image(sets, view.profile, seed)}, so the maps are "
+                "computed on this photograph and the networks are not shown.")  # fmt: skip
     xc, yc, inner = crops_with_context(x, y, box)
     return compute(settings, xc, yc, inner, outputs, captions), note
 
 
+def _not_trained(setting: Setting, profile: str, seed: int) -> str:
+    return f"No network was trained with {setting.label} at the {profile} profile (seed {seed})."
+
+
+def _why_not_on_the_test_image(sets: dict, profile: str, seed: int) -> str:
+    """Why the sweep cannot show the runs' test crop: no run of the sweep has finished at this
+    profile, or its test image cannot be read here (no data root, or the dataset is not under
+    it: the reason :func:`imgloss.figures.crop_sets` recorded)."""
+    if sets["image"] is None:
+        return f"no network of this sweep has finished at the {profile} profile (seed {seed})"
+    reason = (sets.get("note") or "").partition(" unavailable ")[2].strip(" ()")
+    where = f"{sets['dataset']}/{sets['image']}"
+    return f"the runs' test image {where} is not readable here ({reason or 'unavailable'})"
+
+
 # ------------------------------------------------------------------- live, with a kernel only
-def _network_crop(view, setting: Setting, x: torch.Tensor, box, seed: int) -> np.ndarray | None:
-    """The network trained with ``setting`` run on ``x`` and cut to ``box``, if its weights are
-    in its run folder (they are not committed: only where the runs were made)."""
+def _network_crop(view, setting: Setting, x: torch.Tensor, box, seed: int):
+    """The network trained with ``setting`` run on ``x`` and cut to ``box``: ``(crop, None)``,
+    or ``(None, why)`` when it cannot run here (not trained at this profile, or its run folder
+    holds no weights)."""
     from . import models, widgets
     from .weights import load_weights, weights_file
 
     folder = view.run_folder("demosaic", setting.run, seed)
-    weights = None if folder is None else weights_file(folder)
+    if folder is None:
+        return None, _not_trained(setting, view.profile, seed)
+    weights = weights_file(folder)
     if weights is None:
-        return None
+        return None, (
+            f"The network trained with {setting.label} cannot run here: its run folder "
+            f"{folder.name} holds no weights (model.safetensors), which runs made before weights "
+            "were committed lack; retrain it with `imgloss run` to see it."
+        )
     net = models.for_task("demosaic")
     net.load_state_dict(load_weights(weights))
     net.eval()
-    return widgets.to_uint8(net.predict(x).clamp(0, 1)[box])
+    return widgets.to_uint8(net.predict(x).clamp(0, 1)[box]), None
 
 
 def for_image(view, settings: list[Setting], clean: torch.Tensor, name: str, *, seed: int = 0):
     """The views of a sweep on any clean image ``(1, 3, H, W)`` in ``[0, 1]``: corrupted as a
     demosaicking test input (seeded by ``name``), cut at its flattest window; the networks are
-    run where their weights are present."""
+    run where their weights are present, and the caption says why where they are not."""
     from . import tasks
     from .crops import figure_boxes
     from .design import PROFILES
@@ -256,9 +278,12 @@ def for_image(view, settings: list[Setting], clean: torch.Tensor, name: str, *, 
     profile = PROFILES[view.profile]
     x, y = tasks.get("demosaic").test_pair(clean, seed=seed, dataset="chosen", image=name)
     box = figure_boxes(y, profile)[0]
-    outputs = {s.run: _network_crop(view, s, x, box, seed) for s in settings}
+    outputs, captions = {}, {}
+    for s in settings:
+        outputs[s.run], why = _network_crop(view, s, x, box, seed)
+        captions[s.run] = why or f"The network trained with {s.label}, on {name}."
     xc, yc, inner = crops_with_context(x, y, box)
-    return compute(settings, xc, yc, inner, outputs, {s.run: name for s in settings})
+    return compute(settings, xc, yc, inner, outputs, captions)
 
 
 def image_chooser(view, settings: list[Setting], *, description: str, root=None, seed: int = 0):

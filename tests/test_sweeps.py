@@ -4,6 +4,8 @@ against finite differences), and every panel has one size."""
 from __future__ import annotations
 
 import io
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +13,8 @@ import torch
 from PIL import Image
 
 from imgloss import maps, sweeps
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _pair(size: int = 64, seed: int = 0):
@@ -78,6 +82,50 @@ def test_a_sweep_on_any_image_without_trained_networks():
     assert [v.setting.run for v in views] == ["mix_alpha0", "mix_alpha1"]
     assert all(v.output is None and v.loss_map.shape == v.gradient.shape for v in views)
     assert not np.allclose(views[0].loss_map, views[1].loss_map)  # alpha changes the map
+    assert views[0].caption == "No network was trained with α = 0 at the smoke profile (seed 0)."
+
+
+def test_a_run_without_weights_is_said_to_lack_them(tmp_path):
+    class WeightlessRun:  # a finished run whose folder holds no model.safetensors
+        profile = "quick"
+
+        def run_folder(self, *args):
+            return tmp_path / "seed0-abc"
+
+    (tmp_path / "seed0-abc").mkdir()
+    _, y = _pair(96)
+    (view,) = sweeps.for_image(WeightlessRun(), sweeps.sigma_settings((5,)), y.float(), "any")
+    assert view.output is None
+    assert "seed0-abc holds no weights (model.safetensors)" in view.caption
+
+
+@pytest.mark.parametrize("root", [None, "without Kodak24"])
+def test_the_sweep_note_gives_the_true_reason_for_leaving_the_networks_out(
+    tmp_path, monkeypatch, root
+):
+    # The committed quick results were made on Kodak24: without a data root the note says so;
+    # with a data root that lacks Kodak24 it names the dataset instead of "no data root".
+    from imgloss import design
+    from imgloss.records import open_view
+
+    shared = os.environ.get("IMGLOSS_DATA_ROOT")
+    view = open_view(ROOT / "results", "quick")
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
+    if not view.summary("fig8"):
+        pytest.skip("no committed fig8 results at the quick profile")
+    data_root = None
+    if root is not None:  # a data root holding McMaster (a demosaicking test set), not Kodak24
+        if not shared or not (Path(shared) / "McMaster").is_dir():
+            pytest.skip("needs McMaster under IMGLOSS_DATA_ROOT")
+        (tmp_path / "McMaster").symlink_to(Path(shared) / "McMaster")
+        data_root = tmp_path
+    _, note = sweeps.build(view, sweeps.sigma_settings(design.FIG8_SIGMAS), "fig8",
+                           root=data_root)  # fmt: skip
+    assert "the networks are not shown" in note and "Kodak24/kodim01" in note
+    if root is None:
+        assert "(no data root: set IMGLOSS_DATA_ROOT" in note
+    else:
+        assert "no data root" not in note and "dataset Kodak24" in note
 
 
 def test_maps_have_a_colour_bar_and_images_keep_its_room_empty():
