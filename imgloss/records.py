@@ -104,6 +104,29 @@ def _header(kind: str) -> dict:
 
 
 # ------------------------------------------------------------------------------------ runs
+@dataclass(frozen=True)
+class WeightsEntry:
+    """The final weights a run record vouches for: the file in the run folder
+    (``model.safetensors``), its SHA-256 and size; loading checks the checksum."""
+
+    file: str
+    sha256: str
+    bytes: int
+
+    @classmethod
+    def of(cls, path: Path) -> WeightsEntry:
+        from .weights import sha256
+
+        return cls(path.name, sha256(path), path.stat().st_size)
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "sha256": self.sha256, "bytes": self.bytes}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> WeightsEntry:
+        return cls(str(d["file"]), str(d["sha256"]), int(d["bytes"]))
+
+
 @dataclass
 class RunRecord:
     """A finished run (``metrics.json``): its test measures, training record and provenance.
@@ -122,17 +145,23 @@ class RunRecord:
     training: dict
     provenance: dict
     output_clipped_to_unit_range: bool = True
+    weights: WeightsEntry | None = None  # runs made before weights were kept have none
 
     def to_dict(self) -> dict:
-        return _header("run") | {
-            "run": {"task": self.task, "schedule": self.schedule, "seed": self.seed},
-            "profile": self.profile,
-            "data": self.data.to_dict(),
-            "test": {name: table.to_dict() for name, table in self.test.items()},
-            "output_clipped_to_unit_range": self.output_clipped_to_unit_range,
-            "training": self.training,
-            "provenance": self.provenance,
-        }
+        weights = {} if self.weights is None else {"weights": self.weights.to_dict()}
+        return (
+            _header("run")
+            | weights
+            | {
+                "run": {"task": self.task, "schedule": self.schedule, "seed": self.seed},
+                "profile": self.profile,
+                "data": self.data.to_dict(),
+                "test": {name: table.to_dict() for name, table in self.test.items()},
+                "output_clipped_to_unit_range": self.output_clipped_to_unit_range,
+                "training": self.training,
+                "provenance": self.provenance,
+            }
+        )
 
     @classmethod
     def from_dict(cls, d: dict) -> RunRecord:
@@ -146,6 +175,7 @@ class RunRecord:
             training=d["training"],
             provenance=d["provenance"],
             output_clipped_to_unit_range=bool(d["output_clipped_to_unit_range"]),
+            weights=WeightsEntry.from_dict(d["weights"]) if "weights" in d else None,
         )
 
     @classmethod

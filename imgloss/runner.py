@@ -66,11 +66,12 @@ from .records import (
     ResultsFileError,
     RunRecord,
     SourceFolder,
+    WeightsEntry,
     folder_for,
     summarize_runs,
 )
 from .train import CHECKPOINT, Phase, TrainConfig, load_checkpoint, pick_device, train
-from .weights import FINAL, load_weights, save_final, weights_file
+from .weights import FINAL, load_weights, save_final, verify, weights_file
 
 
 def _profile(profile: Profile | str) -> Profile:
@@ -317,7 +318,11 @@ def _train_and_evaluate(run, profile, source, folder, results, device, root, pro
         )
         # the parent's training state where it was trained, else its committed final state
         init = parent_dir / CHECKPOINT
-        init = init if init.is_file() else parent_dir / FINAL
+        if not init.is_file():  # the committed final state, checked against its record
+            init = parent_dir / FINAL
+            entry = getattr(finished_record(parent_dir), "weights", None)
+            if entry is not None and init.is_file():
+                verify(init, entry.sha256)
     dev = pick_device(device)
     data = run_data(source, T.get(run.task), profile)
     cfg = train_config(run, profile, data)
@@ -354,6 +359,7 @@ def _train_and_evaluate(run, profile, source, folder, results, device, root, pro
             test_data=test_data,
             wall_s=time.perf_counter() - t0,
         ),
+        weights=WeightsEntry.of(folder / FINAL),
     )
     record.save(folder / "metrics.json")  # last: its presence marks the run finished
     return folder
@@ -377,12 +383,11 @@ def reevaluate(
     profile = _profile(profile)
     folder = run_dir(results, run, profile, root=root)
     record = finished_record(folder)
-    weights = weights_file(folder)
-    if record is None or weights is None:
+    if record is None or weights_file(folder) is None:
         return None
     dev = pick_device(device)
     model = models.for_task(run.task).to(dev)
-    model.load_state_dict(load_weights(weights, dev))
+    model.load_state_dict(run_weights(folder, record, dev))
     record.test, test_data = evaluate_model(
         model,
         run.task,
@@ -397,6 +402,16 @@ def reevaluate(
     record.provenance["reevaluated"] = provenance(dev)
     record.save(folder / "metrics.json")
     return folder
+
+
+def run_weights(folder: Path, record: RunRecord | None, device: torch.device | str = "cpu") -> dict:
+    """The ``state_dict`` of the finished run in ``folder``, its file checked against the
+    checksum ``record`` keeps (runs made before checksums were kept are read unchecked)."""
+    path = weights_file(folder)
+    if path is None:
+        raise FileNotFoundError(f"{folder}: no weights (model.safetensors) in this run folder")
+    entry = record.weights if record is not None else None
+    return load_weights(path, device, checksum=entry.sha256 if entry else None)
 
 
 def weights_missing(

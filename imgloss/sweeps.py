@@ -249,7 +249,8 @@ def _network_crop(view, setting: Setting, x: torch.Tensor, box, seed: int):
     or ``(None, why)`` when it cannot run here (not trained at this profile, or its run folder
     holds no weights)."""
     from . import models, widgets
-    from .weights import load_weights, weights_file
+    from .runner import finished_record, run_weights
+    from .weights import weights_file
 
     folder = view.run_folder("demosaic", setting.run, seed)
     if folder is None:
@@ -262,7 +263,7 @@ def _network_crop(view, setting: Setting, x: torch.Tensor, box, seed: int):
             "were committed lack; retrain it with `imgloss run` to see it."
         )
     net = models.for_task("demosaic")
-    net.load_state_dict(load_weights(weights))
+    net.load_state_dict(run_weights(folder, finished_record(folder)))
     net.eval()
     return widgets.to_uint8(net.predict(x).clamp(0, 1)[box]), None
 

@@ -16,6 +16,7 @@ and committed with the run's record, so that on a fresh clone
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -59,9 +60,33 @@ def _read(path: Path, device: torch.device | str) -> tuple[dict, dict]:
     return tensors, meta
 
 
-def load_weights(path: str | os.PathLike, device: torch.device | str = "cpu") -> dict:
-    """The network's ``state_dict`` from ``model.safetensors`` (or an older ``model.pt``)."""
+def sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file, hex: the checksum a run record keeps of its weights."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(path: str | os.PathLike, expected: str) -> None:
+    """Raise :class:`WeightsError` unless ``path``'s SHA-256 is ``expected``."""
+    found = sha256(path)
+    if found != expected:
+        raise WeightsError(
+            f"{path}: SHA-256 {found[:12]}... does not match its run record's {expected[:12]}... "
+            "(damaged or replaced); restore it with `git checkout -- <file>` or train the run again"
+        )
+
+
+def load_weights(
+    path: str | os.PathLike, device: torch.device | str = "cpu", *, checksum: str | None = None
+) -> dict:
+    """The network's ``state_dict`` from ``model.safetensors`` (or an older ``model.pt``, read
+    with torch's weights-only loader), checked against ``checksum`` (SHA-256) when given."""
     path = Path(path)
+    if checksum is not None:
+        verify(path, checksum)
     if path.suffix == ".pt":
         return torch.load(path, map_location=device, weights_only=True)
     tensors, _ = _read(path, device)

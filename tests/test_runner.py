@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import replace
 
 import pytest
 import torch
 
+from imgloss import models, tasks
 from imgloss import runner as R
-from imgloss import tasks
 from imgloss.cli import main
 from imgloss.metrics import EXTRA_METRICS, METRICS
+from imgloss.weights import WeightsError
 
 # The smoke profile on the bundled photographs: no data root needed, seconds per run.
 SMOKE = R.PROFILES["smoke"]
@@ -134,6 +136,12 @@ def test_run_one_writes_metrics_curves_weights_crops_and_provenance(tmp_path, em
     assert prov["source"] == "embedded" and len(prov["train_data"]["checksum"]) == 64
     assert "/" not in json.dumps(prov["train_data"])  # data by name and checksum, not a path
     assert (folder / "model.safetensors").is_file() and (folder / "curves.json").is_file()
+    digest = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
+    assert m["weights"] == {
+        "file": "model.safetensors",
+        "sha256": digest,
+        "bytes": (folder / "model.safetensors").stat().st_size,
+    }
     kinds = sorted(p.name.rsplit("-", 1)[1] for p in (folder / "crops").glob("*.png"))
     assert kinds == sorted(["input.png", "output.png", "target.png"] * 2)  # flat and edge crops
     # A finished run is reused, not retrained.
@@ -152,6 +160,29 @@ def test_switching_run_continues_from_its_finished_parent(tmp_path, embedded):
     assert [c["loss"] for c in curves] == ["l2", "l2", "l1", "l1"]
     parent_curves = json.loads((parent / "curves.json").read_text())["curves"]
     assert curves[:2] == parent_curves
+
+
+def test_weights_are_checked_against_their_record_before_use(tmp_path, embedded, capsys):
+    # A damaged or replaced model.safetensors is refused by name, wherever it would be used:
+    # re-evaluation, the sweeps (run_weights) and a child run continuing from it.
+    parent = R.spec("demosaic", "l2")
+    folder = R.run_one(parent, SMOKE, results=tmp_path, device="cpu", progress=False)
+    (folder / "checkpoint.pt").unlink()  # as on a fresh clone: only the committed final state
+    record = R.finished_record(folder)
+    assert R.run_weights(folder, record).keys() == models.for_task("demosaic").state_dict().keys()
+    data = bytearray((folder / "model.safetensors").read_bytes())
+    data[-1] ^= 1  # one flipped bit in the last weight
+    (folder / "model.safetensors").write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match=r"model.safetensors: SHA-256 .* does not match"):
+        R.run_weights(folder, record)
+    with pytest.raises(WeightsError, match="does not match its run record"):
+        R.run_one(R.spec("demosaic", "l2", "l1"), SMOKE, results=tmp_path, device="cpu",
+                  progress=False)  # fmt: skip
+    argv = ["run", "table1", "--profile", "smoke", "--tasks", "demosaic", "--reevaluate",
+            "--results", str(tmp_path), "--no-progress"]  # fmt: skip
+    assert main(argv) != 0
+    err = capsys.readouterr().err
+    assert "does not match its run record" in err and "Traceback" not in err
 
 
 def test_summary_has_means_and_confidence_intervals_over_seeds(tmp_path, embedded):
