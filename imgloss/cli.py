@@ -83,7 +83,21 @@ def _add_demo(sub) -> None:
     demo.add_argument(
         "--noise", type=float, default=0.1, help="std of the additive Gaussian noise (0-1 scale)"
     )
-    demo.add_argument("--seed", type=int, default=0, help="seed of the noise")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the noise (and of the run)")
+    demo.add_argument(
+        "--network",
+        default=None,
+        metavar="TASK/SCHEDULE",
+        help="instead of the losses: run this trained network of the results (e.g. "
+        "demosaic/mix, sr/l1) on --image, corrupted as the task's test images are",
+    )
+    demo.add_argument(
+        "--profile",
+        default=None,
+        choices=("paper", "quick", "smoke"),
+        help="the profile of --network's run (default: the longest profile that has it)",
+    )
+    demo.add_argument("--results", default="results", metavar="DIR", help="results folder")
     demo.set_defaults(func=_demo_command)
 
 
@@ -940,10 +954,30 @@ def _losses_command(args: argparse.Namespace) -> int:
 def _demo_command(args: argparse.Namespace) -> int:
     from imgloss import demo
 
+    if args.network is not None:
+        return _network_demo(args)
     result = demo.run(args.out, image=args.image, noise=args.noise, seed=args.seed)
     for name, value in result["losses"].items():
         print(f"{name:>7s}  {value:.6f}")
     print(f"wrote {args.out}/losses.png and {args.out}/losses.json")
+    return 0
+
+
+def _network_demo(args: argparse.Namespace) -> int:
+    from imgloss import network_demo
+    from imgloss.records import open_view
+
+    if args.image is None:
+        raise ValueError("--network needs --image PHOTO: the photograph to run the network on")
+    network_demo.parse_network(args.network)
+    profiles = [args.profile] if args.profile else ["paper", "quick", "smoke"]
+    view = network_demo.choose_view([open_view(args.results, p) for p in profiles],
+                                    args.network, args.seed)  # fmt: skip
+    result = network_demo.run(view, args.network, args.image, args.out, seed=args.seed)
+    for where, values in (("input", result.input_measures), ("output", result.output_measures)):
+        print(f"{where:>6s}  " + "  ".join(f"{k} {v:.4f}" for k, v in values.items()))
+    print(f"wrote {', '.join(result.files)} and network.json to {args.out} "
+          f"(network: {result.run_folder}, {result.profile} profile)")  # fmt: skip
     return 0
 
 

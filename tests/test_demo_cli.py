@@ -77,3 +77,79 @@ def test_losses_command_prints_names(capsys):
     for name in ("l1", "l2", "msssim", "mix"):
         assert name in printed
     assert any(name.startswith("ssim") for name in printed)
+
+
+# ------------------------------------------------- demo --network: a trained network on a photo
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A smoke-profile super-resolution run (seconds, on the bundled photographs) and a photo."""
+    import numpy as np
+    from PIL import Image
+    from skimage import data
+
+    from imgloss import runner
+    from imgloss.data.source import resolve
+    from imgloss.records import SourceFolder
+
+    mp = pytest.MonkeyPatch()
+    mp.delenv("IMGLOSS_DATA_ROOT", raising=False)
+    results = tmp_path_factory.mktemp("results")
+    runner.run_one(runner.spec("sr", "l1"), "smoke", results=results, device="cpu",
+                   progress=False)  # fmt: skip
+    summary = runner.summarize("table1", "smoke", results=results)  # the runs a view lists
+    summary.save(SourceFolder(results, resolve(None).tag).summary("smoke", "table1"))
+    photo = results / "coffee.png"
+    Image.fromarray(np.ascontiguousarray(data.coffee()[:120, :150])).save(photo)
+    yield results, photo
+    mp.undo()
+
+
+def test_demo_network_runs_a_trained_network_on_a_photo(trained, tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+    from skimage.metrics import peak_signal_noise_ratio
+
+    results, photo = trained
+    argv = ["demo", "--network", "sr/l1", "--image", str(photo), "--results", str(results),
+            "--out", str(tmp_path)]  # fmt: skip
+    assert cli.main(argv) == 0
+    record = json.loads((tmp_path / "network.json").read_text())
+    assert (record["task"], record["schedule"], record["profile"]) == ("sr", "l1", "smoke")
+    assert len(record["weights_sha256"]) == 64 and record["image"] == "coffee.png"
+    png = {k: np.asarray(Image.open(tmp_path / f"sr-l1-{k}.png")) for k in
+           ("input", "output", "reference")}  # fmt: skip
+    assert png["output"].shape == png["reference"].shape == (*record["size"], 3)
+    for kind in ("input", "output"):  # scikit-image on the saved 8-bit images
+        ours = record[f"{kind}_measures"]["psnr"]
+        assert abs(peak_signal_noise_ratio(png["reference"], png[kind]) - ours) < 0.1
+    assert "wrote sr-l1-input.png" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--network", "deblur/l1"], "--network: expected TASK/SCHEDULE with TASK one of"),
+        (
+            ["--network", "sr/ssim5"],
+            (
+                "--network sr/ssim5: its run at seed 0 is not in the results; networks with "
+                "weights at the smoke profile: sr/l1 (seed 0)"
+            ),
+        ),
+        (["--network", "sr/l1", "--seed", "3"], "sr/l1: its run at seed 3 is not in the results"),
+    ],
+)
+def test_demo_network_refuses_what_it_cannot_run_in_one_line(trained, tmp_path, capsys, argv,
+                                                             message):  # fmt: skip
+    results, photo = trained
+    code = cli.main(["demo", *argv, "--image", str(photo), "--results", str(results), "--out",
+                     str(tmp_path)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code != 0 and message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_demo_network_needs_an_image(trained, capsys):
+    results, _ = trained
+    assert cli.main(["demo", "--network", "sr/l1", "--results", str(results)]) != 0
+    assert "--network needs --image PHOTO" in capsys.readouterr().err
