@@ -282,7 +282,7 @@ def for_image(view, settings: list[Setting], clean: torch.Tensor, name: str, *, 
     outputs, captions = {}, {}
     for s in settings:
         outputs[s.run], why = _network_crop(view, s, x, box, seed)
-        captions[s.run] = why or f"The network trained with {s.label}, on {name}."
+        captions[s.run] = f"{name}: {why or f'the network trained with {s.label}.'}"
     xc, yc, inner = crops_with_context(x, y, box)
     return compute(settings, xc, yc, inner, outputs, captions)
 

@@ -82,7 +82,9 @@ def test_a_sweep_on_any_image_without_trained_networks():
     assert [v.setting.run for v in views] == ["mix_alpha0", "mix_alpha1"]
     assert all(v.output is None and v.loss_map.shape == v.gradient.shape for v in views)
     assert not np.allclose(views[0].loss_map, views[1].loss_map)  # alpha changes the map
-    assert views[0].caption == "No network was trained with α = 0 at the smoke profile (seed 0)."
+    assert (
+        views[0].caption == "any: No network was trained with α = 0 at the smoke profile (seed 0)."
+    )
 
 
 def test_a_run_without_weights_is_said_to_lack_them(tmp_path):
