@@ -140,10 +140,10 @@ def sliding_forward(
 
 
 @triton.jit
-def _others(cs_all, which, skip: tl.constexpr, S: tl.constexpr):
+def _others(cs_all, which, skip: tl.constexpr, S: tl.constexpr, BH: tl.constexpr, BW: tl.constexpr):
     """``prod_{j != skip} cs_j`` from the stacked ``(S_PAD, BH, BW)`` maps (each factor picked
     by an exact masked sum: a product, never a division by a ``cs`` that may be 0)."""
-    others = tl.full(cs_all.shape[1:], 1.0, tl.float32)
+    others = tl.full((BH, BW), 1.0, tl.float32)
     for j in tl.static_range(S):
         if j != skip:
             others = others * tl.sum(tl.where(which == j, cs_all, 0.0), 0)
@@ -226,7 +226,7 @@ def sliding_backward(
             x_ptr + base, y_ptr + base, gi, off, k, H, W, o0, w0, BH, BW, RC, CC
         )
         cs, b2 = contrast_structure(m_x, m_y, m_s, m_xy, C2)
-        w_cs = d_cs * _others(cs_all, which, i, S) / b2
+        w_cs = d_cs * _others(cs_all, which, i, S, BH, BW) / b2
         d_x = 2 * w_cs * (m_x * cs - m_y)
         d_y = 2 * w_cs * (m_y * cs - m_x)
         if i == TOP:
