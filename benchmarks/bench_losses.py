@@ -24,7 +24,7 @@ Peers that are not installed (or do not import) are reported as unavailable, nev
 silently.
 
 On CUDA the "imgloss" rows take the fused Triton path where it applies (``imgloss.losses.fused``,
-``IMGLOSS_FUSED=auto``) and the "imgloss eager" rows the same calls with ``IMGLOSS_FUSED=off``,
+``IMGLOSS_FUSED=auto``, which this script sets on CUDA unless it is set) and the "imgloss eager" rows the same calls with ``IMGLOSS_FUSED=off``,
 interleaved with the peers; the training-step rows are likewise given for both paths
 (``loss_path``). The provenance records whether the fused path was available.
 """
@@ -533,6 +533,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, help="write the table to this file")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
+    if device.type == "cuda":  # the "imgloss" rows measure the fused path (opt-in in the library)
+        os.environ.setdefault(fused.MODE_ENV, "auto")
     result = {
         "provenance": provenance(device),
         "command": "python benchmarks/bench_losses.py "

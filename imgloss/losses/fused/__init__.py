@@ -11,12 +11,13 @@ computes the statistics, the maps and their means in one kernel launch per direc
 * the patch-mode SSIM, MS-SSIM and Mix (:func:`patch_values`: the centre pixel's value and
   Mix's weighted l1 term).
 
-When: :func:`use_fused` is true for float32 CUDA tensors when Triton imports, outside
-``torch.compile`` tracing, unless the environment variable ``IMGLOSS_FUSED`` says otherwise
-(read at every call):
+When: the fused path is opt-in until the kernels have been compiled and measured on a GPU
+(issue 35, item 3; so far they are tested only through Triton's interpreter). The environment
+variable ``IMGLOSS_FUSED`` chooses (read at every call):
 
-* ``auto`` (default): as above;
-* ``off``: always the eager path (the switch to force eager, e.g. to compare);
+* ``off`` (default): always the eager path;
+* ``auto``: :func:`use_fused` is true for float32 CUDA tensors when Triton imports, outside
+  ``torch.compile`` tracing;
 * ``force``: as ``auto``, and also on CPU tensors when the kernels run in Triton's interpreter
   (the tests: ``TRITON_INTERPRET=1`` must be set before :mod:`imgloss.losses.fused.functions`
   is first imported, because Triton 3.x reads it when ``@triton.jit`` decorates a kernel).
@@ -34,14 +35,14 @@ import types
 
 import torch
 
-#: The environment variable that chooses the path (``auto``, ``off`` or ``force``).
+#: The environment variable that chooses the path (``off``, the default; ``auto``; ``force``).
 MODE_ENV = "IMGLOSS_FUSED"
 MODES = ("auto", "off", "force")
 
 
 def mode() -> str:
-    """The value of ``IMGLOSS_FUSED`` (``auto`` when unset); a bad value is a ``ValueError``."""
-    value = os.environ.get(MODE_ENV, "auto").strip().lower() or "auto"
+    """The value of ``IMGLOSS_FUSED`` (``off`` when unset); a bad value is a ``ValueError``."""
+    value = os.environ.get(MODE_ENV, "off").strip().lower() or "off"
     if value not in MODES:
         raise ValueError(f"{MODE_ENV} must be one of {', '.join(MODES)}; got {value!r}")
     return value
