@@ -22,6 +22,11 @@ Cases:
       5x5, PReLU, 64->3 5x5) at batch 64 taken by the Mix loss.
 Peers that are not installed (or do not import) are reported as unavailable, never skipped
 silently.
+
+On CUDA the "imgloss" rows take the fused Triton path where it applies (``imgloss.losses.fused``,
+``IMGLOSS_FUSED=auto``, which this script sets on CUDA unless it is set) and the "imgloss eager" rows the same calls with ``IMGLOSS_FUSED=off``,
+interleaved with the peers; the training-step rows are likewise given for both paths
+(``loss_path``). The provenance records whether the fused path was available.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import argparse
 import datetime as _dt
 import importlib
 import importlib.metadata
+import itertools
 import json
 import os
 import platform
@@ -45,6 +51,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import imgloss.losses as L
+from imgloss.losses import fused
 from imgloss.losses.msssim import gaussian_sliding_maps
 
 
@@ -66,6 +73,32 @@ def _fwd_bwd(fn: Callable, x: torch.Tensor, y: torch.Tensor) -> Callable[[], Non
         fn(xx, y).backward()
 
     return run
+
+
+def _eager(fn: Callable) -> Callable:
+    """``fn`` with the fused path switched off (``IMGLOSS_FUSED=off``) while it runs."""
+
+    def run(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        before = os.environ.get(fused.MODE_ENV)
+        os.environ[fused.MODE_ENV] = "off"
+        try:
+            return fn(x, y)
+        finally:
+            if before is None:
+                del os.environ[fused.MODE_ENV]
+            else:
+                os.environ[fused.MODE_ENV] = before
+
+    return run
+
+
+def add_eager_rows(cases: dict[str, dict[str, Callable]], device: torch.device) -> None:
+    """On CUDA, where the "imgloss" rows are fused, an "imgloss eager" row beside each."""
+    if device.type != "cuda":
+        return
+    for libs in cases.values():
+        if "imgloss" in libs:
+            libs["imgloss eager"] = _eager(libs["imgloss"])
 
 
 def _direct_maps(x: torch.Tensor, y: torch.Tensor, extra: torch.Tensor | None = None):
@@ -157,6 +190,7 @@ def peer_cases(size: str, device: torch.device) -> tuple[dict, dict]:
             cases["SSIM"]["torchmetrics"] = lambda x, y: (
                 1 - tm.structural_similarity_index_measure(x, y, data_range=1.0)
             )
+    add_eager_rows(cases, device)
     return cases, missing
 
 
@@ -281,8 +315,10 @@ def _training_step(device: torch.device, rounds: int, batch: int) -> list[dict]:
     gen = torch.Generator().manual_seed(0)
     inputs = torch.rand(batch, 3, 31, 31, generator=gen).to(device)
     target = torch.rand(batch, 3, 31, 31, generator=gen).to(device)
-    mix = L.get("mix", window="patch")
-    for padding in (0, "same"):
+    paths = {"default": L.get("mix", window="patch")}
+    if device.type == "cuda":
+        paths["eager"] = _eager(paths["default"])
+    for padding, (path, mix) in itertools.product((0, "same"), paths.items()):
         torch.manual_seed(0)
         net = paper_network(padding).to(device)
         opt = torch.optim.Adam(net.parameters(), lr=1e-4)
@@ -291,7 +327,7 @@ def _training_step(device: torch.device, rounds: int, batch: int) -> list[dict]:
         tgt = target[..., crop : crop + out_size, crop : crop + out_size]
         pred = torch.rand(batch, 3, out_size, out_size, generator=gen).to(device)
 
-        def step(net=net, opt=opt, tgt=tgt) -> None:  # bind this iteration's objects
+        def step(net=net, opt=opt, tgt=tgt, mix=mix) -> None:  # bind this iteration's objects
             opt.zero_grad(set_to_none=True)
             mix(net(inputs), tgt).backward()
             opt.step()
@@ -306,6 +342,7 @@ def _training_step(device: torch.device, rounds: int, batch: int) -> list[dict]:
         rows.append(
             {
                 "batch": batch,
+                "loss_path": path,
                 "convolutions": "valid" if padding == 0 else "zero-padded",
                 "output": f"{out_size}x{out_size}",
                 "step_ms": 1e3 * med["step"],
@@ -374,6 +411,7 @@ def provenance(device: torch.device) -> dict:
         if device.type == "cuda"
         else platform.processor() or platform.machine(),
         "threads": torch.get_num_threads(),
+        "fused_losses": fused.use_fused(torch.empty(1, device=device)),
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
         "versions": libs,
@@ -419,11 +457,16 @@ def markdown(result: dict) -> str:
     ]
     for r in result["training_step"]:
         lines.append(
-            f"| {r['convolutions']} convolutions | {r['batch']} | {r['output']} | {r['step_ms']:.1f} | {r['patches_per_s']:.0f} | "
+            f"| {r['convolutions']} convolutions{_path_note(r)} | {r['batch']} | {r['output']} | {r['step_ms']:.1f} | {r['patches_per_s']:.0f} | "
             f"{r['step_gflops']:.0f} ({r['step_gflops'] / result['matmul_gflops']:.2f}) | {r['mix_loss_ms']:.2f} | "
             f"{100 * r['mix_share_of_step']:.1f}% |"
         )
     return "\n".join(lines)
+
+
+def _path_note(row: dict) -> str:
+    """ ", eager loss" on the training-step rows of the eager comparison (CUDA runs)."""
+    return ", eager loss" if row.get("loss_path") == "eager" else ""
 
 
 #: The recorded runs summarised by :func:`peer_table` in README.md and benchmarks/README.md
@@ -490,6 +533,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, help="write the table to this file")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
+    if device.type == "cuda":  # the "imgloss" rows measure the fused path (opt-in in the library)
+        os.environ.setdefault(fused.MODE_ENV, "auto")
     result = {
         "provenance": provenance(device),
         "command": "python benchmarks/bench_losses.py "

@@ -44,7 +44,7 @@ if [ "$CHECKS" = 1 ]; then
   python3 -c "import torch; print('torch', torch.__version__)" >> "$OUT/gpu.txt" 2>&1
   ls "${IMGLOSS_DATA_ROOT:-.}" >> "$OUT/gpu.txt" 2>&1
 
-  timeout 150 python3 -m pytest -q -p no:cacheprovider tests/test_cuda_training.py tests/test_cuda.py \
+  timeout 150 python3 -m pytest -q -p no:cacheprovider tests/test_cuda_training.py tests/test_cuda.py tests/test_triton_kernels.py \
     > "$OUT/pytest-gpu.log" 2>&1
   echo "pytest exit $? after $(( $(date +%s) - start )) s" >> "$OUT/pytest-gpu.log"
 

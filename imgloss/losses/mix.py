@@ -29,13 +29,12 @@ from ._stats import (
     full_precision,
     identical_planes,
     one_where_identical,
-    patch_lcs,
     patch_weighted_sum,
     sliding_filtered_mean,
 )
 from .common import FunctionalLoss, check_fits, constants, reduce
 from .filters import gaussian_radius
-from .msssim import PAPER_SIGMAS, gaussian_sliding_means
+from .msssim import PAPER_SIGMAS, gaussian_sliding_means, patch_ms_ssim
 from .validation import (
     check_alpha,
     check_bool,
@@ -126,9 +125,9 @@ def mix_loss(
         identical = identical_planes(x, y, abs_err)
         if o["window"] == "patch":
             check_odd_patch(x)
-            l, cs = patch_lcs(x, y, sigmas, c1, c2)
-            msssim = l[..., top] * cs.prod(dim=-1)
-            l1 = patch_weighted_sum(abs_err, sigmas[top])
+            msssim, l1 = patch_ms_ssim(x, y, sigmas, c1, c2)
+            if l1 is None:  # the eager path: one more matrix product
+                l1 = patch_weighted_sum(abs_err, sigmas[top])
         else:
             radius = gaussian_radius(sigmas[top])
             size = 2 * radius + 1

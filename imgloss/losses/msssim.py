@@ -32,8 +32,8 @@ import dataclasses
 import torch
 import torch.nn.functional as F
 
+from . import fused
 from ._stats import (
-    SlidingSSIMMeans,
     first_order_only,
     full_precision,
     identical_planes,
@@ -49,6 +49,7 @@ from ._stats import (
 )
 from .common import FunctionalLoss, check_fits, constants, reduce, sliding_kernel
 from .filters import filter_full, filter_valid, gaussian_1d, gaussian_radius
+from .ssim import sliding_ssim_means
 from .validation import (
     check_bool,
     check_data_range,
@@ -477,14 +478,32 @@ def gaussian_sliding_means(
 ) -> torch.Tensor:
     """``(N, C)`` means of :func:`gaussian_sliding_maps`'s map over its valid region.
 
-    On the CPU, :class:`_GaussianSlidingMeans` (the gradient computed with the values, chunk by
+    Fused (:func:`imgloss.losses.fused.sliding_means`, one kernel each way) where
+    :func:`imgloss.losses.fused.use_fused`; else on the CPU, :class:`_GaussianSlidingMeans` (the gradient computed with the values, chunk by
     chunk); elsewhere, and while ``torch.compile`` traces (it fuses the plain operations of the
     direct path instead), the mean of :func:`gaussian_sliding_maps`'s map.
     """
+    if fused.use_fused(x):
+        windows = tuple((s, gaussian_radius(s)) for s in sigmas)
+        return fused.sliding_means(x, y, windows, sigmas.index(max(sigmas)), c1, c2)[0]
     if x.device.type != "cpu" or torch.compiler.is_compiling():
         return gaussian_sliding_maps(x, y, sigmas, c1, c2)[0].mean(dim=(2, 3))
     want = torch.is_grad_enabled() and (x.requires_grad or y.requires_grad)
     return _GaussianSlidingMeans.apply(x, y, tuple(sigmas), c1, c2, want)
+
+
+def patch_ms_ssim(
+    x: torch.Tensor, y: torch.Tensor, sigmas: tuple[float, ...], c1: float, c2: float
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(N, C)`` Gaussian MS-SSIM at the centre of odd patches (eq. 12) and, on the fused path,
+    Mix's weighted l1 term ``sum_q G_top(q) |x(q) - y(q)|`` (None on the eager path, one matrix
+    product: :func:`patch_lcs`)."""
+    top = sigmas.index(max(sigmas))
+    done = fused.patch_values(x, y, sigmas, top, c1, c2) if fused.use_fused(x) else None
+    if done is not None:
+        return done
+    l, cs = patch_lcs(x, y, sigmas, c1, c2)
+    return l[..., top] * cs.prod(dim=-1), None
 
 
 def _pyramid(
@@ -513,7 +532,7 @@ def _pyramid(
         if j:
             x = F.avg_pool2d(x, kernel_size=2, stride=2, ceil_mode=True)
             y = F.avg_pool2d(y, kernel_size=2, stride=2, ceil_mode=True)
-        ssim_mean, cs_mean = SlidingSSIMMeans.apply(x, y, kernel, c1, c2)
+        ssim_mean, cs_mean = sliding_ssim_means(x, y, sigma, kernel, c1, c2)
         term = _ClampedPower.apply(ssim_mean if j == levels - 1 else cs_mean, weight)
         value = term if value is None else value * term
     assert value is not None
@@ -575,9 +594,7 @@ def ms_ssim(
             values = _pyramid(x, y, o["weights"], o["sigma"], o["win_size"], c1, c2)
         elif o["window"] == "patch":
             check_odd_patch(x)
-            l, cs = patch_lcs(x, y, sigmas, c1, c2)
-            top = sigmas.index(max(sigmas))
-            values = l[..., top] * cs.prod(dim=-1)
+            values = patch_ms_ssim(x, y, sigmas, c1, c2)[0]
         else:
             size = 2 * gaussian_radius(max(sigmas)) + 1
             check_fits(x, size, f"MS-SSIM with sigma up to {max(sigmas)} ({size}-tap window)")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import torch
 
+from . import fused
 from ._stats import (
     SlidingSSIMMeans,
     full_precision,
@@ -120,14 +121,34 @@ def ssim(
     with full_precision(x.device):
         if o["window"] == "patch":
             check_odd_patch(x)
-            l, cs = patch_lcs(x, y, (sigma,), c1, c2)
-            values = (l * cs)[..., 0]
+            values = _patch_ssim(x, y, sigma, c1, c2)
         else:
             kernel, size = sliding_kernel(sigma, o["win_size"], x)
             check_fits(x, size, f"a sliding SSIM window of {size} x {size} (sigma={sigma})")
-            values, _ = SlidingSSIMMeans.apply(x, y, kernel, c1, c2)
+            values = sliding_ssim_means(x, y, sigma, kernel, c1, c2)[0]
         values = one_where_identical(values, identical)
     return reduce(values, o["reduction"])
+
+
+def _patch_ssim(x: torch.Tensor, y: torch.Tensor, sigma: float, c1: float, c2: float):
+    """``(N, C)`` SSIM at the centre of odd patches (eq. 7): fused where
+    :func:`imgloss.losses.fused.use_fused`, else one matrix product (:func:`patch_lcs`)."""
+    done = fused.patch_values(x, y, (sigma,), 0, c1, c2) if fused.use_fused(x) else None
+    if done is not None:
+        return done[0]
+    l, cs = patch_lcs(x, y, (sigma,), c1, c2)
+    return (l * cs)[..., 0]
+
+
+def sliding_ssim_means(
+    x: torch.Tensor, y: torch.Tensor, sigma: float, kernel: torch.Tensor, c1: float, c2: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(N, C)`` means of the SSIM and cs maps for the 1-D window ``kernel`` (of ``sigma``):
+    the fused kernels where :func:`imgloss.losses.fused.use_fused`, else
+    :class:`SlidingSSIMMeans`."""
+    if fused.use_fused(x):
+        return fused.sliding_means(x, y, ((sigma, kernel.numel() // 2),), 0, c1, c2)
+    return SlidingSSIMMeans.apply(x, y, kernel, c1, c2)
 
 
 def ssim_map(
