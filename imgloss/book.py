@@ -41,6 +41,7 @@ NOTEBOOKS: tuple[str, ...] = (
     "06-ssim-sigma",
     "07-interactive-sweeps",
     "08-results-summary",
+    "09-which-ssim",
     "00-introduction",
 )
 EXECUTED = Path("book", "executed")  # papermill's output, relative to the repository root

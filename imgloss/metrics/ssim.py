@@ -18,6 +18,12 @@ reports the mean over R, G and B. Inputs are in ``[0, data_range]``.
   ``prod_{j<5} cs_j^{w_j} * (l_5 cs_5)^{w_5}``. It never downsamples automatically. This is
   :func:`imgloss.losses.ms_ssim` with ``variant="pyramid"``, which the tests check against
   pytorch-msssim and the MATLAB odd-size rule.
+
+Both take a ``convention`` (:mod:`imgloss.metrics.conventions`): the default ``"imgloss"`` is
+the behaviour above; ``"matlab"``, ``"skimage"``, ``"pytorch_msssim"``, ``"torchmetrics"``,
+``"kornia"`` and ``"paper"`` (or any :class:`~imgloss.metrics.conventions.SSIMConvention`)
+reproduce what that implementation returns with its defaults, computed by
+:mod:`imgloss.metrics.ssim_variants`; ``data_range=None`` then takes the convention's default.
 """
 
 from __future__ import annotations
@@ -27,7 +33,9 @@ import torch
 from ..losses import ms_ssim as _ms_ssim_loss_lib
 from ..losses import ssim as _ssim_loss_lib
 from ..losses.validation import check_bool, check_data_range, check_pair
+from . import ssim_variants
 from ._matlab import auto_factor, box_downsample
+from .conventions import IMGLOSS, SSIMConvention, get_convention
 
 #: Default of :func:`ssim`'s ``downsample``: ``False``. The paper does not say which SSIM code
 #: it ran. Without downsampling SSIM is the measure as defined by Wang et al. (2004) and as
@@ -46,21 +54,33 @@ def ssim(
     prediction: torch.Tensor,
     target: torch.Tensor,
     *,
-    data_range: float = 1.0,
-    downsample: bool = SSIM_DOWNSAMPLE_DEFAULT,
+    data_range: float | None = None,
+    downsample: bool | None = None,
+    convention: str | SSIMConvention = "imgloss",
 ) -> torch.Tensor:
     """Per-channel SSIM of Wang et al., ``(N, C, H, W) -> (N, C)`` (symmetric in its arguments).
 
     Args:
         prediction, target: images in ``[0, data_range]``.
+        data_range: ``L``; ``None`` takes the convention's default (1 for ``"imgloss"``).
         downsample: apply ``ssim.m``'s automatic ``f = max(1, round(min(H, W) / 256))`` box
-            downsampling first.
+            downsampling first; ``None`` takes the convention's setting
+            (:data:`SSIM_DOWNSAMPLE_DEFAULT` for ``"imgloss"``).
+        convention: a name of :data:`~imgloss.metrics.conventions.CONVENTIONS` or a record.
 
     Returns:
-        ``(N, C)``; exactly 1.0 for identical channels (constant ones included).
+        ``(N, C)`` (``(N, 1)`` for a luminance convention); exactly 1.0 for identical channels
+        (constant ones included) under ``"imgloss"``.
     """
-    data_range = check_data_range(data_range)
-    check_bool("downsample", downsample)
+    conv = get_convention(convention)
+    if downsample is not None:
+        check_bool("downsample", downsample)
+    if conv != IMGLOSS:
+        if downsample is not None:
+            conv = conv.with_(auto_downsample=downsample)
+        return _under(ssim_variants.ssim, prediction, target, conv, data_range, conv.data_range)
+    data_range = check_data_range(1.0 if data_range is None else data_range)
+    downsample = SSIM_DOWNSAMPLE_DEFAULT if downsample is None else downsample
     check_pair(prediction, target, data_range=data_range)
     if downsample:
         f = auto_factor(*prediction.shape[-2:])
@@ -77,16 +97,33 @@ def ssim(
     )
 
 
+def _under(fn, prediction, target, conv: SSIMConvention, data_range, default) -> torch.Tensor:
+    """``fn`` of :mod:`~imgloss.metrics.ssim_variants` under ``conv``, in the input's dtype."""
+    range_ = default if data_range is None else check_data_range(data_range)
+    numeric = None if range_ == "from_data" else range_
+    check_pair(prediction, target, data_range=numeric)
+    return fn(prediction, target, conv, range_).to(prediction.dtype)
+
+
 def ms_ssim(
-    prediction: torch.Tensor, target: torch.Tensor, *, data_range: float = 1.0
+    prediction: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    data_range: float | None = None,
+    convention: str | SSIMConvention = "imgloss",
 ) -> torch.Tensor:
     """Per-channel MS-SSIM of Wang et al. 2003, ``(N, C, H, W) -> (N, C)``.
 
     Needs both sides at least 161 pixels (an 11-tap window at the 5th scale). A negative
     contrast-structure term (possible only for anti-correlated images) contributes 0, where
-    MATLAB's fractional power would return a complex number.
+    MATLAB's fractional power would return a complex number. ``data_range=None`` takes the
+    convention's default (1 for ``"imgloss"``); ``convention`` as in :func:`ssim`.
     """
-    data_range = check_data_range(data_range)
+    conv = get_convention(convention)
+    if conv != IMGLOSS:
+        default = conv.ms_default_range
+        return _under(ssim_variants.ms_ssim, prediction, target, conv, data_range, default)
+    data_range = check_data_range(1.0 if data_range is None else data_range)
     check_pair(prediction, target, data_range=data_range)
     return _ms_ssim_loss_lib(
         prediction,
