@@ -1,4 +1,4 @@
-"""The "Which SSIM?" chapter's numbers and figures (issue 32, item 3).
+"""The "Which SSIM?" chapter's numbers and figures.
 
 One image pair (a photograph bundled with scikit-image and a seeded noisy copy, or any pair the
 caller gives), every convention of :mod:`imgloss.metrics.conventions` on it, each setting that
@@ -185,6 +185,61 @@ def paper_markdown(rows: list[PaperRow]) -> str:
     """The rows as a Markdown table."""
     lines = ["| measure | evaluated at | value |", "|---|---|---|"]
     lines += [f"| {r.measure} | {r.where} | {r.value:.4f} |" for r in rows]
+    return "\n".join(lines)
+
+
+#: How Table 1's noisy demosaicking input is scored under each setting of
+#: :func:`noisy_input_ssim`: label -> keyword arguments of :func:`imgloss.metrics.ssim.ssim`.
+NOISY_INPUT_SETTINGS: dict[str, dict] = {
+    "imgloss (Table 1: no downsampling)": {},
+    '"matlab" (ssim.m on each channel, its automatic downsampling), L = 1': {
+        "convention": "matlab",
+        "data_range": 1.0,
+    },
+}
+
+
+@dataclass(frozen=True)
+class NoisyInputSSIM:
+    """The mean SSIM of Table 1's Noisy column (demosaicking) on one test set, per setting."""
+
+    dataset: str
+    images: int
+    values: dict[str, float]  # NOISY_INPUT_SETTINGS label -> mean over the images
+
+
+def noisy_input_ssim(root=None, dataset: str = "Kodak24") -> NoisyInputSSIM | None:
+    """SSIM of the noisy demosaicking test inputs against their references, as Table 1's Noisy
+    column is computed (:mod:`imgloss.baselines`: whole images, the seeded corruption of
+    :meth:`imgloss.tasks.Task.test_pair`), under each of :data:`NOISY_INPUT_SETTINGS`;
+    ``None`` when ``dataset`` is not readable (no data root, or not under it)."""
+    from . import tasks
+    from .data import DatasetError, load_images
+
+    try:
+        images, _ = load_images(dataset, root)
+    except (DatasetError, ValueError):
+        return None
+    task = tasks.get("demosaic")
+    sums = dict.fromkeys(NOISY_INPUT_SETTINGS, 0.0)
+    for name, img in images:
+        x, y = task.test_pair(tasks.to_tensor(img), seed=0, dataset=dataset, image=name)
+        for label, options in NOISY_INPUT_SETTINGS.items():
+            sums[label] += float(metric.ssim(x, y, **options).double().mean())
+    return NoisyInputSSIM(dataset, len(images), {k: v / len(images) for k, v in sums.items()})
+
+
+def noisy_input_markdown(found: NoisyInputSSIM | None, paper_value: float) -> str:
+    """The settings' values beside the paper's Noisy SSIM (labelled), or why they are absent."""
+    if found is None:
+        return (
+            "*The test images are not readable here (no data root with Kodak24), so the Noisy "
+            f"column cannot be scored; the paper reports SSIM {paper_value:.4f} for it.*"
+        )
+    lines = [f"| SSIM of the noisy input, {found.dataset} ({found.images} images) | value |",
+             "|---|---|"]  # fmt: skip
+    lines += [f"| {label} | {value:.4f} |" for label, value in found.values.items()]
+    lines.append(f"| *the paper's Table 1 (its own test images)* | *{paper_value:.4f}* |")
     return "\n".join(lines)
 
 

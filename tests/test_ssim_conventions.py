@@ -222,3 +222,26 @@ def test_pinned_torchmetrics_averages_the_padded_border():
     ours = ssim(y, x, data_range=1.0, convention="torchmetrics").mean(dim=1)
     assert torch.allclose(ours, theirs, atol=TOL) and float(theirs) < 0.99
     assert float(ssim(y, x).mean()) > float(theirs)
+
+
+def test_the_noisy_input_under_our_convention_is_table_1s_noisy_column(monkeypatch, tmp_path):
+    # The chapter's "What this means for Table 1" scores the noisy demosaicking inputs as the
+    # baselines do: under imgloss's convention it must give the committed Noisy column exactly.
+    import json
+
+    from imgloss import which_ssim
+
+    assert which_ssim.noisy_input_ssim(tmp_path) is None  # a data root without Kodak24
+    root = os.environ.get("IMGLOSS_DATA_ROOT")
+    if not root or not (Path(root) / "Kodak24").is_dir():
+        pytest.skip("needs Kodak24 under IMGLOSS_DATA_ROOT")
+    found = which_ssim.noisy_input_ssim(root)
+    assert found is not None and found.images == 24
+    repo = Path(__file__).resolve().parents[1]
+    from imgloss.data.source import resolve
+
+    baseline = repo / "results" / resolve(root).tag / "baselines" / "demosaic.json"
+    column = json.loads(baseline.read_text())["datasets"]["Kodak24"]["mean"]["ssim"]
+    ours, matlab = found.values.values()
+    assert ours == pytest.approx(column, abs=1e-6)
+    assert matlab > ours + 0.05  # ssim.m's downsampling by 2 averages much of the noise away

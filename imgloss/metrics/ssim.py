@@ -10,7 +10,7 @@ reports the mean over R, G and B. Inputs are in ``[0, data_range]``.
   ``(1:f:end, 1:f:end)`` subsampling, to mimic a typical viewing distance; the original 2004
   ``ssim_index.m`` (like scikit-image and pytorch-msssim) does not; piq does by default. The choice changes
   the value a lot on large noisy images (the box filter removes much of the noise), so both are
-  offered: ``downsample=False`` (the default) or ``True``. See :data:`SSIM_DOWNSAMPLE_DEFAULT`
+  offered: ``downsample=False`` (the default) or ``True``. See ``SSIM_DOWNSAMPLE_DEFAULT``
   for why the default is what it is.
 * :func:`ms_ssim` follows Wang's ``msssim.m`` (2003): five scales, weights
   ``(0.0448, 0.2856, 0.3001, 0.2363, 0.1333)``, the same window and constants per scale, a
@@ -65,7 +65,7 @@ def ssim(
         data_range: ``L``; ``None`` takes the convention's default (1 for ``"imgloss"``).
         downsample: apply ``ssim.m``'s automatic ``f = max(1, round(min(H, W) / 256))`` box
             downsampling first; ``None`` takes the convention's setting
-            (:data:`SSIM_DOWNSAMPLE_DEFAULT` for ``"imgloss"``).
+            (``SSIM_DOWNSAMPLE_DEFAULT`` for ``"imgloss"``).
         convention: a name of :data:`~imgloss.metrics.conventions.CONVENTIONS` or a record.
 
     Returns:
