@@ -243,6 +243,12 @@ def spec(
     return RunSpec(task, tuple(phases), seed, patch, extended)
 
 
+def is_parent(run: RunSpec, profile: Profile) -> bool:
+    """Whether a run of some experiment at ``profile`` continues from ``run``
+    (:meth:`RunSpec.parent`): its final state must then stay exact (:mod:`imgloss.weights`)."""
+    return any(r.parent() == run for e in EXPERIMENTS for r in experiment_runs(e, profile))
+
+
 def experiment_runs(
     experiment: str, profile: Profile, tasks: list[str] | None = None
 ) -> list[RunSpec]:

@@ -56,6 +56,7 @@ from .design import (  # noqa: F401 (the design's names, re-exported for scripts
     RunSpec,
     evaluation_settings,
     experiment_runs,
+    is_parent,
     run_data,
     spec,
 )
@@ -340,7 +341,8 @@ def _train_and_evaluate(run, profile, source, folder, results, device, root, pro
         progress=progress,
     )
     final = load_checkpoint(folder / CHECKPOINT, torch.device("cpu"))
-    save_final(folder / FINAL, final["model"], final["generator"], final["step"])
+    save_final(folder / FINAL, final["model"], final["generator"], final["step"],
+               half=not is_parent(run, profile))  # fmt: skip
     record = RunRecord(
         task=run.task,
         schedule=run.label,

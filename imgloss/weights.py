@@ -2,14 +2,22 @@
 
 ``model.safetensors`` in a run folder holds the network's ``state_dict`` (tensors ``model.<name>``)
 and the state of the generator that drew its training patches (``generator``, bytes), with the
-step in the file's metadata. It is small (about 0.5 MB for PaperNet), safe to load (no pickle)
-and committed with the run's record, so that on a fresh clone
+step and the weights' precision in the file's metadata. It is small, safe to load (no pickle)
+and committed with the run's record (which keeps its SHA-256, checked on every load), so that on
+a fresh clone
 
 * the book and the sweeps can run the trained networks (:func:`load_weights`), and
 * a run that continues a finished one (a switching run, the convergence probe's extension) starts
   from exactly the state the parent's ``checkpoint.pt`` held at its end (:func:`final_state`):
   the same weights and the same stream of patches. Adam's moments are not kept: every new phase
   starts with fresh moments anyway (:mod:`imgloss.train`).
+
+**Precision.** A run that another run of the design continues from (:func:`imgloss.design.
+is_parent`: the single-loss runs that the switching runs extend, the convergence probe's base
+runs) keeps float32 weights (about 0.5 MB for PaperNet), so that its children start exactly where
+it ended. Every other run ships its weights in float16 (about 0.25 MB), enough to run the network
+(:func:`load_weights` returns float32 tensors; outputs change by about 1e-3 of a grey level), and
+:func:`final_state` refuses to continue from them.
 
 ``checkpoint.pt`` and ``model.pt`` (older runs) stay where they were made and are never committed.
 """
@@ -33,13 +41,24 @@ class WeightsError(ValueError):
     """A weights file that is damaged or not one of ours (the message names it and the fix)."""
 
 
-def save_final(path: str | os.PathLike, model: dict, generator: torch.Tensor, step: int) -> None:
-    """Write weights ``model`` (a ``state_dict``) and the generator state atomically."""
+def save_final(
+    path: str | os.PathLike, model: dict, generator: torch.Tensor, step: int, *, half: bool = False
+) -> None:
+    """Write weights ``model`` (a ``state_dict``; its floating tensors in float16 if ``half``)
+    and the generator state atomically."""
     from safetensors.torch import save_file
 
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.items()}
+    dtype = torch.float16 if half else torch.float32
+    tensors = {
+        f"model.{k}": (v.to(dtype) if v.is_floating_point() else v).detach().cpu().contiguous()
+        for k, v in model.items()
+    }
     tensors["generator"] = generator.detach().cpu().contiguous()
-    metadata = {"format": "imgloss-final-state", "step": str(int(step))}
+    metadata = {
+        "format": "imgloss-final-state",
+        "step": str(int(step)),
+        "precision": "float16" if half else "float32",
+    }
     atomic_write(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
 
@@ -90,7 +109,11 @@ def load_weights(
     if path.suffix == ".pt":
         return torch.load(path, map_location=device, weights_only=True)
     tensors, _ = _read(path, device)
-    return {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
+    return {
+        k.removeprefix("model."): v.float() if v.dtype == torch.float16 else v
+        for k, v in tensors.items()
+        if k.startswith("model.")
+    }
 
 
 def weights_file(folder: str | os.PathLike) -> Path | None:
@@ -107,6 +130,11 @@ def final_state(folder: str | os.PathLike, device: torch.device | str) -> dict:
     curves from ``curves.json``, no optimizer (the next phase starts fresh moments)."""
     path = Path(folder) / FINAL
     tensors, meta = _read(path, device)
+    if meta.get("precision", "float32") != "float32":
+        raise WeightsError(
+            f"{path}: {meta['precision']} weights, shipped to run the network; a run cannot "
+            "continue exactly from them: train that run again (its checkpoint.pt is exact)"
+        )
     try:
         curves = json.loads((Path(folder) / "curves.json").read_text())["curves"]
     except (OSError, ValueError, KeyError) as err:
