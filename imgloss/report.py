@@ -122,8 +122,8 @@ def _paper_table1(task_name: str) -> list[str]:
     return out + [""]
 
 
-#: The class of the block that holds Table 1 in the book: its cells never wrap a value
-#: (``book/_assets/imgloss.css``), and a table wider than the text column scrolls sideways.
+#: The class of the block that holds Table 1 in the book, whose cells never wrap a value
+#: (``book/_assets/imgloss.css``); a table wider than the text column scrolls sideways.
 TABLE1_CLASS = "imgloss-table1"
 
 
