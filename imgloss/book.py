@@ -339,3 +339,51 @@ def make(
     root = find_root(root)
     execute(root, notebooks, parameters, progress=progress)
     return build(root) if build_html else None
+
+
+#: The branch GitHub Pages serves a pushed book from (``imgloss book --publish``).
+PAGES_BRANCH = "gh-pages"
+
+
+def publish(
+    root: str | os.PathLike,
+    remote: str = "origin",
+    *,
+    branch: str = PAGES_BRANCH,
+    push: bool = True,
+) -> str:
+    """Push the built book (``<root>/_build/html``) to ``branch`` of ``remote`` with ghp-import,
+    the way jupyter-book documents it (``ghp-import -n -p -f _build/html``): one commit holding
+    the pages and an empty ``.nojekyll`` (GitHub Pages would otherwise hide ``_static/``),
+    force-pushed. Returns the commit of ``branch``. The build is published as it is: build it
+    (and its PDF) first."""
+    root = Path(root).resolve()
+    html = root / BUILD / "html"
+    if not (html / "index.html").is_file():
+        raise BookError(f"no built book in {html}: build it first (`imgloss book --pdf`)")
+    try:
+        import ghp_import
+    except ImportError:
+        raise BookError("publishing needs ghp-import: pip install -e '.[book]'") from None
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    message = f"Book built from {head or 'an unknown commit'} (imgloss book --publish)"
+    try:
+        with contextlib.chdir(root):  # ghp-import works on the repository of the cwd
+            ghp_import.ghp_import(
+                str(html), mesg=message, remote=remote, branch=branch, push=push, force=True,
+                nojekyll=True,
+            )  # fmt: skip
+    except ghp_import.GhpError as err:
+        raise BookError(f"ghp-import failed to publish to {remote} {branch}: {err}") from None
+    except subprocess.CalledProcessError as err:
+        raise BookError(f"git failed while publishing to {remote} {branch}: {err}") from None
+    done = subprocess.run(
+        ["git", "rev-parse", branch], cwd=root, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()

@@ -61,11 +61,15 @@ def make_pdf(
 ) -> Path:
     """Print the built book under ``root/_build/html`` into one PDF; return its path.
 
-    ``browser``: a playwright Chromium browser to print with (default: start one)."""
+    By default the PDF is ``_build/imgloss-book.pdf``, copied into the built site as well
+    (``_build/html/imgloss-book.pdf``, the file the front page links to, so that a published
+    book carries it). ``browser``: a playwright Chromium browser to print with (default: start
+    one)."""
     root = Path(root).resolve()
     html = root / BUILD / "html"
     if not (html / "index.html").is_file():
         raise BookError(f"no built book in {html}: build it first (`imgloss book`)")
+    in_site = out is None
     out = Path(out) if out is not None else root / BUILD / PDF_NAME
     try:
         from playwright.sync_api import sync_playwright
@@ -93,6 +97,8 @@ def make_pdf(
         with open(partial, "wb") as handle:
             writer.write(handle)
         partial.replace(out)
+    if in_site:
+        shutil.copyfile(out, html / PDF_NAME)
     return out
 
 

@@ -25,6 +25,7 @@ Examples::
     imgloss run all --profile quick --estimate # how long the runs took (from their records)
     imgloss report --findings --json           # the paper's claims, decided
     imgloss book --pdf                         # the book, and the book as one PDF
+    imgloss book --publish                     # the last build to origin's gh-pages branch
 """
 
 from __future__ import annotations
@@ -371,6 +372,16 @@ def _add_book(sub) -> None:
         "--pdf-only", action="store_true", help="print the existing build into the PDF only"
     )
     book.add_argument(
+        "--publish",
+        nargs="?",
+        const="origin",
+        default=None,
+        metavar="REMOTE",
+        help="push the last build (_build/html, with the PDF when it was printed) to the "
+        "gh-pages branch of REMOTE (default origin) with ghp-import, executing and building "
+        "nothing; build it first with `imgloss book --pdf`",
+    )
+    book.add_argument(
         "--repo", default=None, help="the repository checkout (default: found from the cwd)"
     )
     book.set_defaults(func=_book_command)
@@ -397,6 +408,10 @@ def _book_command(args) -> int:
 
     try:
         root = book.find_root(args.repo)
+        if args.publish is not None:
+            commit = book.publish(root, args.publish)
+            print(f"published: {args.publish} {book.PAGES_BRANCH} at {commit[:12]}")
+            return 0
         if args.pdf_only:
             return _book_pdf(root)
         if args.list:

@@ -122,6 +122,17 @@ def _paper_table1(task_name: str) -> list[str]:
     return out + [""]
 
 
+#: The class of the block that holds Table 1 in the book, whose cells never wrap a value
+#: (``book/_assets/imgloss.css``); a table wider than the text column scrolls sideways.
+TABLE1_CLASS = "imgloss-table1"
+
+
+def wide_table(markdown: str) -> str:
+    """``markdown`` (tables of values with intervals) inside a MyST block of class
+    :data:`TABLE1_CLASS`, so that no cell of it wraps a value in the book."""
+    return f":::{{div}} {TABLE1_CLASS}\n{markdown}\n:::\n"
+
+
 def table1_markdown(view: View, tasks: list[str] | None = None) -> str:
     """Table 1 for every task (or ``tasks``) with results, ours and the paper's. In each row the
     best of our networks (the best loss) is in bold; the non-network and BM3D columns are shown

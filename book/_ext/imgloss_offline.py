@@ -3,6 +3,10 @@
 * Removes sphinx-thebe's scripts. Thebe (live code cells) would fetch its bundle from a CDN,
   and jupyter-book 1.x registers its configuration twice, which is a JavaScript error on every
   page ("Identifier 'THEBE_JS_URL' has already been declared").
+* Points the launch buttons (Binder, Colab, JupyterHub) at the notebook's source in
+  ``notebooks/``: a chapter is built from its executed copy in ``book/executed/``, which git
+  ignores, so the theme's links (made from the page's name) would open a file the repository
+  does not hold.
 * Gives the ipywidgets HTML manager the MathJax 2 call it makes (``MathJax.Hub.Queue``) on top of
   the vendored MathJax 3, so widget labels are typeset instead of throwing a TypeError.
 """
@@ -48,7 +52,21 @@ def _drop_thebe(app, pagename, templatename, context, doctree):
     scripts[:] = kept
 
 
+#: Where the book's chapters are built from (papermill's output) and where they live in git.
+EXECUTED, SOURCES = "book/executed/", "notebooks/"
+
+
+def _launch_sources(app, pagename, templatename, context, doctree):
+    for group in context.get("header_buttons", []):
+        if group.get("label") != "launch-buttons":
+            continue
+        for button in group.get("buttons", []):
+            if "url" in button:
+                button["url"] = button["url"].replace(EXECUTED, SOURCES)
+
+
 def setup(app):
     app.add_js_file(None, body=MATHJAX_CONFIG, priority=501)  # after the MathJax config
     app.connect("html-page-context", _drop_thebe, priority=900)
+    app.connect("html-page-context", _launch_sources, priority=510)  # after the theme's (501)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
