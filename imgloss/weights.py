@@ -12,8 +12,8 @@ a fresh clone
   the same weights and the same stream of patches. Adam's moments are not kept: every new phase
   starts with fresh moments anyway (:mod:`imgloss.train`).
 
-**Precision.** A run that another run of the design continues from (:func:`imgloss.design.
-is_parent`: the single-loss runs that the switching runs extend, the convergence probe's base
+**Precision.** A run that another run of the design continues from
+(:func:`imgloss.design.is_parent`: the single-loss runs that the switching runs extend, the convergence probe's base
 runs) keeps float32 weights (about 0.5 MB for PaperNet), so that its children start exactly where
 it ended. Every other run ships its weights in float16 (about 0.25 MB), enough to run the network
 (:func:`load_weights` returns float32 tensors; outputs change by about 1e-3 of a grey level), and

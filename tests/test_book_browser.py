@@ -1,7 +1,7 @@
 """The whole book, built at the ``smoke`` profile and opened in headless Chromium.
 
-The sources (``_config.yml``, ``_toc.yml``, ``book/``, ``notebooks/``) are copied into
-``_build/book-test/``, the notebooks executed there with papermill (results in that folder, so a
+The sources (``_config.yml``, ``_toc.yml``, ``references.bib``, ``book/``, ``notebooks/``) are
+copied into ``_build/book-test/``, the notebooks executed there with papermill (results in that folder, so a
 built ``quick``/``paper`` book is not touched), the book built with jupyter-book (warnings are
 errors), and every page of the TOC opened in Chromium with the network cut off. Screenshots of a
 few pages stay in ``_build/book-test/screenshots/`` (CI artifacts).
@@ -60,7 +60,7 @@ def built_book():
         return WORK / "_build" / "html", pages  # developers: re-test the last build
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
-    for name in ("_config.yml", "_toc.yml"):
+    for name in ("_config.yml", "_toc.yml", "references.bib"):
         shutil.copy(REPO / name, WORK / name)
     shutil.copytree(REPO / "notebooks", WORK / "notebooks")
     shutil.copytree(REPO / "book", WORK / "book", ignore=shutil.ignore_patterns("executed"))
