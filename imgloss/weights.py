@@ -13,11 +13,12 @@ a fresh clone
   starts with fresh moments anyway (:mod:`imgloss.train`).
 
 **Precision.** A run that another run of the design continues from
-(:func:`imgloss.design.is_parent`: the single-loss runs that the switching runs extend, the convergence probe's base
-runs) keeps float32 weights (about 0.5 MB for PaperNet), so that its children start exactly where
-it ended. Every other run ships its weights in float16 (about 0.25 MB), enough to run the network
-(:func:`load_weights` returns float32 tensors; outputs change by about 1e-3 of a grey level), and
-:func:`final_state` refuses to continue from them.
+(:func:`imgloss.design.is_parent`: the single-loss runs that the switching runs extend, the
+convergence probe's base runs) keeps float32 weights (about 0.5 MB for PaperNet), so that its children start exactly where
+it ended. Every other run ships its weights in float16 (about 0.25 MB), and is scored with
+those rounded weights (:mod:`imgloss.runner`), so that its record and its shipped network agree
+exactly; :func:`load_weights` returns float32 tensors, and :func:`final_state` refuses to
+continue from half precision. Runs made before float16 weights keep float32 ones.
 
 ``checkpoint.pt`` and ``model.pt`` (older runs) stay where they were made and are never committed.
 """

@@ -218,7 +218,7 @@ def noisy_input_ssim(root=None, dataset: str = "Kodak24") -> NoisyInputSSIM | No
 
     try:
         images, _ = load_images(dataset, root)
-    except (DatasetError, ValueError):
+    except (DatasetError, ValueError, FileNotFoundError):  # not under the root; no data root
         return None
     task = tasks.get("demosaic")
     sums = dict.fromkeys(NOISY_INPUT_SETTINGS, 0.0)

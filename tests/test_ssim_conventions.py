@@ -233,6 +233,8 @@ def test_the_noisy_input_under_our_convention_is_table_1s_noisy_column(monkeypat
 
     assert which_ssim.noisy_input_ssim(tmp_path) is None  # a data root without Kodak24
     root = os.environ.get("IMGLOSS_DATA_ROOT")
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
+    assert which_ssim.noisy_input_ssim(None) is None  # no data root at all
     if not root or not (Path(root) / "Kodak24").is_dir():
         pytest.skip("needs Kodak24 under IMGLOSS_DATA_ROOT")
     found = which_ssim.noisy_input_ssim(root)

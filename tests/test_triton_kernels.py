@@ -9,7 +9,10 @@ Devices: on a machine without CUDA the kernels run on CPU tensors in Triton's in
 which Triton 3.x reads when ``@triton.jit`` decorates a kernel, so ``TRITON_INTERPRET=1`` is set
 here while the kernels are first imported (and restored after). On a machine with CUDA the same
 tests run on the GPU with compiled kernels; the interpreter cases then skip (one process holds
-one kind of kernel).
+one kind of kernel). Triton's own helper kernels are also decorated once per process: where
+Triton was imported before this module (``torch.compile`` in an earlier test module imports it),
+the interpreter cases cannot run here, and :func:`test_interpreter_cases_in_a_fresh_process`
+runs this file in a new process instead.
 """
 
 from __future__ import annotations
@@ -17,6 +20,11 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import subprocess
+import sys
+
+#: Whether Triton is still unimported in this process (its kernels can then be interpreted).
+FRESH = "triton" not in sys.modules
 
 import pytest
 import torch
@@ -46,8 +54,9 @@ def environment(name: str, value: str | None):
 
 
 INTERPRET = None if CUDA else "1"
-with environment("TRITON_INTERPRET", INTERPRET):
-    fused.kernels()
+if FRESH:
+    with environment("TRITON_INTERPRET", INTERPRET):
+        fused.kernels()
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -61,9 +70,9 @@ DEVICES = [
     pytest.param(
         "cpu",
         marks=pytest.mark.skipif(
-            not fused.interpreted(),
-            reason="the kernels of this process are compiled for the GPU (the interpreter "
-            "cases run where there is no CUDA)",
+            not FRESH or not fused.interpreted(),
+            reason="the kernels of this process are compiled (CUDA here, or Triton imported "
+            "before this module: test_interpreter_cases_in_a_fresh_process runs them)",
         ),
     ),
     pytest.param("cuda", marks=pytest.mark.skipif(not CUDA, reason="no CUDA device")),
@@ -224,3 +233,19 @@ def test_dispatch_rules():
         assert fused.patch_values(big, big, (1.0,), 0, 1e-4, 9e-4) is None  # eager fallback
     with fused_mode("sometimes"), pytest.raises(ValueError, match="IMGLOSS_FUSED must be one"):
         fused.use_fused(x)
+
+
+@pytest.mark.skipif(FRESH or CUDA, reason="the interpreter cases ran in this process")
+def test_interpreter_cases_in_a_fresh_process():
+    env = os.environ | {"TRITON_INTERPRET": "1"}
+    env.pop(fused.MODE_ENV, None)
+    job = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert job.returncode == 0, job.stdout[-4000:] + job.stderr[-2000:]
+    assert " passed" in job.stdout and "failed" not in job.stdout
