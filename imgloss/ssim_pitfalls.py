@@ -38,7 +38,7 @@ class Outcome:
 
     @property
     def text(self) -> str:
-        """The value to 6 decimals, ``nan``, or ``raised Type: message``."""
+        """The value to 6 decimals, ``nan``, or ``raised Type ("message")``."""
         if self.error is not None:
             return f"raised {self.error}"
         return "nan" if self.value != self.value else f"{self.value:.6f}"
@@ -72,7 +72,8 @@ def _run(implementation: str, call: str, fn: Callable[[], torch.Tensor | float])
         return None
     except Exception as exc:  # noqa: BLE001 - the gallery records whatever a peer raises
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        return Outcome(implementation, call, error=f"{type(exc).__name__}: {message[:160]}")
+        quoted = f' ("{message[:160]}")' if message else ""
+        return Outcome(implementation, call, error=f"{type(exc).__name__}{quoted}")
     v = value.double().mean().item() if isinstance(value, torch.Tensor) else float(value)
     return Outcome(implementation, call, value=v)
 
