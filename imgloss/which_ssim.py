@@ -75,7 +75,7 @@ def rows_markdown(rows: list[ConventionRow]) -> str:
         return "–" if math.isnan(v) else f"{v:.4f}"
 
     lines = [
-        "| convention | reproduces | default L | SSIM (default L) | SSIM (L = 1) | MS-SSIM (L = 1) |",
+        "| convention | reproduces | its L | SSIM at its L | SSIM, L = 1 | MS-SSIM, L = 1 |",
         "|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -83,7 +83,8 @@ def rows_markdown(rows: list[ConventionRow]) -> str:
             f"| `{r.name}` | {r.reproduces} | {r.default_range} | {f(r.ssim_default)} | "
             f"{f(r.ssim_l1)} | {f(r.ms_ssim_l1)} |"
         )
-    return "\n".join(lines)
+    # long names and titles may break anywhere, so that the table fits the text column
+    return ":::{div} imgloss-wrap\n" + "\n".join(lines) + "\n:::\n"
 
 
 @dataclass(frozen=True)
