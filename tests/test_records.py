@@ -145,7 +145,7 @@ def test_open_view_prefers_real_data_and_never_mixes(tmp_path, monkeypatch):
     assert records.open_view(results, "quick", source="embedded").tag == "embedded"
     with pytest.raises(ResultsFileError, match="registered-"):
         records.open_view(results, "quick", source="registered-00000000")
-    assert not records.open_view(results, "paper").summaries()  # no results at that profile
+    assert not records.open_view(results, "smoke").summaries()  # no results at that profile
     assert records.open_view(tmp_path / "nothing", "quick").tag is None
 
 
