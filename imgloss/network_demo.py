@@ -21,7 +21,6 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 #: The measures reported for the input and the network's output against the photograph.
@@ -105,33 +104,16 @@ def _folder(view, task: str, schedule: str, seed: int) -> Path:
     )
 
 
-def _load_photo(image: str | os.PathLike) -> torch.Tensor:
-    """``(1, 3, H, W)`` float32 in ``[0, 1]`` at the file's bit depth."""
-    from .data.image_files import read_rgb
-
-    arr = read_rgb(image)
-    scale = float(np.iinfo(arr.dtype).max)
-    return torch.from_numpy(arr.astype(np.float32) / scale).permute(2, 0, 1)[None]
-
-
-def _save(path: Path, t: torch.Tensor) -> None:
-    from PIL import Image
-
-    from .provenance import atomic_write
-
-    arr = (t.clamp(0, 1) * 255).round().to(torch.uint8)[0].permute(1, 2, 0).numpy()
-    atomic_write(path, lambda tmp: Image.fromarray(arr).save(tmp, format="PNG"))
-
-
 @torch.no_grad()
 def run(view, network: str, image: str | os.PathLike, out_dir: str | os.PathLike, *,
         seed: int = 0) -> NetworkDemo:  # fmt: skip
     """Run the network ``network`` (``TASK/SCHEDULE``) of ``view`` on the photograph ``image``
     and write the images and ``network.json`` into ``out_dir``."""
     from . import models, tasks
+    from .data.image_files import read_rgb
     from .metrics import evaluate
     from .provenance import provenance, write_json
-    from .runner import finished_record, run_weights
+    from .runner import finished_record, run_weights, save_png
 
     task_name, schedule = parse_network(network)
     folder = _folder(view, task_name, schedule, seed)
@@ -140,7 +122,7 @@ def run(view, network: str, image: str | os.PathLike, out_dir: str | os.PathLike
     model.load_state_dict(run_weights(folder, record))
     model.eval()
     name = Path(image).name
-    x, y = tasks.get(task_name).test_pair(_load_photo(image), seed=seed, dataset="chosen",
+    x, y = tasks.get(task_name).test_pair(tasks.to_tensor(read_rgb(image)), seed=seed, dataset="chosen",
                                           image=name)  # fmt: skip
     try:
         out = model.predict(x).float().clamp(0, 1)
@@ -150,7 +132,7 @@ def run(view, network: str, image: str | os.PathLike, out_dir: str | os.PathLike
     stem = f"{task_name}-{schedule.replace('->', '-to-')}"
     files = tuple(f"{stem}-{kind}.png" for kind in ("input", "output", "reference"))
     for file, t in zip(files, (x, out, y), strict=True):
-        _save(out_dir / file, t)
+        save_png(out_dir / file, t)
     result = NetworkDemo(
         task_name, schedule, seed, view.profile, str(folder.relative_to(view.folder.path.parent)),
         record.weights.sha256 if record and record.weights else None, name,

@@ -176,7 +176,9 @@ def _identity(task: str, schedule: str, seed: int, profile: str) -> str:
     return f"{task} {schedule} seed {seed} (profile {profile})"
 
 
-def _save_png(path: Path, t: torch.Tensor) -> None:
+def save_png(path: Path, t: torch.Tensor) -> None:
+    """The first image of ``t`` (``(N, 3, H, W)`` in ``[0, 1]``, clipped) as an 8-bit PNG,
+    written atomically."""
     from PIL import Image
 
     arr = (t.clamp(0, 1) * 255).round().to(torch.uint8)[0].permute(1, 2, 0).cpu().numpy()
@@ -221,7 +223,7 @@ def evaluate_model(
                 if crops_dir is not None and d_index == 0 and i == 0:
                     for k, box in enumerate(figure_boxes(y, profile)):
                         for kind, t in (("input", x), ("output", out), ("target", y)):
-                            _save_png(
+                            save_png(
                                 crops_dir / f"{dataset}-{Path(image).stem}-{k}-{kind}.png", t[box]
                             )
                 yield image, out, y

@@ -330,8 +330,7 @@ def image_chooser(view, settings: list[Setting], *, description: str, root=None,
             with out:
                 print(f"cannot read {item['name']}: {err}")
             return
-        scale = 65535.0 if arr.dtype == np.uint16 else 255.0
-        show(torch.from_numpy(arr.astype(np.float32)).permute(2, 0, 1)[None] / scale, item["name"])
+        show(tasks.to_tensor(arr), item["name"])
 
     choice.observe(chosen, names="value")
     upload.observe(uploaded, names="value")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from . import degradations as D
@@ -118,6 +119,8 @@ def image_seed(seed: int, *parts: str) -> int:
 
 
 def to_tensor(image, device: torch.device | str = "cpu", dtype=torch.float32) -> torch.Tensor:
-    """``H x W x 3`` uint8 array -> ``(1, 3, H, W)`` float tensor in ``[0, 1]``."""
+    """``H x W x 3`` uint8 or uint16 array -> ``(1, 3, H, W)`` float tensor in ``[0, 1]``: the
+    samples over the white level of their bit depth (255 or 65535)."""
+    white = np.iinfo(image.dtype).max if np.issubdtype(image.dtype, np.integer) else 255
     t = torch.from_numpy(image.copy()).permute(2, 0, 1).unsqueeze(0)
-    return t.to(device=device, dtype=dtype) / 255
+    return t.to(device=device, dtype=dtype) / white

@@ -14,8 +14,8 @@ a fresh clone
 
 **Precision.** A run that another run of the design continues from
 (:func:`imgloss.design.is_parent`: the single-loss runs that the switching runs extend, the
-convergence probe's base runs) keeps float32 weights (about 0.5 MB for PaperNet), so that its children start exactly where
-it ended. Every other run ships its weights in float16 (about 0.25 MB), and is scored with
+convergence probe's base runs) keeps float32 weights (about 0.5 MB for PaperNet), so that its
+children start exactly where it ended. Every other run ships its weights in float16 (about 0.25 MB), and is scored with
 those rounded weights (:mod:`imgloss.runner`), so that its record and its shipped network agree
 exactly; :func:`load_weights` returns float32 tensors, and :func:`final_state` refuses to
 continue from half precision. Runs made before float16 weights keep float32 ones.
@@ -82,11 +82,8 @@ def _read(path: Path, device: torch.device | str) -> tuple[dict, dict]:
 
 def sha256(path: str | os.PathLike) -> str:
     """The SHA-256 of a file, hex: the checksum a run record keeps of its weights."""
-    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def verify(path: str | os.PathLike, expected: str) -> None:

@@ -40,7 +40,7 @@ def _interrupt_at(monkeypatch, stage: str) -> None:
     elif stage == "evaluation":
         monkeypatch.setattr(runner, "evaluate_model", boom)
     elif stage == "crops":
-        monkeypatch.setattr(runner, "_save_png", boom)
+        monkeypatch.setattr(runner, "save_png", boom)
     elif stage == "record":
         monkeypatch.setattr(records.RunRecord, "save", boom)
     elif stage == "summary":
