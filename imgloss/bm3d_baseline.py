@@ -13,9 +13,9 @@ its time, following the BM3D authors' recommendation for raw data:
 BM3D has no CFA mode. ``layout`` says how the mosaic is shown to it: ``"whole"`` (the mosaic as
 one grey image), ``"planes"`` (the four half-resolution colour planes R, G1, G2, B separately)
 or ``"tiled"`` (the four planes tiled 2 x 2 into one image, so blocks can match across planes).
-:func:`compare_layouts` measures them: on 256 x 256 centre crops of the first three Kodak24
-images, ``"whole"`` gave 31.80 dB against 30.92 (``"planes"``) and 30.93 (``"tiled"``)
-(``layouts.json`` beside the BM3D results of the registered data), so ``"whole"`` is the default.
+``benchmarks/bm3d_layouts.py`` measures them on centre crops of Kodak24 images and writes
+``layouts.json`` beside the BM3D results of the registered data; ``"whole"`` scored best there,
+so it is the default.
 
 ``bm3d`` is licensed for non-commercial use only: it is an optional extra
 (``pip install imgloss[bm3d]``), imported lazily, never vendored; without it everything else
@@ -194,30 +194,3 @@ def run_bm3d(
     )
     result.save(folder.bm3d())
     return result
-
-
-def compare_layouts(
-    dataset: str = "Kodak24",
-    images: int = 3,
-    *,
-    crop: int | None = 256,
-    seed: int = 0,
-    root: str | os.PathLike | None = None,
-) -> dict:
-    """PSNR and SSIM of the three layouts on the first ``images`` images (centre crops)."""
-    data, record = load_images(dataset, root)
-    out: dict = {"dataset": record, "crop": crop, "layouts": {}}
-    for layout in LAYOUTS:
-        rows = {}
-        for image, img in data[:images]:
-            clean = _even_crop(T.to_tensor(img, dtype=torch.float64), crop)
-            noisy = noisy_test_mosaic(clean, seed=seed, dataset=dataset, image=image)
-            rows[image] = evaluate(
-                bm3d_demosaic(noisy, layout=layout), clean, metrics=["psnr", "ssim"]
-            )
-        out["layouts"][layout] = {
-            "per_image": rows,
-            "mean": {m: float(np.mean([r[m] for r in rows.values()])) for m in ("psnr", "ssim")},
-        }
-    out["provenance"] = provenance("cpu")
-    return out

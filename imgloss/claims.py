@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import inference
-from .design import ALPHAS
+from .design import ALPHAS, schedule_label
 from .inference import VERDICTS, Estimate, RunVariance
 from .metrics import METRICS
 from .records import View
@@ -56,7 +56,8 @@ class Claim:
 
     ``measures[0]`` is the primary measure, which decides; the others are secondary.
     ``margin`` is in the primary measure's units, or a fraction of ``b``'s mean when
-    ``relative`` (the l2 error and the colour bias scale with the images).
+    ``relative`` (the l2 error and the colour bias scale with the images). ``chapter`` is the
+    experiment whose chapter of the book decides it (:data:`CHAPTERS`).
     """
 
     key: str
@@ -72,6 +73,7 @@ class Claim:
     value: float | None = None
     reason: str = ""
     relative: bool = False
+    chapter: str = "table1"
 
     @property
     def primary(self) -> str:
@@ -109,6 +111,8 @@ class Claim:
 
 
 _T1 = ("demosaic", "sr", "jpeg")
+#: The switching schedules (Section 5.1) and the continued l2 control.
+_L2_L1, _L1_L2, _L2_L2 = (schedule_label(*p) for p in (("l2", "l1"), ("l1", "l2"), ("l2", "l2")))
 #: Table 1's measures with PSNR first: PSNR decides, the others are secondary.
 _PSNR_FIRST = ("psnr", *(m for m in METRICS if m != "psnr"))
 _AT_PAR = PSNR_MARGIN_DB
@@ -136,18 +140,23 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("mix_beats_bm3d", "Mix beats CFA-BM3D", "Table 1 (demosaicking)", "beats_bm3d",
           ("demosaic",), ("psnr", "l2"), "mix"),
     Claim("switch_l2_l1_lowers_l2", "switching from l2 to l1 lowers the l2 error",
-          "Sec. 5.1, Fig. 7", "better", ("demosaic",), ("l2",), "l2-l1", "l2"),
+          "Sec. 5.1, Fig. 7", "better", ("demosaic",), ("l2",), _L2_L1, "l2",
+          chapter="switching"),
     Claim("switch_l1_l2_lowers_l2", "switching from l1 to l2 lowers the l2 error",
-          "Sec. 5.1, Fig. 7", "better", ("demosaic",), ("l2",), "l1-l2", "l1"),
+          "Sec. 5.1, Fig. 7", "better", ("demosaic",), ("l2",), _L1_L2, "l1",
+          chapter="switching"),
     Claim("switched_similar_l2", "the two switched networks reach a similar l2 error",
-          "Sec. 5.1, Fig. 7", "similar", ("demosaic",), ("l2",), "l1-l2", "l2-l1", margin=0.05,
-          relative=True),
+          "Sec. 5.1, Fig. 7", "similar", ("demosaic",), ("l2",), _L1_L2, _L2_L1, margin=0.05,
+          relative=True, chapter="switching"),
     Claim("l2_was_stuck", "l2 was stuck: l2 -> l1 beats continuing with l2 (our control)",
-          "Sec. 5.1", "better", ("demosaic",), ("l2",), "l2-l1", "l2-l2"),
+          "Sec. 5.1", "better", ("demosaic",), ("l2",), _L2_L1, _L2_L2,
+          chapter="switching"),
     Claim("fig8_small_sigma_edges", "a smaller sigma is better at edges (SSIM5 vs SSIM9)",
-          "Sec. 5.2, Fig. 8", "better", ("demosaic",), ("psnr_edge",), "ssim5", "ssim9"),
+          "Sec. 5.2, Fig. 8", "better", ("demosaic",), ("psnr_edge",), "ssim5", "ssim9",
+          chapter="fig8"),
     Claim("fig8_large_sigma_flat", "a larger sigma is better in flat regions (SSIM9 vs SSIM5)",
-          "Sec. 5.2, Fig. 8", "better", ("demosaic",), ("psnr_flat",), "ssim9", "ssim5"),
+          "Sec. 5.2, Fig. 8", "better", ("demosaic",), ("psnr_flat",), "ssim9", "ssim5",
+          chapter="fig8"),
     Claim("l2_splotches_flat", "l2 leaves splotches in flat regions (l1 beats l2 there)",
           "Sec. 3, Figs. 1 and 5", "better", ("demosaic",), ("psnr_flat",), "l1", "l2"),
     Claim("l2_keeps_edges", "l2 keeps edges sharp (l1 is not better at edges)", "Sec. 3",
@@ -156,13 +165,25 @@ CLAIMS: tuple[Claim, ...] = (
           "better", ("demosaic",), ("chroma_shift",), "l1", "ssim5"),
     Claim("msssim_duller", "MS-SSIM renders colours duller than l1", "Sec. 4.1", "better",
           ("demosaic",), ("chroma_shift",), "l1", "msssim"),
-    Claim("fig9_bright_bias", "SSIM tolerates a bias more in bright regions", "Fig. 9", "toy"),
+    Claim("fig9_bright_bias", "SSIM tolerates a bias more in bright regions", "Fig. 9", "toy",
+          chapter="fig8"),
     Claim("noisy_input_psnr", "the noisy input has a PSNR of 28.24 dB", "Sec. 4.1, Table 1",
           "baseline_value", ("demosaic",), ("psnr",), value=28.24, margin=_AT_PAR),
     Claim("alpha_084_best", "alpha = 0.84 is the best weight of Mix (our sweep)", "Sec. 4 (eq. 14)",
           "best", ("demosaic",), ("psnr", "ssim"), "mix",
-          others=tuple(f"mix_alpha{a:g}" for a in ALPHAS if a != 0.84)),
+          others=tuple(f"mix_alpha{a:g}" for a in ALPHAS if a != 0.84), chapter="alpha"),
 )  # fmt: skip
+
+
+#: The chapters that decide claims, each named by the experiment it shows.
+CHAPTERS = ("table1", "switching", "fig8", "alpha")
+
+
+def chapter_claims(chapter: str) -> tuple[Claim, ...]:
+    """The claims a chapter of the book decides (``chapter``: one of :data:`CHAPTERS`)."""
+    if chapter not in CHAPTERS:
+        raise ValueError(f"unknown chapter {chapter!r}; the chapters: {', '.join(CHAPTERS)}")
+    return tuple(c for c in CLAIMS if c.chapter == chapter)
 
 
 @dataclass(frozen=True)

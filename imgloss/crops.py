@@ -11,9 +11,14 @@ shows what a claim is about: first the window with the most **flat** pixels (whe
 splotches and a large sigma's advantage show), then the window with the most **edge** pixels
 (where a small sigma's advantage and the noise halos of SSIM show); a profile asking for more
 crops gets fixed windows along the diagonal after those two.
+
+:func:`with_context` enlarges a crop by :data:`CONTEXT` pixels on each side, the margin that the
+widest loss window of the sweeps needs, and :func:`save_png` writes a crop as an 8-bit PNG.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +26,41 @@ import torch.nn.functional as F
 from . import tasks as T
 from .data import load_image
 from .design import Profile
+from .losses.filters import gaussian_radius
+from .provenance import atomic_write
+
+#: The pixels of context around a crop, the radius of the widest window of the sweeps (sigma 9).
+CONTEXT = gaussian_radius(9.0)
+
+
+@dataclass(frozen=True, order=True)
+class CropFile:
+    """The name of a run's figure crop: ``<dataset>-<image stem>-<k>-<kind>.png`` (``kind``:
+    ``input``, ``output`` or ``target``). Built and parsed here only: the dataset's name never
+    holds a hyphen, so an image stem with hyphens survives the round trip."""
+
+    dataset: str
+    image: str  # the image's stem
+    k: int
+    kind: str
+
+    def __post_init__(self) -> None:
+        if "-" in self.dataset or not self.dataset:
+            raise ValueError(f"a dataset name for crop files holds no hyphen: {self.dataset!r}")
+
+    @property
+    def name(self) -> str:
+        return f"{self.dataset}-{self.image}-{self.k}-{self.kind}.png"
+
+    @classmethod
+    def parse(cls, name: str) -> CropFile:
+        """The crop a file name stands for (a ``ValueError`` for any other name)."""
+        try:
+            dataset, rest = name.removesuffix(".png").split("-", 1)
+            image, k, kind = rest.rsplit("-", 2)
+            return cls(dataset, image, int(k), kind)
+        except ValueError:
+            raise ValueError(f"not a figure crop's file name: {name!r}") from None
 
 
 def centre_crop(t: torch.Tensor, size: int | None) -> torch.Tensor:
@@ -78,3 +118,23 @@ def crop_boxes(height: int, width: int, count: int, size: int) -> list[tuple[int
         f = (k + 1) / (count + 1)
         boxes.append((int((height - size) * f), int((width - size) * (1 - f))))
     return boxes
+
+
+def with_context(image: torch.Tensor, box: tuple, context: int = CONTEXT):
+    """The crop ``box`` of ``image`` (``(1, 3, H, W)``) enlarged by ``context`` pixels on each
+    side (reflected where the image ends), and the slices of the crop inside it."""
+    rows, cols = box[-2], box[-1]
+    padded = F.pad(image, (context,) * 4, mode="reflect")
+    region = padded[..., rows.start : rows.stop + 2 * context, cols.start : cols.stop + 2 * context]
+    inner = (slice(context, context + rows.stop - rows.start),
+             slice(context, context + cols.stop - cols.start))  # fmt: skip
+    return region, inner
+
+
+def save_png(path, t: torch.Tensor) -> None:
+    """The first image of ``t`` (``(N, 3, H, W)`` in ``[0, 1]``, clipped) as an 8-bit PNG,
+    written atomically."""
+    from PIL import Image
+
+    arr = (t.clamp(0, 1) * 255).round().to(torch.uint8)[0].permute(1, 2, 0).cpu().numpy()
+    atomic_write(path, lambda tmp: Image.fromarray(arr).save(tmp, format="PNG"))

@@ -162,6 +162,26 @@ def loss_label(name: str, options=()) -> str:
     return name + "".join(f"_{k}{float(v):g}" for k, v in tuple(options))
 
 
+#: What joins the phases of a schedule label (``l1-l2``) and what starts its run's qualifiers
+#: (``mix@patch47``, ``l1@ext``). Loss labels hold neither.
+PHASE_SEPARATOR, QUALIFIER = "-", "@"
+
+
+def schedule_label(*phases: str) -> str:
+    """The label of a schedule of phases given by their loss labels: ``("l2", "l1")`` ->
+    ``"l2-l1"`` (:attr:`RunSpec.label` without its qualifiers)."""
+    for phase in phases:
+        if not phase or PHASE_SEPARATOR in phase or QUALIFIER in phase:
+            raise ValueError(f"not a loss label: {phase!r}")
+    return PHASE_SEPARATOR.join(phases)
+
+
+def label_phases(label: str) -> tuple[str, ...]:
+    """The loss labels of a schedule label's phases, its qualifiers left out:
+    ``"l1-l2@ext"`` -> ``("l1", "l2")`` (the inverse of :func:`schedule_label`)."""
+    return tuple(label.split(QUALIFIER)[0].split(PHASE_SEPARATOR))
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """One run: a task, its loss schedule as ``((loss, options), ...)`` phases, a seed, and the
@@ -187,9 +207,9 @@ class RunSpec:
         """The schedule's name, the phases' :func:`loss_label` joined by ``-`` (``l1-l2``), with
         ``@patchN`` for a run on ``N x N`` input patches (``mix@patch47``) and ``@ext`` for an
         extended run (``l1@ext``)."""
-        name = "-".join(loss_label(loss, options) for loss, options in self.losses)
-        name = name if self.patch is None else f"{name}@patch{self.patch}"
-        return f"{name}@ext" if self.extended else name
+        name = schedule_label(*(loss_label(loss, options) for loss, options in self.losses))
+        name = name if self.patch is None else f"{name}{QUALIFIER}patch{self.patch}"
+        return f"{name}{QUALIFIER}ext" if self.extended else name
 
 
 def canonical_loss(name: str, options: dict | None = None) -> LossSpec:

@@ -1,10 +1,10 @@
 """Figures of the book, from the runner's results files.
 
 * :func:`crop_sets` gathers the paper-style visual comparison (Figs. 1, 3-8): the same crops of
-  the same test image for every training loss. Network outputs are read from each run's
-  ``crops/`` folder; the input and the reference are cut again from the test data (they are
-  pieces of dataset images and are never committed), with the very corruption the runs were
-  scored on.
+  the same test image for every training loss, as a :class:`CropSet`. Network outputs are read
+  from each run's ``crops/`` folder; the input and the reference are cut again from the test
+  data, with the very corruption the runs were scored on, or read from the small crops committed
+  beside the results (:mod:`imgloss.figure_inputs`) where the data is not at hand.
 * :func:`crops_html` lays them out side by side as zoomable HTML (hover to magnify, pixels kept
   sharp), each crop with its PSNR against the reference.
 * :func:`load_curves` and :func:`switching_curves` read the training curves (Section 5.1).
@@ -17,15 +17,16 @@ import html
 import io
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import style
-from .crops import CROP_REGIONS, centre_crop, figure_boxes, test_image
+from . import figure_inputs, style
+from .crops import CROP_REGIONS, CropFile, centre_crop, figure_boxes, test_image
 from .data import DatasetError
-from .design import PROFILES, SWITCHES, spec
+from .design import PROFILES, SWITCHES, schedule_label, spec
 from .records import View
 from .widgets import to_uint8
 
@@ -67,24 +68,31 @@ def read_png(path: str | os.PathLike) -> np.ndarray:
         return np.asarray(img.convert("RGB"))
 
 
-def crop_sets(
-    view: View,
-    task: str,
-    schedules: list[str | tuple],
-    *,
-    seed: int = 0,
-    root=None,
-    with_input: bool = True,
-) -> dict:
-    """The figure crops of ``schedules``: loss names, ``(name, options)`` pairs, or tuples of
-    those for multi-phase schedules (``("l2", "l1")``).
+@dataclass
+class CropSet:
+    """The paper-style visual comparison of one test image (:func:`crop_sets`).
 
-    Returns ``{"image": name, "dataset": ..., "labels": [...], "crops": [{label: HxWx3 uint8}],
-    "regions": [...]}`` with ``"input"`` (if ``with_input``), one entry per finished schedule,
-    and ``"reference"``; ``regions`` says what each crop shows (``"flat region"``, ...).
-    Schedules without a finished run are listed under ``"missing"``.
+    ``labels`` are the columns (``"input"``, the schedules' labels, ``"reference"``) and
+    ``crops`` one row per figure window, ``{label: H x W x 3 uint8}``; ``regions`` says what each
+    row shows. ``missing`` lists the schedules without a finished run. ``note`` says where the
+    input and the reference come from (the committed crops, with the dataset's licence) or why
+    they are not shown.
     """
-    prof = PROFILES[view.profile]
+
+    task: str
+    profile: str
+    dataset: str | None = None
+    image: str | None = None  # the image's stem, as the runs' crop files spell it
+    labels: list[str] = field(default_factory=list)
+    crops: list[dict[str, np.ndarray]] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    note: str | None = None
+    unavailable: str | None = None  # why the test image itself could not be read here
+
+
+def _run_folders(view: View, task: str, schedules, seed: int) -> tuple[dict[str, Path], list]:
+    """``({label: finished run folder with crops}, [labels of the others])``."""
     folders, missing = {}, []
     for item in schedules:
         losses = _phases(item)
@@ -94,39 +102,87 @@ def crop_sets(
             missing.append(label)
         else:
             folders[label] = folder
-    out: dict[str, Any] = {"labels": [], "crops": [], "regions": [], "missing": missing,
-                           "image": None, "dataset": None}  # fmt: skip
+    return folders, missing
+
+
+def crop_sets(
+    view: View,
+    task: str,
+    schedules: list[str | tuple],
+    *,
+    seed: int = 0,
+    root=None,
+    with_input: bool = True,
+) -> CropSet:
+    """The figure crops of ``schedules``: loss names, ``(name, options)`` pairs, or tuples of
+    those for multi-phase schedules (``("l2", "l1")``), with the input (if ``with_input``) and
+    the reference.
+
+    The input and the reference are cut again from the test data where it is readable, else
+    read from the crops committed with the results (:mod:`imgloss.figure_inputs`); without
+    either the set shows the networks' crops alone and its ``note`` says why.
+    """
+    folders, missing = _run_folders(view, task, schedules, seed)
+    out = CropSet(task, view.profile, missing=missing)
     if not folders:
         return out
     first = next(iter(folders.values()))
-    names = sorted((first / "crops").glob("*-output.png"))
-    dataset, image = names[0].name.split("-")[:2]
-    out.update(image=image, dataset=dataset, note=None)
-    try:
-        x, y = test_image(task, prof, dataset, image, root)
-    except (FileNotFoundError, ValueError, DatasetError) as e:  # no test set here: outputs only
-        x = y = None
-        out["note"] = (
-            f"input and reference not shown: test image {dataset}/{image} unavailable ({e})"
-        )
-    count = len({p.name.split("-")[2] for p in names})
-    boxes = figure_boxes(y, prof) if y is not None else [None] * count
-    extra = y is not None
-    out["labels"] = (["input"] if with_input and extra else []) + list(folders)
-    out["labels"] += ["reference"] if extra else []
-    for k, box in enumerate(boxes):
+    names = sorted(CropFile.parse(p.name) for p in (first / "crops").glob("*-output.png"))
+    out.dataset, out.image = names[0].dataset, names[0].image
+    count = len({c.k for c in names if (c.dataset, c.image) == (out.dataset, out.image)})
+    given = _given(view, task, out, count, root)
+    out.labels = (["input"] if with_input and given else []) + list(folders)
+    out.labels += ["reference"] if given else []
+    for k in range(count):
         row = {}
-        if with_input and extra:
-            row["input"] = to_uint8(x[box].clamp(0, 1))  # as the runner saves its crops
+        if with_input and given:
+            row["input"] = given[k][0]
         for label, folder in folders.items():
-            path = folder / "crops" / f"{dataset}-{image}-{k}-output.png"
+            path = folder / "crops" / CropFile(out.dataset, out.image, k, "output").name
             if path.is_file():
                 row[label] = read_png(path)
-        if extra:
-            row["reference"] = to_uint8(y[box].clamp(0, 1))
-        out["crops"].append(row)
-        out["regions"].append(CROP_REGIONS[k] if k < len(CROP_REGIONS) else f"crop {k + 1}")
+        if given:
+            row["reference"] = given[k][1]
+        out.crops.append(row)
+        out.regions.append(CROP_REGIONS[k] if k < len(CROP_REGIONS) else f"crop {k + 1}")
     return out
+
+
+def _given(view: View, task: str, out: CropSet, count: int, root) -> list | None:
+    """``[(input, reference)]`` uint8 crops of the set's test image, one per window: cut from
+    the data, else the committed ones; ``None`` (and ``out.note`` says why) without either."""
+    prof = PROFILES[view.profile]
+    assert out.dataset is not None and out.image is not None  # read from the runs' crops
+    try:
+        x, y = test_image(task, prof, out.dataset, out.image, root)
+    except (FileNotFoundError, ValueError, DatasetError) as e:
+        out.unavailable = str(e)
+    else:  # as the runner saves its crops
+        return [(to_uint8(x[b].clamp(0, 1)), to_uint8(y[b].clamp(0, 1)))
+                for b in figure_boxes(y, prof)]  # fmt: skip
+    stored = committed_inputs(view, task, out.dataset, out.image)
+    if stored is None:
+        out.note = (
+            f"input and reference not shown: test image {out.dataset}/{out.image} "
+            f"unavailable ({out.unavailable})"
+        )
+        return None
+    out.note = (
+        f"input and reference: the committed 8-bit crops of {out.dataset}/{out.image}; "
+        f"{out.dataset} licence: {stored.licence}"
+    )
+    return [(stored.crop(k, "input"), stored.crop(k, "reference")) for k in range(count)]
+
+
+def committed_inputs(view: View, task: str, dataset: str | None, image: str | None):
+    """The committed :class:`imgloss.figure_inputs.FigureInputs` of ``task`` at the view's
+    profile when they show ``dataset/image`` (the runs' crops), else ``None``."""
+    if view.folder is None:
+        return None
+    stored = figure_inputs.load(view.folder, view.profile, task)
+    if stored is None or (stored.dataset, stored.stem) != (dataset, image):
+        return None
+    return stored
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -149,18 +205,24 @@ def png_data_uri(arr: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def crops_html(sets: dict, *, scale: int = 2, caption: str | None = None) -> str:
+def crops_html(sets: CropSet, *, scale: int = 2, caption: str | None = None) -> str:
     """An HTML table: one row per crop (headed by the region it shows, if known), one column per
-    label; PSNR of each crop under it."""
-    if not sets["crops"]:
-        return "<p><em>No finished runs with figure crops.</em></p>"
-    regions = sets.get("regions") or []
+    label; PSNR of each crop under it; then the schedules not finished, if any."""
+    missing = (
+        f"<p><em>Not finished at profile <code>{html.escape(sets.profile)}</code>: "
+        f"{html.escape(', '.join(sets.missing))}.</em></p>"
+        if sets.missing
+        else ""
+    )
+    if not sets.crops:
+        return "<p><em>No finished runs with figure crops.</em></p>" + missing
+    regions = sets.regions
     corner = "<th></th>" if regions else ""
-    head = corner + "".join(f"<th>{html.escape(label)}</th>" for label in sets["labels"])
+    head = corner + "".join(f"<th>{html.escape(label)}</th>" for label in sets.labels)
     rows = []
-    for k, row in enumerate(sets["crops"]):
+    for k, row in enumerate(sets.crops):
         cells = [f"<th>{html.escape(regions[k])}</th>"] if k < len(regions) else []
-        for label in sets["labels"]:
+        for label in sets.labels:
             arr = row.get(label)
             if arr is None:
                 cells.append("<td>—</td>")
@@ -174,10 +236,11 @@ def crops_html(sets: dict, *, scale: int = 2, caption: str | None = None) -> str
                 f"<br>{note}</td>"
             )
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    if sets.get("note"):
-        caption = (caption + " " if caption else "") + f"({sets['note']})"
+    if sets.note:
+        caption = (caption + " " if caption else "") + f"({sets.note})"
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return CROP_CSS + f'<table class="imgloss-crops">{cap}<tr>{head}</tr>{"".join(rows)}</table>'
+    table = f'<table class="imgloss-crops">{cap}<tr>{head}</tr>{"".join(rows)}</table>'
+    return CROP_CSS + table + missing
 
 
 def load_curves(folder: Path | None) -> list[dict]:
@@ -226,7 +289,7 @@ def plot_switching(curves: dict[str, dict], *, title: str = "", scale: float = 1
             "ls": ":" if first == second else "-",
             "marker": "." if first == second else "o",
             "ms": 5 if first == second else 4,
-            "label": style.loss_label(f"{first}-{second}"),
+            "label": style.loss_label(schedule_label(first, second)),
         }
         values = [scale * v for v in c["value"]]
         full.plot(c["step"], values, **line)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from . import tasks as T
 from .data.source import DataSource, dataset_ref, embedded_source, resolve
-from .design import PROFILES, RunSpec, experiment_runs, run_data
+from .design import PROFILES, RunSpec, experiment_runs, label_phases, run_data
 from .metrics import MetricTable
 from .provenance import now_utc, write_json
 from .records import BaselineRecord, BM3DRecord, RunRecord, SourceFolder, folder_for
@@ -122,7 +122,7 @@ def _migrate_run(path: Path, results: Path, registered, note: dict) -> tuple[str
     if curves.is_file():
         c = json.loads(curves.read_text())
         for row in c["curves"]:
-            row["loss"] = run.label.split("-")[row["phase"]]
+            row["loss"] = label_phases(run.label)[row["phase"]]
         write_json(curves, {"config": cfg, "curves": c["curves"]})
     return source.tag, new
 

@@ -67,5 +67,3 @@ PAPER_TEST_SETS = {
     "sr": "test images not named in the paper",
     "jpeg": "test images not named in the paper",
 }
-#: The demosaicking test set (kept for older callers).
-PAPER_TEST_SET = PAPER_TEST_SETS["demosaic"]

@@ -10,7 +10,9 @@ Loading validates it: a missing, truncated, foreign or outdated file raises
 * :class:`ExperimentSummary`: ``<source>/<profile>/<experiment>.json``, written by ``imgloss run``;
 * :class:`BaselineRecord`: ``<source>/baselines/<task>.json``, written by ``imgloss baselines``;
 * :class:`BM3DRecord`: ``<source>/bm3d/demosaic.json``, written by ``imgloss bm3d``;
-* the data source: ``<source>/source.json`` (:meth:`SourceFolder.register`), written by any of them.
+* the data source: ``<source>/source.json`` (:meth:`SourceFolder.register`), written by any of them;
+* :class:`imgloss.figure_inputs.FigureInputs`: ``<source>/<profile>/figure-inputs/<task>/``,
+  the figures' input and reference crops, written by ``imgloss run``.
 
 ``<source>`` is the tag of the data the results were made on (:class:`imgloss.data.DataSource`):
 ``embedded`` for the photographs bundled with scikit-image, ``registered-<8 hex>`` for the
@@ -41,6 +43,8 @@ FIXES = {
     "baseline": "write it again with `imgloss baselines`",
     "bm3d": "write it again with `imgloss bm3d`",
     "source": "delete it; the next `imgloss run` or `imgloss baselines` writes it again",
+    "figure-inputs": "delete its folder and write it again with `imgloss run EXPERIMENT "
+    "--profile P` and the data root the results were made on",
 }
 _MIGRATE = "migrate the folder with `imgloss migrate --results DIR --root DATA_ROOT`"
 
@@ -89,7 +93,7 @@ def read_record(path: str | os.PathLike, kind: str) -> dict:
     return obj
 
 
-def _parse(path: Path, kind: str, build):
+def parse_record(path: Path, kind: str, build):
     """``build(read_record(path, kind))``, with a missing or malformed field named."""
     obj = read_record(path, kind)
     try:
@@ -99,7 +103,7 @@ def _parse(path: Path, kind: str, build):
         raise ResultsFileError(path, f"malformed {kind} record ({what})", FIXES[kind]) from None
 
 
-def _header(kind: str) -> dict:
+def record_header(kind: str) -> dict:
     return {"kind": kind, "schema_version": SCHEMA_VERSION}
 
 
@@ -150,7 +154,7 @@ class RunRecord:
     def to_dict(self) -> dict:
         weights = {} if self.weights is None else {"weights": self.weights.to_dict()}
         return (
-            _header("run")
+            record_header("run")
             | weights
             | {
                 "run": {"task": self.task, "schedule": self.schedule, "seed": self.seed},
@@ -180,7 +184,7 @@ class RunRecord:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> RunRecord:
-        return _parse(Path(path), "run", cls.from_dict)
+        return parse_record(Path(path), "run", cls.from_dict)
 
     def save(self, path: str | os.PathLike) -> None:
         write_json(path, self.to_dict())
@@ -274,7 +278,7 @@ class ExperimentSummary:
         return sorted({d for cells in self.cells.get(task, {}).values() for d in cells})
 
     def to_dict(self) -> dict:
-        return _header("summary") | {
+        return record_header("summary") | {
             "experiment": self.experiment,
             "profile": self.profile,
             "source": self.source,
@@ -327,7 +331,7 @@ class ExperimentSummary:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> ExperimentSummary:
-        return _parse(Path(path), "summary", cls.from_dict)
+        return parse_record(Path(path), "summary", cls.from_dict)
 
     def save(self, path: str | os.PathLike) -> None:
         write_json(path, self.to_dict())
@@ -419,7 +423,7 @@ class BaselineRecord:
     provenance: dict
 
     def to_dict(self) -> dict:
-        return _header("baseline") | {
+        return record_header("baseline") | {
             "task": self.task,
             "column": self.column,
             "seed": self.seed,
@@ -450,7 +454,7 @@ class BaselineRecord:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> BaselineRecord:
-        return _parse(Path(path), "baseline", cls.from_dict)
+        return parse_record(Path(path), "baseline", cls.from_dict)
 
     def save(self, path: str | os.PathLike) -> None:
         write_json(path, self.to_dict())
@@ -469,7 +473,7 @@ class BM3DRecord:
     column: str = "BM3D"
 
     def to_dict(self) -> dict:
-        return _header("bm3d") | {
+        return record_header("bm3d") | {
             "task": self.task,
             "column": self.column,
             "settings": self.settings,
@@ -491,7 +495,7 @@ class BM3DRecord:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> BM3DRecord:
-        return _parse(Path(path), "bm3d", cls.from_dict)
+        return parse_record(Path(path), "bm3d", cls.from_dict)
 
     def save(self, path: str | os.PathLike) -> None:
         write_json(path, self.to_dict())
@@ -531,14 +535,14 @@ class SourceFolder:
                 raise ValueError(f"it describes source {source.tag}, not {self.tag}")
             return source
 
-        return _parse(self.source_file(), "source", build)
+        return parse_record(self.source_file(), "source", build)
 
     def register(self, source: DataSource) -> None:
         """Write ``source.json`` (once): which datasets, by checksum, these results were made on."""
         if source.tag != self.tag:
             raise ValueError(f"source {source.tag} does not belong in {self.path}")
         if not self.source_file().is_file():
-            write_json(self.source_file(), _header("source") | {"source": source.to_dict()})
+            write_json(self.source_file(), record_header("source") | {"source": source.to_dict()})
         else:
             self.load_source()  # validate what is there
 

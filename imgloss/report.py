@@ -346,7 +346,7 @@ def claims_markdown(
     view: View,
     *,
     compact: bool = False,
-    keys: tuple[str, ...] | None = None,
+    chapter: str | None = None,
     tasks: tuple[str, ...] | None = None,
 ) -> str:
     """The paper's claims (:data:`imgloss.claims.CLAIMS`) decided on the view: verdict, effect
@@ -354,9 +354,12 @@ def claims_markdown(
     equivalence tests, with their margin), the smallest effect detectable when undecided,
     images x seeds, and (not ``compact``) the degrees of freedom, method and secondary measures
     (``imgloss report --findings --json`` also gives how each claim is tested, part by part).
-    ``compact`` leaves out the notes and the sources (the front page's version); ``keys`` and
-    ``tasks`` keep only those claims and tasks (a chapter's own claims)."""
-    from .claims import verdicts
+    ``compact`` leaves out the notes and the sources (the front page's version); ``chapter``
+    and ``tasks`` keep only the claims of that chapter (:data:`imgloss.claims.CHAPTERS`) on
+    those tasks."""
+    from .claims import chapter_claims, verdicts
+
+    keys = None if chapter is None else {c.key for c in chapter_claims(chapter)}
 
     if compact:
         out = ["| the paper's claim | task | ours | effect [95% CI] | images × seeds |",

@@ -38,9 +38,16 @@ from pathlib import Path
 
 import torch
 
-from . import models
+from . import figure_inputs, models
 from . import tasks as T
-from .crops import centre_crop, crop_boxes, figure_boxes, test_image  # noqa: F401 (re-exported)
+from .crops import (  # noqa: F401 (re-exported)
+    CropFile,
+    centre_crop,
+    crop_boxes,
+    figure_boxes,
+    save_png,
+    test_image,
+)
 from .data import load_images
 from .data.source import DataSource, RunData, resolve
 from .design import (  # noqa: F401 (the design's names, re-exported for scripts and notebooks)
@@ -61,7 +68,7 @@ from .design import (  # noqa: F401 (the design's names, re-exported for scripts
     spec,
 )
 from .metrics import EXTRA_METRICS, METRICS, evaluate_dataset
-from .provenance import atomic_write, provenance, remove_stale_temporaries
+from .provenance import provenance, remove_stale_temporaries
 from .records import (
     ExperimentSummary,
     ResultsFileError,
@@ -176,15 +183,6 @@ def _identity(task: str, schedule: str, seed: int, profile: str) -> str:
     return f"{task} {schedule} seed {seed} (profile {profile})"
 
 
-def save_png(path: Path, t: torch.Tensor) -> None:
-    """The first image of ``t`` (``(N, 3, H, W)`` in ``[0, 1]``, clipped) as an 8-bit PNG,
-    written atomically."""
-    from PIL import Image
-
-    arr = (t.clamp(0, 1) * 255).round().to(torch.uint8)[0].permute(1, 2, 0).cpu().numpy()
-    atomic_write(path, lambda tmp: Image.fromarray(arr).save(tmp, format="PNG"))
-
-
 @torch.no_grad()
 def evaluate_model(
     model: models.ValidConvNet,
@@ -223,9 +221,8 @@ def evaluate_model(
                 if crops_dir is not None and d_index == 0 and i == 0:
                     for k, box in enumerate(figure_boxes(y, profile)):
                         for kind, t in (("input", x), ("output", out), ("target", y)):
-                            save_png(
-                                crops_dir / f"{dataset}-{Path(image).stem}-{k}-{kind}.png", t[box]
-                            )
+                            name = CropFile(dataset, Path(image).stem, k, kind).name
+                            save_png(crops_dir / name, t[box])
                 yield image, out, y
 
         results[dataset] = evaluate_dataset(
@@ -458,7 +455,10 @@ def run_experiment(
     # The summary covers every finished run of the experiment, not only ``tasks``: running one
     # task must not drop the others from the summary.
     summary = summarize(experiment, profile, results=results, source=source)
-    summary.save(SourceFolder(Path(results), source.tag).summary(profile.name, experiment))
+    where = SourceFolder(Path(results), source.tag)
+    summary.save(where.summary(profile.name, experiment))
+    for task in sorted({r.task for r in summary.runs}):  # the figures' input and reference crops
+        figure_inputs.ensure(where, profile, task, source, root)
     return folders
 
 

@@ -82,8 +82,10 @@ def styled(fn: Callable) -> Callable:
 def loss_label(label: str) -> str:
     """A schedule label for a figure, with math: ``l1-l2`` -> ``$\\ell_1$ → $\\ell_2$``,
     ``ssim5`` -> ``SSIM$_{5}$``, ``mix_alpha0.5`` -> ``Mix ($\\alpha$ = 0.5)``."""
+    from .design import label_phases
+
     phases = []
-    for phase in label.split("@")[0].split("-"):
+    for phase in label_phases(label):
         name, _, option = phase.partition("_")
         if name.startswith("ssim") and name[4:]:
             text = f"SSIM$_{{{name[4:]}}}$"
@@ -97,7 +99,9 @@ def loss_label(label: str) -> str:
 
 def loss_colour(label: str) -> str:
     """The colour of a schedule: its last loss's (grey for an unknown one)."""
-    last = label.split("@")[0].split("-")[-1].partition("_")[0]
+    from .design import label_phases
+
+    last = label_phases(label)[-1].partition("_")[0]
     return LOSS_COLOURS.get(last, "0.5")
 
 

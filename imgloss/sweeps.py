@@ -28,11 +28,9 @@ import numpy as np
 import torch
 
 from . import maps, style
-from .losses.filters import gaussian_radius
+from .crops import CONTEXT, with_context  # noqa: F401 (CONTEXT re-exported)
+from .design import PROFILES
 from .losses.msssim import PAPER_SIGMAS
-
-#: The pixels of context around a crop, the radius of the widest window of the sweeps (sigma 9).
-CONTEXT = gaussian_radius(9.0)
 
 
 @dataclass(frozen=True)
@@ -78,21 +76,10 @@ def alpha_settings(alphas=(0.0, 0.25, 0.5, 0.84, 1.0)) -> list[Setting]:
 
 def crops_with_context(x: torch.Tensor, y: torch.Tensor, box):
     """The input (clipped to ``[0, 1]``) and the reference cut at ``box`` with their context,
-    and the crop's slices inside them (:func:`with_context`)."""
+    and the crop's slices inside them (:func:`imgloss.crops.with_context`)."""
     xc, inner = with_context(x.clamp(0, 1), box)
     yc, _ = with_context(y, box)
     return xc, yc, inner
-
-
-def with_context(image: torch.Tensor, box: tuple, context: int = CONTEXT):
-    """The crop ``box`` of ``image`` (``(1, 3, H, W)``) enlarged by ``context`` pixels on each
-    side (reflected where the image ends), and the slices of the crop inside it."""
-    rows, cols = box[-2], box[-1]
-    padded = torch.nn.functional.pad(image, (context,) * 4, mode="reflect")
-    region = padded[..., rows.start : rows.stop + 2 * context, cols.start : cols.stop + 2 * context]
-    inner = (slice(context, context + rows.stop - rows.start),
-             slice(context, context + cols.stop - cols.start))  # fmt: skip
-    return region, inner
 
 
 def loss_and_gradient(setting: Setting, x: torch.Tensor, y: torch.Tensor, inner):
@@ -189,17 +176,40 @@ def build(view, settings: list[Setting], experiment: str, *, root=None, seed: in
     """The precomputed views of a sweep on the view's first figure crop: ``(views, note)``.
 
     Uses the runs of ``experiment`` (``fig8`` or ``alpha``) of ``view`` for the networks' crops
-    and measures. Where the test image is not available (no data root for results made on
-    registered data), the maps are computed on the embedded photograph instead and the networks
-    are left out, which ``note`` says.
+    and measures. The maps are computed on the runs' test crop, cut from the test data, or read
+    from the crops committed beside the results (:mod:`imgloss.figure_inputs`, 8-bit) where the
+    data is not at hand. Without either, they are computed on an embedded photograph and the
+    networks are left out, which ``note`` says.
     """
-    from . import figures, report
-    from .crops import figure_boxes, test_image
-    from .design import PROFILES
+    from . import figures
 
-    profile = PROFILES[view.profile]
     sets = figures.crop_sets(view, "demosaic", [_schedule(s) for s in settings], seed=seed,
                              root=root, with_input=False)  # fmt: skip
+    captions = _captions(view, settings, experiment, seed)
+    crop = _test_crop(view, sets, root)
+    if crop is not None:
+        xc, yc, inner, where = crop
+        outputs = {s.run: sets.crops[0].get(s.run) for s in settings}
+        note = f"{sets.dataset} / {sets.image}, the {sets.regions[0]} of the figures (seed {seed}){where}."
+    else:
+        pair = figures.sample_pair("demosaic", 160, root=root, seed=seed)
+        x, y = pair["input"], pair["target"]
+        side = PROFILES[view.profile].crop_size
+        top = (y.shape[-2] - side) // 2
+        xc, yc, inner = crops_with_context(
+            x, y, (..., slice(top, top + side), slice(top, top + side))
+        )
+        outputs = {}
+        note = (f"{pair['dataset']} / {pair['image']} ({pair['source']}): "
+                f"{_why_not_on_the_test_image(sets, view.profile, seed)}, so the maps are "
+                "computed on this photograph and the networks are not shown.")  # fmt: skip
+    return compute(settings, xc, yc, inner, outputs, captions), note
+
+
+def _captions(view, settings: list[Setting], experiment: str, seed: int) -> dict[str, str]:
+    """Each setting's network measures on the whole test set (or why it has none)."""
+    from . import report
+
     summary = view.summary(experiment)
     dataset = (summary.datasets("demosaic") or [None])[0] if summary else None
     captions = {}
@@ -208,39 +218,46 @@ def build(view, settings: list[Setting], experiment: str, *, root=None, seed: in
         text = report.measures_text(cells) if cells else ""
         captions[s.run] = (f"The network trained with {s.label}, on the whole test set: {text}"
                            if text else _not_trained(s, view.profile, seed))  # fmt: skip
-    if sets["image"] is not None and "reference" in sets["labels"]:
-        x, y = test_image("demosaic", profile, sets["dataset"], sets["image"], root)
-        box = figure_boxes(y, profile)[0]
-        outputs = {s.run: sets["crops"][0].get(s.run) for s in settings}
-        note = (f"{sets['dataset']} / {sets['image']}, the {sets['regions'][0]} of the figures "
-                f"(seed {seed}).")  # fmt: skip
-    else:
-        pair = figures.sample_pair("demosaic", 160, root=root, seed=seed)
-        x, y = pair["input"], pair["target"]
-        side = profile.crop_size
-        top = (y.shape[-2] - side) // 2
-        box = (..., slice(top, top + side), slice(top, top + side))
-        outputs = {}
-        note = (f"{pair['dataset']} / {pair['image']} ({pair['source']}): "
-                f"{_why_not_on_the_test_image(sets, view.profile, seed)}, so the maps are "
-                "computed on this photograph and the networks are not shown.")  # fmt: skip
-    xc, yc, inner = crops_with_context(x, y, box)
-    return compute(settings, xc, yc, inner, outputs, captions), note
+    return captions
+
+
+def _test_crop(view, sets, root):
+    """The runs' first figure crop with its context, ``(input, reference, inner, where)``: cut
+    from the test data, else the committed 8-bit crops (``where`` says so); ``None`` without
+    either."""
+    from . import figures
+    from .crops import figure_boxes, test_image
+    from .figure_inputs import as_tensor
+
+    if sets.image is None or "reference" not in sets.labels:
+        return None
+    if sets.unavailable is None:
+        profile = PROFILES[view.profile]
+        x, y = test_image("demosaic", profile, sets.dataset, sets.image, root)
+        return (*crops_with_context(x, y, figure_boxes(y, profile)[0]), "")
+    stored = figures.committed_inputs(view, "demosaic", sets.dataset, sets.image)
+    assert stored is not None  # crop_sets found them, or "reference" would not be a label
+    c = stored.context
+    inner = (slice(c, c + stored.size), slice(c, c + stored.size))
+    x, y = (as_tensor(stored.with_context(0, kind)) for kind in ("input", "reference"))
+    return x, y, inner, "; from the committed 8-bit crops, as the data is not at hand here"
 
 
 def _not_trained(setting: Setting, profile: str, seed: int) -> str:
     return f"No network was trained with {setting.label} at the {profile} profile (seed {seed})."
 
 
-def _why_not_on_the_test_image(sets: dict, profile: str, seed: int) -> str:
+def _why_not_on_the_test_image(sets, profile: str, seed: int) -> str:
     """Why the sweep cannot show the runs' test crop: no run of the sweep has finished at this
-    profile, or its test image cannot be read here (no data root, or the dataset is not under
-    it: the reason :func:`imgloss.figures.crop_sets` recorded)."""
-    if sets["image"] is None:
+    profile, or its test image cannot be read here and no crops of it are committed (no data
+    root, or the dataset is not under it: the reason :func:`imgloss.figures.crop_sets`
+    recorded)."""
+    if sets.image is None:
         return f"no network of this sweep has finished at the {profile} profile (seed {seed})"
-    reason = (sets.get("note") or "").partition(" unavailable ")[2].strip(" ()")
-    where = f"{sets['dataset']}/{sets['image']}"
-    return f"the runs' test image {where} is not readable here ({reason or 'unavailable'})"
+    where = f"{sets.dataset}/{sets.image}"
+    return (
+        f"the runs' test image {where} is not readable here ({sets.unavailable or 'unavailable'})"
+    )
 
 
 # ------------------------------------------------------------------- live, with a kernel only

@@ -44,7 +44,7 @@ from . import fourier_conv, losses, models, weights
 from . import tasks as T
 from .data import load_images
 from .data.source import resolve
-from .design import loss_label
+from .design import loss_label, schedule_label
 from .losses import DataRangeWarning
 from .metrics import evaluate_batch
 from .precision import Precision
@@ -145,7 +145,7 @@ class TrainConfig:
         return sum(p.steps for p in self.phases)
 
     def schedule_label(self) -> str:
-        return "-".join(p.label() for p in self.phases)
+        return schedule_label(*(p.label() for p in self.phases))
 
     def to_dict(self) -> dict:
         """The configuration as plain data (hashed into the run key). A phase's ``schedule`` is

@@ -37,16 +37,6 @@ def to_uint8(image) -> np.ndarray:
     return (np.clip(arr, 0, 1) * 255).round().astype(np.uint8)
 
 
-def colormap(values: np.ndarray, vmax: float, cmap: str = "magma") -> np.ndarray:
-    """A 2-D map scaled to ``[0, vmax]`` and coloured (``H x W x 3`` uint8)."""
-    from matplotlib import colormaps
-
-    if vmax <= 0:
-        raise ValueError(f"vmax must be positive, got {vmax}")
-    scaled = np.clip(np.asarray(values, dtype=np.float64) / vmax, 0, 1)
-    return (colormaps[cmap](scaled)[..., :3] * 255).round().astype(np.uint8)
-
-
 def png(image, *, scale: int = 1) -> bytes:
     """PNG bytes of an image (see :func:`to_uint8`), enlarged ``scale`` times (nearest)."""
     from PIL import Image

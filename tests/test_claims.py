@@ -215,3 +215,31 @@ def test_the_shift_table_compares_two_profiles_of_one_source():
     moves = [line.rsplit("|", 2)[-2].strip() for line in same.splitlines()[2:]]
     assert moves and set(moves) <= {"survives", "undecided in both", "not run"}
     assert "| l1 beats l2 | Joint denoising + demosaicking | **holds**" in same
+
+
+def test_each_claim_carries_the_chapter_that_decides_it():
+    """The chapters ask for their claims by chapter (no hand-typed claim keys in the notebooks):
+    every claim is in exactly one chapter, and each chapter's notebook asks for it."""
+    import json
+    import re
+
+    from imgloss.claims import CHAPTERS, CLAIMS, chapter_claims
+
+    assert sorted(c.key for ch in CHAPTERS for c in chapter_claims(ch)) == sorted(
+        c.key for c in CLAIMS
+    )
+    assert [c.key for c in chapter_claims("switching")] == [
+        "switch_l2_l1_lowers_l2", "switch_l1_l2_lowers_l2", "switched_similar_l2", "l2_was_stuck"
+    ]  # fmt: skip
+    jpeg = [c.key for c in chapter_claims("table1") if "jpeg" in c.tasks]
+    assert jpeg == ["l1_beats_l2", "msssim_not_better_than_l1", "mix_best",
+                    "msssim_collapses_on_jpeg"]  # fmt: skip
+    asked = set()
+    for path in (REPO / "notebooks").glob("*.ipynb"):
+        cells = json.loads(path.read_text())["cells"]
+        source = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        assert "keys=(" not in source, path.name
+        asked |= set(re.findall(r'claims_markdown\([^)]*chapter="(\w+)"', source))
+    assert asked == set(CHAPTERS)
+    with pytest.raises(ValueError, match="unknown chapter 'table2'; the chapters: table1"):
+        chapter_claims("table2")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from imgloss import cli, design, provenance, runner
+from imgloss import cli, crops, design, provenance, runner
 from imgloss import train as TR
 from imgloss.train import Phase, TrainConfig
 
@@ -70,7 +70,7 @@ def _full_disk(monkeypatch):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
     monkeypatch.setattr(provenance, "atomic_write", refuse)
-    monkeypatch.setattr(runner, "atomic_write", refuse)
+    monkeypatch.setattr(crops, "atomic_write", refuse)  # the runs' figure crops
     monkeypatch.setattr(TR, "atomic_write", refuse)
 
 

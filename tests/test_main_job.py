@@ -182,3 +182,20 @@ def test_the_front_page_opens_with_the_claims_and_the_key_figure(fresh_clone):
     assert front.count("<img") >= 1  # the key figure
     index = (clone / "_build" / "html" / "index.html").read_text()
     assert "00-introduction" in index  # the book opens on it
+
+
+def test_the_book_without_data_shows_the_committed_input_and_reference(fresh_clone):
+    """No data root: the visual comparisons still show the input and the reference (the crops
+    committed beside the results, their licence named), and the sweeps show the networks."""
+    clone, job, _ = fresh_clone
+    assert job.returncode == 0, job.stderr[-3000:]
+    html = clone / "_build" / "html" / "book" / "executed"
+    for page in PAGES.values():
+        text = (html / f"{page}.html").read_text()
+        table = text[text.index('class="imgloss-crops"') :]
+        table = table[: table.index("</table>")]
+        assert table.count('alt="input"') == table.count('alt="reference"') == 2, page
+        assert "committed 8-bit crops" in table and "licence" in table, page
+    sweeps = (html / "07-interactive-sweeps.html").read_text()
+    assert "from the committed 8-bit crops" in sweeps
+    assert "the networks are not shown" not in sweeps

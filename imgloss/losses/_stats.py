@@ -282,10 +282,8 @@ def moment_gradient(
 
 #: Chunking of :class:`SlidingSSIMMeans` on the CPU: the planes of one chunk hold about this many
 #: pixels (8 planes of 256 x 256), and never fewer than ``SSIM_MIN_CHUNK_PLANES`` planes (the
-#: channels-last filter vectorises over the planes: 8 float32 lanes with AVX2). Measured on the
-#: 2-core development machine (16x3x256x256, forward + backward, interleaved rounds, 2026-11-30):
-#: sliding SSIM 82 ms in chunks of 8 planes, 87 ms in chunks of 16, 98 ms in one chunk of all 48
-#: (pyramid MS-SSIM 153 / 157 / 173 ms); the code before chunking took 221 ms for the SSIM.
+#: channels-last filter vectorises over the planes: 8 float32 lanes with AVX2); the timings
+#: behind it are in ``benchmarks/README.md``, "Chunking the sliding filters".
 SSIM_CHUNK_PIXELS = 8 * 256 * 256
 SSIM_MIN_CHUNK_PLANES = 8
 

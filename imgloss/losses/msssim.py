@@ -197,15 +197,10 @@ def _gaussian_sliding_maps_direct(
     return l_top * product, extra_f
 
 
-#: Image/channel planes filtered together by :class:`_GaussianSlidingMaps` on the CPU. Measured
-#: on the 2-core development machine (16x3x256x256 = 48 planes, forward + backward, interleaved
-#: rounds; ratio to our pyramid MS-SSIM in the same rounds): chunks of 8 planes 0.99-1.02x,
-#: 4 planes 1.17x, 16 planes 1.08-1.13x, 24 planes 1.25x, all 48 planes at once 1.77x
-#: (presumably: the channels-last depthwise filter vectorises over the planes, and small chunks
-#: keep the rows of the 57-tap vertical pass in the caches). GPUs get everything in one chunk.
-#: Measured again after the chunk statistics were reworked (2026-11-30, same-process A/B rounds
-#: of the losses' path): 4 planes 1.29x and 16 planes 1.27x the time of 8; splitting each chunk
-#: of 8 into two bands of rows (halos re-filtered) 1.07x.
+#: Image/channel planes filtered together by :class:`_GaussianSlidingMaps` on the CPU: small
+#: chunks keep the rows of the 57-tap vertical pass in the caches while the channels-last
+#: depthwise filter still vectorises over the planes (the chunk sizes measured are in
+#: ``benchmarks/README.md``, "Chunking the sliding filters"). GPUs get everything in one chunk.
 _CPU_CHUNK_PLANES = 8
 
 
