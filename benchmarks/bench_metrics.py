@@ -4,7 +4,7 @@
     python benchmarks/bench_metrics.py --device cuda      # GPU, images batched by shape
     python benchmarks/bench_metrics.py --json out.json --markdown out.md
 
-The inputs are the demosaicking task's noisy test inputs (``imgloss.tasks``). Each measure is
+The inputs are the demosaicking task's noisy test inputs (``imgloss.design.tasks``). Each measure is
 timed over the whole set, in float32; on the GPU, same-sized images are scored as one batch.
 Where piq is importable (it needs torchvision), its implementations of the same measures are
 timed in the same run on the same per-channel inputs, for a ratio against a peer.
@@ -23,9 +23,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from imgloss import metrics as M
-from imgloss import tasks as T
+from imgloss.core.provenance import provenance
 from imgloss.data import is_present, load_images
-from imgloss.provenance import provenance
+from imgloss.design import tasks as T
 
 
 def _sync(device: torch.device) -> None:

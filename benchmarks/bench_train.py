@@ -15,7 +15,7 @@ Measured in one process, so the ratios compare like with like:
   FLOP rate over the float32 matmul rate measured in the *same rounds* (step, loss and matmul
   alternate; the issue's CPU target: >= 0.8), and the quartiles of that ratio taken round by
   round (each step against the matmul timed right after it): the spread of the measurement.
-* ``conv``: which convolution algorithm the network used (:mod:`imgloss.fourier_conv`):
+* ``conv``: which convolution algorithm the network used (:mod:`imgloss.training.fourier_conv`):
   ``direct`` (oneDNN / cuDNN) or ``fourier`` (the CPU default for training patches). GFLOP/s
   are *nominal* throughout: the direct convolution's FLOPs over the time taken, so that the two
   algorithms are compared on the same work; ``fourier_actual_of_matmul`` is the Fourier step's
@@ -33,7 +33,7 @@ Measured in one process, so the ratios compare like with like:
   matmul rate; on the CPU also the Fourier path of the layers that use it (forward, and
   backward for the input and weight gradients together). This shows why oneDNN's direct step
   stays under 0.8 of the matmul rate and where the Fourier path gains.
-* ``trainer``: patches/s of :func:`imgloss.train.train` end to end (sampling, degradation, step,
+* ``trainer``: patches/s of :func:`imgloss.training.trainer.train` end to end (sampling, degradation, step,
   NaN checks, no evaluation), in float32 (the Fourier path on the CPU) and under bfloat16
   autocast (direct convolutions), the numbers to plan the ``paper`` profile with. On a CPU the
   bf16 rows pay off only with native bf16 dot products (``cpu_bf16_flags`` in the JSON).
@@ -56,10 +56,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_losses import interleaved, interleaved_samples
 from torch.utils.flop_counter import FlopCounterMode
 
-from imgloss import fourier_conv, losses, models
-from imgloss.precision import cpu_bf16_flags
-from imgloss.provenance import provenance
-from imgloss.train import Phase, TrainConfig, TrainingData, train
+from imgloss import losses
+from imgloss.core.provenance import provenance
+from imgloss.training import fourier_conv, models
+from imgloss.training.precision import cpu_bf16_flags
+from imgloss.training.trainer import Phase, TrainConfig, TrainingData, train
 
 
 def timed(fn, device: torch.device, rounds: int) -> float:
@@ -327,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     if gpu:
         cases += [(True, False, False, "mix", "direct"), (True, True, False, "mix", "direct")]
     else:  # channels_last is oneDNN's layout lever on the CPU; Fourier is float32's path, and
-        # bfloat16 autocast (direct) the default where the CPU has native bf16 (imgloss.precision)
+        # bfloat16 autocast (direct) the default where the CPU has native bf16 (imgloss.training.precision)
         cases += [(False, True, False, "mix", "direct"), (False, False, False, "mix", "fourier")]
         cases += [(False, False, False, "l2", "fourier")]
         cases += [(True, False, False, "mix", "direct"), (True, True, False, "mix", "direct")]

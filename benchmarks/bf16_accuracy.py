@@ -8,7 +8,7 @@ key (issue 28, item 1).
 The float32 runs are read from ``--results`` (the committed ``results/``; trained with
 ``--precision float32`` where missing); the bfloat16 runs are trained into ``--scratch``. For each
 loss the report gives the paired per-image PSNR difference bf16 - float32 per seed and over all
-seeds (mean and 95% interval under the claims' crossed model, :mod:`imgloss.inference`), next to
+seeds (mean and 95% interval under the claims' crossed model, :mod:`imgloss.results.inference`), next to
 the seed-to-seed spread of the float32 runs (the SD of the three runs' mean PSNR): bfloat16 keeps
 accuracy when the difference is within that spread.
 """
@@ -25,12 +25,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from imgloss import inference, runner
+from imgloss.core.provenance import provenance
 from imgloss.data import resolve_source
-from imgloss.design import spec
-from imgloss.precision import ENV
-from imgloss.provenance import provenance
-from imgloss.records import RunRecord
+from imgloss.design.experiments import spec
+from imgloss.experiments import runner
+from imgloss.results import inference
+from imgloss.results.records import RunRecord
+from imgloss.training.precision import ENV
 
 LOSSES = ("l1", "mix")
 SEEDS = (0, 1, 2)

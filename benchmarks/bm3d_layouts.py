@@ -1,5 +1,5 @@
 """How to show the Bayer mosaic to BM3D, which has no CFA mode: the three layouts of
-:func:`imgloss.bm3d_baseline.bm3d_demosaic` (``whole``, ``planes``, ``tiled``) scored on centre
+:func:`imgloss.experiments.bm3d_baseline.bm3d_demosaic` (``whole``, ``planes``, ``tiled``) scored on centre
 crops of the first test images, the measurement behind the default layout (``whole``).
 
     python benchmarks/bm3d_layouts.py --root DATA_ROOT --out layouts.json [--images 3 --crop 256]
@@ -19,11 +19,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from imgloss import tasks as T
-from imgloss.bm3d_baseline import LAYOUTS, _even_crop, bm3d_demosaic, noisy_test_mosaic
+from imgloss.core.provenance import provenance, write_json
 from imgloss.data import load_images
+from imgloss.design import tasks as T
+from imgloss.experiments.bm3d_baseline import LAYOUTS, _even_crop, bm3d_demosaic, noisy_test_mosaic
 from imgloss.metrics import evaluate
-from imgloss.provenance import provenance, write_json
 
 
 def compare_layouts(dataset: str, images: int, *, crop: int | None, seed: int, root) -> dict:

@@ -61,7 +61,7 @@ RUNS_START=$(date +%s)
 export RUNS_START
 if [ "$left" -gt 30 ]; then
   # experiment by experiment (all of Table 1's seeds first: its wall time is a target), each a
-  # pool of PARALLEL `imgloss train` processes on the GPU (imgloss.executors.run_local); a
+  # pool of PARALLEL `imgloss train` processes on the GPU (imgloss.experiments.executors.run_local); a
   # timeout stops the pool and its processes, and their runs resume next time
   timeout "$left" bash -c 'for e in $EXPERIMENTS; do
       python3 -m imgloss.cli run "$e" --profile "$PROFILE" --device "$DEVICE" \
@@ -73,8 +73,8 @@ fi
 python3 - >> "$OUT/runs.log" 2>&1 <<'EOF'
 import os
 
-from imgloss import runner as R
-from imgloss.records import SourceFolder
+from imgloss.experiments import runner as R
+from imgloss.results.records import SourceFolder
 profile, results = os.environ["PROFILE"], os.environ["RESULTS"]
 runs_start = float(os.environ["RUNS_START"])
 for e in os.environ["EXPERIMENTS"].split():

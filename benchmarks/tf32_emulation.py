@@ -13,7 +13,7 @@ import torch
 
 torch.set_num_threads(2)
 import imgloss.losses._stats as S
-from imgloss.train import Phase, TrainConfig, train
+from imgloss.training.trainer import Phase, TrainConfig, train
 
 
 def tf32_round(t):

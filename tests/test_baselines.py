@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from imgloss import baselines, paper, tasks
-from imgloss.cli import main
+from imgloss.cli.commands import main
+from imgloss.design import paper, tasks
+from imgloss.experiments import baselines
 from imgloss.metrics import METRICS
 
 PAPER_MD = Path(__file__).resolve().parents[2] / "shared" / "paper" / "zhao2017-loss-functions.md"
@@ -153,10 +154,10 @@ def test_report_compares_the_baseline_on_the_images_the_networks_were_scored_on(
     tmp_path, monkeypatch
 ):
     from imgloss.data import embedded_source
-    from imgloss.design import PROFILES, evaluation_settings, run_data
+    from imgloss.design.experiments import PROFILES, evaluation_settings, run_data
     from imgloss.metrics import MetricTable
-    from imgloss.records import RunRecord, folder_for, open_view, summarize_runs
-    from imgloss.report import table1_markdown
+    from imgloss.report.tables import table1_markdown
+    from imgloss.results.records import RunRecord, folder_for, open_view, summarize_runs
 
     monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
     base = baselines.baseline_table("sr", ["embedded_test"], metrics=list(METRICS)[:3])

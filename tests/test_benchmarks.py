@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import bench_train
 
-from imgloss import models
+from imgloss.training import models
 
 
 def test_step_flops_match_torch_flop_counter():

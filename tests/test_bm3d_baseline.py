@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from imgloss import bm3d_baseline as B
-from imgloss import tasks as T
-from imgloss.cli import main
+from imgloss.cli.commands import main
 from imgloss.data import load_embedded
+from imgloss.design import tasks as T
+from imgloss.experiments import bm3d_baseline as B
 from imgloss.metrics import evaluate
 
 needs_bm3d = pytest.mark.skipif(not B.bm3d_available(), reason="optional package bm3d missing")
@@ -28,7 +28,7 @@ def test_noisy_test_mosaic_is_the_networks_test_draw():
     name, clean = _crop()
     noisy = B.noisy_test_mosaic(clean, seed=0, dataset="embedded_test", image=name)
     x, _ = T.get("demosaic").test_pair(clean, seed=0, dataset="embedded_test", image=name)
-    from imgloss.degradations import bilinear_demosaic
+    from imgloss.imaging.degradations import bilinear_demosaic
 
     assert torch.equal(bilinear_demosaic(noisy), x)
 
@@ -64,7 +64,7 @@ def test_missing_bm3d_gives_an_install_hint(monkeypatch, capsys):
 def test_bm3d_baseline_denoises_a_crop_far_better_than_the_noisy_input():
     name, clean = _crop(64)
     noisy = B.noisy_test_mosaic(clean, seed=0, dataset="embedded_test", image=name)
-    from imgloss.degradations import bilinear_demosaic
+    from imgloss.imaging.degradations import bilinear_demosaic
 
     before = evaluate(bilinear_demosaic(noisy).clamp(0, 1), clean, metrics=["psnr"])["psnr"]
     after = evaluate(B.bm3d_demosaic(noisy), clean, metrics=["psnr"])["psnr"]

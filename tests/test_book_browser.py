@@ -52,7 +52,7 @@ def built_book():
         except ImportError:
             _need(False, f"{module} is not installed (pip install -e '.[book]')")
     _need(_chromium() is not None, "no chromium found (apt-get install chromium)")
-    from imgloss import book
+    from imgloss.book import build as book
 
     toc = (REPO / "_toc.yml").read_text()
     pages = ["index"] + re.findall(r"file:\s*(\S+)", toc)
@@ -193,7 +193,7 @@ def test_the_pdf_has_every_chapter_with_its_figures_and_math(built_book, browser
     order, each chapter's title on its first sheet, figures as images, equations typeset."""
     from pypdf import PdfReader
 
-    from imgloss import book_pdf
+    from imgloss.book import pdf as book_pdf
 
     _, pages = built_book
     out = book_pdf.make_pdf(WORK, WORK / "screenshots" / "imgloss-book.pdf", browser=browser)
@@ -337,7 +337,7 @@ def test_figures_are_numbered_with_captions_and_referenced(built_book, browser):
                 "[...document.querySelectorAll('article a.reference.internal span.std-numref')]"
                 ".map(e => e.textContent.trim())"
             )
-            assert refs and all(re.fullmatch(r"Fig\. \d+", r) for r in refs), refs
+            assert refs and all(re.fullmatch(r"(Fig\.|Table) \d+", r) for r in refs), refs
             targets = page.evaluate(
                 "[...document.querySelectorAll('article a.reference.internal')]"
                 ".filter(a => a.querySelector('span.std-numref'))"
@@ -410,7 +410,8 @@ def test_the_committed_input_and_reference_crops_render_without_data(browser, tm
                                                                    monkeypatch):  # fmt: skip
     """A clone without the test data shows the input and the reference beside the networks'
     crops: the committed 8-bit crops, decoded by the browser."""
-    from imgloss import figures, records
+    from imgloss.report import figures
+    from imgloss.results import records
 
     monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
     view = records.open_view(REPO / "results", "quick", root=None)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from imgloss import book
+from imgloss.book import build as book
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((REPO / "_config.yml").read_text())

@@ -10,8 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from imgloss import data, figures, maps, records, report, runner, style, toy
+from imgloss import data
 from imgloss import losses as L
+from imgloss.experiments import runner, toy
+from imgloss.report import figures, style
+from imgloss.report import tables as report
+from imgloss.results import records
+from imgloss.teaching import maps
 
 from .conftest import REAL_IMAGES, to_tensor
 
@@ -116,7 +121,7 @@ def test_fig9_plot_draws_the_four_panels_from_the_experiments():
     matplotlib.use("Agg")
     edge = toy.edge_experiment((1, 3, 9), trials=5, seed=0)
     bias = toy.bias_experiment(3, seed=0)
-    fig = toy.plot_fig9(edge, bias)
+    fig = figures.plot_fig9(edge, bias)
     a, b, c, d = fig.axes[:4]
     assert [ax.get_title()[:3] for ax in (a, b, c, d)] == ["(a)", "(b)", "(c)", "(d)"]
     m, sd = edge["ssim_at_pixel"][9]
@@ -150,7 +155,7 @@ def test_loss_map_plot_shows_each_map_with_its_mean():
 # ------------------------------------------------------------------------------- widgets
 def test_precomputed_slider_links_the_slider_to_the_views_in_the_browser():
     ipywidgets = pytest.importorskip("ipywidgets")
-    from imgloss import widgets
+    from imgloss.teaching import widgets
 
     views = [ipywidgets.HTML(str(i)) for i in range(3)]
     box = widgets.precomputed_slider(["a", "b", "c"], views, description="k", initial=1)
@@ -300,7 +305,7 @@ def _view(tmp_path, **summaries):
 
 # ------------------------------------------------------------------------------- book plumbing
 def test_notebooks_are_parameterized_and_listed_in_the_toc():
-    from imgloss import book
+    from imgloss.book import build as book
 
     toc = (REPO / "_toc.yml").read_text()
     for name in book.NOTEBOOKS:
@@ -316,7 +321,7 @@ def test_notebooks_are_parameterized_and_listed_in_the_toc():
 
 
 def test_cli_book_parameters_are_parsed_as_python_values():
-    from imgloss.cli import _parse_parameters, main
+    from imgloss.cli.commands import _parse_parameters, main
 
     assert _parse_parameters(["seed=1", "profile=paper", "data_root=None", "x=a b"]) == {
         "seed": 1,
@@ -333,7 +338,7 @@ def test_a_failing_notebook_names_itself_and_the_cell(tmp_path, monkeypatch):
     pytest.importorskip("papermill")
     import nbformat
 
-    from imgloss import book
+    from imgloss.book import build as book
 
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "_config.yml").write_text("title: t\n")
@@ -391,7 +396,7 @@ def test_a_notebook_started_in_notebooks_reads_the_committed_results(tmp_path, m
     """JupyterLab starts kernels in ``notebooks/``: the results are still found from the
     repository root, the notebook trains nothing by default, and nothing is written there."""
     papermill = pytest.importorskip("papermill")
-    from imgloss import book
+    from imgloss.book import build as book
 
     monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
     notebooks = REPO / "notebooks"
@@ -419,7 +424,7 @@ def test_a_notebook_started_in_notebooks_reads_the_committed_results(tmp_path, m
     ],
 )
 def test_book_parameters_are_checked_before_any_notebook_runs(parameter, expected, capsys):
-    from imgloss.cli import main
+    from imgloss.cli.commands import main
 
     name = parameter.split("=")[0]
     assert main(["book", "--repo", str(REPO), "--no-build", "-p", parameter]) == 1

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from imgloss import book, cli
+from imgloss.book import build as book
+from imgloss.cli import commands as cli
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW = REPO / ".github" / "workflows" / "book.yml"

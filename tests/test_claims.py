@@ -12,10 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imgloss import claims, cli, records
+from imgloss.cli import commands as cli
+from imgloss.design.paper import TABLE1
 from imgloss.metrics import METRICS
-from imgloss.paper import TABLE1
-from imgloss.scores import Scores
+from imgloss.report import claims
+from imgloss.results import records
+from imgloss.results.scores import Scores
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -175,7 +177,7 @@ def test_cli_prints_the_claims_as_json(capsys):
 def test_the_paper_profiles_geometry_follows_the_committed_ablation():
     """Issue 16's rule: the `paper` profile trains on the larger geometry only if the committed
     three-seed ablation shows it better for some loss (and worse for none)."""
-    from imgloss.design import GEOMETRY_LOSSES, GEOMETRY_PATCH, PROFILES
+    from imgloss.design.experiments import GEOMETRY_LOSSES, GEOMETRY_PATCH, PROFILES
 
     view = records.open_view(REPO / "results", "quick", root=None)
     found = claims.geometry_verdicts(view)
@@ -206,7 +208,7 @@ def test_verdict_shifts_name_each_move():
 
 
 def test_the_shift_table_compares_two_profiles_of_one_source():
-    from imgloss import report
+    from imgloss.report import tables as report
 
     quick = records.open_view(REPO / "results", "quick", root=None)
     nothing = records.View(quick.results, "smoke", quick.tag)
@@ -223,7 +225,7 @@ def test_each_claim_carries_the_chapter_that_decides_it():
     import json
     import re
 
-    from imgloss.claims import CHAPTERS, CLAIMS, chapter_claims
+    from imgloss.report.claims import CHAPTERS, CLAIMS, chapter_claims
 
     assert sorted(c.key for ch in CHAPTERS for c in chapter_claims(ch)) == sorted(
         c.key for c in CLAIMS

@@ -9,11 +9,13 @@ import shutil
 import pytest
 import torch
 
-from imgloss import design, executors, precision, runner
-from imgloss import train as TR
 from imgloss.data.source import resolve
-from imgloss.design import PROFILES, spec
-from imgloss.weights import FINAL, WeightsError, final_state, load_weights
+from imgloss.design import experiments as design
+from imgloss.design.experiments import PROFILES, spec
+from imgloss.experiments import executors, runner
+from imgloss.training import precision
+from imgloss.training import trainer as TR
+from imgloss.training.weights import FINAL, WeightsError, final_state, load_weights
 
 
 def test_precision_follows_the_request_then_the_hardware():
@@ -35,7 +37,7 @@ def test_precision_follows_the_request_then_the_hardware():
 def test_precision_override_from_the_command_line(monkeypatch):
     """``--precision`` sets the environment variable that new runs (and their worker
     processes) follow; the configuration's explicit ``amp`` still wins; a bad value is named."""
-    from imgloss import cli
+    from imgloss.cli import commands as cli
 
     monkeypatch.setenv(precision.ENV, "float32")
     forced = precision.choose("cpu", None, flags=("avx512_bf16",))
@@ -152,8 +154,9 @@ def test_the_probe_is_reported_with_its_gain_and_the_criterion(tmp_path, monkeyp
     paired per image) the book prints with the criterion's verdict."""
     import numpy as np
 
-    from imgloss import records, report
-    from imgloss.design import CONVERGED_GAIN_DB
+    from imgloss.design.experiments import CONVERGED_GAIN_DB
+    from imgloss.report import tables as report
+    from imgloss.results import records
 
     monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)  # the embedded photographs
     runner.run_experiment("convergence", "smoke", results=tmp_path, progress=False)

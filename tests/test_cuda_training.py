@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from imgloss import metrics as M
-from imgloss import runner as R
-from imgloss import train as TR
-from imgloss.sampling import PatchSampler
-from imgloss.train import Phase, TrainConfig
+from imgloss.experiments import runner as R
+from imgloss.training import trainer as TR
+from imgloss.training.sampling import PatchSampler
+from imgloss.training.trainer import Phase, TrainConfig
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

@@ -152,7 +152,7 @@ def test_fetch_rejects_a_download_that_does_not_match(tiny):
 
 
 def test_cli_data_list_and_check(capsys, tmp_path):
-    from imgloss.cli import main
+    from imgloss.cli.commands import main
 
     assert main(["data", "list"]) == 0
     assert "Kodak24     test    24 images" in capsys.readouterr().out

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from imgloss import runner
-from imgloss.cli import main
+from imgloss.cli.commands import main
 from imgloss.data import DataRootError, dataset_ref, resolve_source
-from imgloss.records import RunRecord, SourceFolder
+from imgloss.experiments import runner
+from imgloss.results.records import RunRecord, SourceFolder
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = "IMGLOSS_DATA_ROOT"

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from scipy import ndimage
 
-from imgloss import degradations as D
+from imgloss.imaging import degradations as D
 
 from .conftest import REAL_IMAGES, to_tensor
 

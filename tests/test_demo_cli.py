@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from imgloss import cli
+from imgloss.cli import commands as cli
 from imgloss.losses import PAPER_LOSSES
 
 NOISE = 0.1
@@ -35,7 +35,9 @@ def test_demo_json_losses_and_provenance(demo_out):
     for name, value in values.items():
         assert math.isfinite(value) and value > 0, (name, value)
     provenance = result["provenance"]
-    for key in (  # the common provenance record of imgloss.provenance, plus the demo's settings
+    for (
+        key
+    ) in (  # the common provenance record of imgloss.core.provenance, plus the demo's settings
         "versions",
         "git_commit",
         "device",
@@ -87,9 +89,9 @@ def trained(tmp_path_factory):
     from PIL import Image
     from skimage import data
 
-    from imgloss import runner
     from imgloss.data.source import resolve
-    from imgloss.records import SourceFolder
+    from imgloss.experiments import runner
+    from imgloss.results.records import SourceFolder
 
     mp = pytest.MonkeyPatch()
     mp.delenv("IMGLOSS_DATA_ROOT", raising=False)

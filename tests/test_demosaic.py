@@ -1,4 +1,4 @@
-"""DLMMSE demosaicking (imgloss.demosaic): exactness, Bayer layouts, the reference loops of
+"""DLMMSE demosaicking (imgloss.imaging.demosaic): exactness, Bayer layouts, the reference loops of
 Getreuer's ``dmzhangwu.c``, input validation, and accuracy on Kodak24 / McMaster.
 
 CPSNR convention used throughout: the output is rounded to 8 bits, and the MSE is taken over the
@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from imgloss.degradations import PATTERNS, bayer_masks, bayer_mosaic, bilinear_demosaic
-from imgloss.demosaic import METHODS, demosaic, dlmmse
+from imgloss.imaging.degradations import PATTERNS, bayer_masks, bayer_mosaic, bilinear_demosaic
+from imgloss.imaging.demosaic import METHODS, demosaic, dlmmse
 
 from .conftest import REAL_IMAGES, to_tensor
 
@@ -356,7 +356,7 @@ def _mean_cpsnr(dataset: str, methods) -> dict[str, float]:
 
 
 # Measured with this code (2026-11-27; 8-bit output, 10-pixel border, RGGB, float32; the same
-# table is in the docstring of imgloss.demosaic). They pin the implementation, whose exactness is
+# table is in the docstring of imgloss.imaging.demosaic). They pin the implementation, whose exactness is
 # checked above against the reference loops.
 _MEASURED = {
     "Kodak24": {"dlmmse": 40.23, "bilinear": 30.24, "malvar2004": 35.78, "menon2007": 39.27},

@@ -17,9 +17,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from imgloss import cli, crops, design, provenance, runner
-from imgloss import train as TR
-from imgloss.train import Phase, TrainConfig
+from imgloss.cli import commands as cli
+from imgloss.core import provenance
+from imgloss.design import experiments as design
+from imgloss.experiments import crops, runner
+from imgloss.training import trainer as TR
+from imgloss.training.trainer import Phase, TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = "IMGLOSS_DATA_ROOT"

@@ -1,5 +1,5 @@
 """The figures' input and reference crops committed beside the results
-(:mod:`imgloss.figure_inputs`): written by the runner, byte for byte the crops cut from the data,
+(:mod:`imgloss.experiments.figure_inputs`): written by the runner, byte for byte the crops cut from the data,
 shown by the figures and the sweeps on a clone without the data."""
 
 from __future__ import annotations
@@ -11,9 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imgloss import crops, data, design, figure_inputs, figures, records, sweeps
-from imgloss.crops import CONTEXT, figure_boxes, with_context
-from imgloss.widgets import to_uint8
+from imgloss import data
+from imgloss.design import experiments as design
+from imgloss.experiments import crops, figure_inputs
+from imgloss.experiments.crops import CONTEXT, figure_boxes, with_context
+from imgloss.report import figures
+from imgloss.results import records
+from imgloss.teaching import sweeps
+from imgloss.teaching.widgets import to_uint8
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -117,7 +122,7 @@ def test_the_runner_writes_them_once_for_each_task(tmp_path, no_data_root):
     """On the embedded photographs (always at hand): ``imgloss run`` writes the figure inputs
     of the experiment's tasks; they are the crops of the runs' first test image, and a second
     run leaves them as they are."""
-    from imgloss import runner
+    from imgloss.experiments import runner
 
     runner.run_experiment("table1", "smoke", results=tmp_path, tasks=["sr"], progress=False)
     view = records.open_view(tmp_path, "smoke")

@@ -13,8 +13,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from imgloss import fourier_conv as fc
-from imgloss import models
+from imgloss.training import fourier_conv as fc
+from imgloss.training import models
 
 # (N, C_in, C_out, H, W, kh, kw): odd and even sides, non-square inputs and kernels, 1 x 1,
 # a kernel as large as the input, a single image

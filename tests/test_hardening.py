@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from imgloss import claims, executors
-from imgloss.cli import main
+from imgloss.cli.commands import main
+from imgloss.experiments import executors
+from imgloss.report import claims
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -72,7 +73,8 @@ def test_a_closed_pipe_ends_the_command_quietly():
 
 
 def test_a_run_record_copied_into_another_runs_folder_is_refused(tmp_path, monkeypatch):
-    from imgloss import records, runner
+    from imgloss.experiments import runner
+    from imgloss.results import records
 
     monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
     l1, l2 = runner.spec("sr", "l1"), runner.spec("sr", "l2")
@@ -111,7 +113,9 @@ def test_migrate_leaves_todays_layout_alone(tmp_path, capsys):
 def test_results_from_uncommitted_changes_carry_a_diff_hash_and_are_flagged(monkeypatch):
     import re
 
-    from imgloss import provenance, records, report
+    from imgloss.core import provenance
+    from imgloss.report import tables as report
+    from imgloss.results import records
 
     monkeypatch.delenv("IMGLOSS_COMMIT", raising=False)
     commit = provenance.git_commit()

@@ -1,13 +1,14 @@
-"""Identifiers built and parsed in one place: schedule labels (:func:`imgloss.design.
-schedule_label`, :func:`imgloss.design.label_phases`) and the runs' crop file names
-(:class:`imgloss.crops.CropFile`), robust to hyphens in image names."""
+"""Identifiers built and parsed in one place: schedule labels (:func:`imgloss.design.experiments.
+schedule_label`, :func:`imgloss.design.experiments.label_phases`) and the runs' crop file names
+(:class:`imgloss.experiments.crops.CropFile`), robust to hyphens in image names."""
 
 from __future__ import annotations
 
 import pytest
 
-from imgloss import design, style
-from imgloss.crops import CropFile
+from imgloss.design import experiments as design
+from imgloss.experiments.crops import CropFile
+from imgloss.report import style
 
 
 @pytest.mark.parametrize(

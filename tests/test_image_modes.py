@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imgloss.cli import main
+from imgloss.cli.commands import main
 from imgloss.data.image_files import read_rgb
 
 FORMATS = {  # the modes each format can store

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from imgloss import inference as inf
+from imgloss.results import inference as inf
 
 
 def _crossed(rng, n_images=24, n_seeds=3, delta=0.5, image_sd=0.3, seed_sd=0.25, error_sd=0.1):

@@ -15,8 +15,8 @@ import pytest
 import torch
 
 import imgloss.losses as L
-from imgloss import cli, demo
 from imgloss import metrics as M
+from imgloss.cli import commands as cli
 from imgloss.losses import DataRangeWarning
 from imgloss.losses import validation as V
 from imgloss.metrics import MetricNaNWarning
@@ -26,6 +26,7 @@ from imgloss.metrics.iwssim import iw_ssim
 from imgloss.metrics.pixel import psnr
 from imgloss.metrics.ssim import ms_ssim as metric_ms_ssim
 from imgloss.metrics.ssim import ssim as metric_ssim
+from imgloss.teaching import demo
 
 INF, NAN = float("inf"), float("nan")
 

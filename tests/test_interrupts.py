@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from imgloss import records, runner
-from imgloss import train as TR
+from imgloss.experiments import runner
+from imgloss.results import records
+from imgloss.training import trainer as TR
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +87,8 @@ def test_no_run_of_a_pool_starts_after_an_interrupt(tmp_path, monkeypatch):
     import signal
     import threading
 
-    from imgloss import executors
     from imgloss.data.source import resolve
+    from imgloss.experiments import executors
 
     monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
     started, terminated = [], []

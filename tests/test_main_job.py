@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from imgloss import records
-from imgloss.design import PROFILES, experiment_runs
-from imgloss.estimate import of_view
+from imgloss.design.experiments import PROFILES, experiment_runs
+from imgloss.results import records
+from imgloss.results.estimate import of_view
 
 REPO = Path(__file__).resolve().parents[1]
 REQUIRED = os.environ.get("IMGLOSS_REQUIRE_BOOK") == "1"
@@ -64,7 +64,7 @@ def fresh_clone(tmp_path_factory):
         except ImportError:
             _need(False, f"{module} is not installed (pip install -e '.[book]')")
     _need(shutil.which("git") is not None, "git is not installed")
-    from imgloss import book
+    from imgloss.book import build as book
 
     try:
         vendor = book.vendor_js(REPO)  # cached in the checkout (ignored): fetched from npm once
@@ -106,7 +106,7 @@ def test_the_main_job_trains_nothing_and_leaves_committed_files_untouched(fresh_
 
 def _our_table1_markers(view: records.View, task: str) -> tuple[str, str]:
     """The heading of our Table 1 for ``task`` and its l1 PSNR as the table prints it."""
-    from imgloss.tasks import TASKS
+    from imgloss.design.tasks import TASKS
 
     summary = view.summary("table1")
     dataset = summary.datasets(task)[0]
@@ -150,7 +150,7 @@ def test_the_readme_quotes_the_measured_time_of_the_quick_profile():
     assert match, "the README states the quick profile's time"
     assert int(match.group(1)) == estimate.runs
     assert abs(int(match.group(2)) - estimate.minutes) <= 1
-    for place in ("scripts/reproduce.sh", "imgloss/design.py"):
+    for place in ("scripts/reproduce.sh", "imgloss/design/experiments.py"):
         text = (REPO / place).read_text()
         assert "--estimate" in text and not re.search(r"\d+ min(utes)? on 2", text), place
 

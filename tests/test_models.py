@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from imgloss import models
+from imgloss.training import models
 
 
 def test_paper_net_has_the_papers_layers_and_margin():
@@ -78,8 +78,8 @@ def test_bad_inputs():
 def test_a_training_configuration_touches_no_random_generator():
     """Building a TrainConfig (every run_dir() call does) must not advance torch's global
     generator: the network's margin comes from its layer list, not from building it."""
-    from imgloss import models
-    from imgloss.train import Phase, TrainConfig
+    from imgloss.training import models
+    from imgloss.training.trainer import Phase, TrainConfig
 
     for task in ("demosaic", "sr", "jpeg"):
         assert models.margin_for(task) == models.for_task(task).margin

@@ -1,4 +1,4 @@
-"""Numbered tables (:mod:`imgloss.numbered`): every Markdown table of the report becomes a MyST
+"""Numbered tables (:mod:`imgloss.report.numbered`): every Markdown table of the report becomes a MyST
 ``{table}`` directive with a name and a caption, parsed back here with the MyST parser the book
 uses (markdown-it with the MyST plugins)."""
 
@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from imgloss import records, report
-from imgloss.numbered import numbered
+from imgloss.report import tables as report
+from imgloss.report.numbered import numbered
+from imgloss.results import records
 
 REPO = Path(__file__).resolve().parents[1]
 

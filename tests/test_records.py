@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from imgloss import records, runner
 from imgloss.data import DatasetRef, embedded_source
-from imgloss.records import (
+from imgloss.experiments import runner
+from imgloss.results import records
+from imgloss.results.records import (
     BaselineRecord,
     BM3DRecord,
     ExperimentSummary,
@@ -177,7 +178,7 @@ def _as_schema_1(record: RunRecord, root: str) -> dict:
 def test_migration_of_schema_1_results_recreates_the_committed_layout(tmp_path):
     """Schema 1 files, made from the committed runs, migrate into the very folders (keys) the
     committed runs have, with the same measures; summaries are rewritten; nothing is lost."""
-    from imgloss.migrate import migrate
+    from imgloss.experiments.migrate import migrate
 
     data_root = tmp_path / "data"  # the registered datasets present, as folders of files
     source = records.open_view(RESULTS, "quick", root=None).source
@@ -221,7 +222,7 @@ def _fake_dataset(root: Path, name: str) -> None:
 
 def test_a_failing_migration_changes_nothing(tmp_path):
     """All or nothing: one unmappable run among good ones, and the folder is as it was."""
-    from imgloss.migrate import MigrationError, migrate
+    from imgloss.experiments.migrate import MigrationError, migrate
 
     data_root = tmp_path / "data"
     source = records.open_view(RESULTS, "quick", root=None).source

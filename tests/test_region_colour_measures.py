@@ -122,7 +122,7 @@ def test_fsimc_never_exceeds_the_luminance_fsim_but_can_exceed_the_per_channel_m
     """Why our FSIMc lies above our FSIM while the paper's lies below: the paper's pattern is
     FeatureSIM.m's two outputs (luminance FSIM >= FSIMc, always); ours is the caption's mean over
     R, G and B, which per-channel noise pulls below the luminance FSIM."""
-    from imgloss import tasks
+    from imgloss.design import tasks
 
     y = _photo().float()
     x, _ = tasks.get("demosaic").test_pair(y, seed=0, dataset="t", image="astronaut")
@@ -140,8 +140,8 @@ def test_fsimc_never_exceeds_the_luminance_fsim_but_can_exceed_the_per_channel_m
 def test_figure_crops_are_the_flattest_and_the_edgiest_windows():
     from dataclasses import replace
 
-    from imgloss.crops import CROP_REGIONS, figure_boxes
-    from imgloss.design import PROFILES
+    from imgloss.design.experiments import PROFILES
+    from imgloss.experiments.crops import CROP_REGIONS, figure_boxes
 
     rng = np.random.default_rng(0)
     y = torch.full((1, 3, 128, 192), 0.5, dtype=torch.float32)

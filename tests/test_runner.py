@@ -9,11 +9,12 @@ from dataclasses import replace
 import pytest
 import torch
 
-from imgloss import models, tasks
-from imgloss import runner as R
-from imgloss.cli import main
+from imgloss.cli.commands import main
+from imgloss.design import tasks
+from imgloss.experiments import runner as R
 from imgloss.metrics import EXTRA_METRICS, METRICS
-from imgloss.weights import WeightsError
+from imgloss.training import models
+from imgloss.training.weights import WeightsError
 
 # The smoke profile on the bundled photographs: no data root needed, seconds per run.
 SMOKE = R.PROFILES["smoke"]
@@ -194,8 +195,8 @@ def test_summary_has_means_and_confidence_intervals_over_seeds(tmp_path, embedde
     assert len(cell["values"]) == 2 and cell["mean"] == pytest.approx(sum(cell["values"]) / 2)
     assert set(summary["tasks"]["sr"]) == {"l2", "l1", "msssim", "mix"}
     assert summary["source"] == "embedded" and len(summary["runs"]) == 8
-    from imgloss.records import open_view
-    from imgloss.report import table1_markdown
+    from imgloss.report.tables import table1_markdown
+    from imgloss.results.records import open_view
 
     text = table1_markdown(open_view(tmp_path, "smoke"))
     assert "Super-resolution (x3), embedded_test" in text and "seeds per cell: 2" in text
@@ -203,7 +204,7 @@ def test_summary_has_means_and_confidence_intervals_over_seeds(tmp_path, embedde
     assert summary["evaluation"]["test_crop"] == 192
     assert " ± " in text and "**" in text  # CIs, and the best of ours in bold
     assert "The paper's Table 1, Super-resolution" in text and "31.34" in text  # labelled
-    from imgloss.records import ci95
+    from imgloss.results.records import ci95
 
     assert ci95([1.0]) is None
     assert ci95([1.0, 3.0]) == pytest.approx(12.7062 * 2**0.5 / 2**0.5, rel=1e-4)
@@ -322,8 +323,8 @@ def test_concurrent_launches_of_one_run_train_it_once(tmp_path, embedded, monkey
 
 
 def test_switching_experiment_and_its_report(tmp_path, embedded):
-    from imgloss.records import open_view
-    from imgloss.report import switching_markdown
+    from imgloss.report.tables import switching_markdown
+    from imgloss.results.records import open_view
 
     assert switching_markdown(open_view(tmp_path, "smoke")) == ""  # nothing run yet
     R.run_experiment("switching", SMOKE, results=tmp_path, device="cpu", progress=False)

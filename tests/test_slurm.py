@@ -18,10 +18,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from imgloss import cli, design, executors, runner
-from imgloss import train as TR
-from imgloss.records import ExperimentSummary, RunRecord, SourceFolder
-from imgloss.weights import FINAL, load_weights
+from imgloss.cli import commands as cli
+from imgloss.design import experiments as design
+from imgloss.experiments import executors, runner
+from imgloss.results.records import ExperimentSummary, RunRecord, SourceFolder
+from imgloss.training import trainer as TR
+from imgloss.training.weights import FINAL, load_weights
 
 REPO = Path(__file__).resolve().parents[1]
 REQUIRED = os.environ.get("IMGLOSS_REQUIRE_SLURM") == "1"

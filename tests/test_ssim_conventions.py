@@ -229,7 +229,7 @@ def test_the_noisy_input_under_our_convention_is_table_1s_noisy_column(monkeypat
     # baselines do: under imgloss's convention it must give the committed Noisy column exactly.
     import json
 
-    from imgloss import which_ssim
+    from imgloss.teaching import which_ssim
 
     assert which_ssim.noisy_input_ssim(tmp_path) is None  # a data root without Kodak24
     root = os.environ.get("IMGLOSS_DATA_ROOT")

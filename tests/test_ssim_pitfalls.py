@@ -12,7 +12,7 @@ import warnings
 
 import pytest
 
-from imgloss import ssim_pitfalls as sp
+from imgloss.teaching import ssim_pitfalls as sp
 
 
 def _items() -> dict[str, sp.Pitfall]:

@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from imgloss import maps, sweeps
+from imgloss.teaching import maps, sweeps
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,8 +108,9 @@ def test_the_sweep_note_gives_the_true_reason_for_leaving_the_networks_out(
     # The committed quick results were made on Kodak24: without a data root (and without the
     # committed crops of its test image) the note says so; with a data root that lacks Kodak24
     # it names the dataset instead of "no data root".
-    from imgloss import design, figure_inputs
-    from imgloss.records import open_view
+    from imgloss.design import experiments as design
+    from imgloss.experiments import figure_inputs
+    from imgloss.results.records import open_view
 
     monkeypatch.setattr(figure_inputs, "load", lambda *a, **k: None)
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from imgloss import degradations as D
-from imgloss import tasks as T
-from imgloss.sampling import PatchSampler
+from imgloss.design import tasks as T
+from imgloss.imaging import degradations as D
+from imgloss.training.sampling import PatchSampler
 
 
 def _clean(h=48, w=60, seed=0) -> torch.Tensor:
@@ -168,7 +168,7 @@ def test_datasets_are_tagged_only_with_real_tasks():
 
 def test_no_code_outside_the_tasks_module_asks_which_task_it_has():
     """Task behaviour (network, corruption policy, storage, baseline extras) lives in
-    imgloss.tasks.Task; elsewhere a task is only looked up, never compared by name."""
+    imgloss.design.tasks.Task; elsewhere a task is only looked up, never compared by name."""
     import re
     from pathlib import Path
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from imgloss import train as TR
-from imgloss.train import NonFiniteLossError, Phase, TrainConfig
+from imgloss.training import trainer as TR
+from imgloss.training.trainer import NonFiniteLossError, Phase, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,8 +106,8 @@ def test_training_is_deterministic_and_learns(tmp_path):
     assert {"val_l2", "val_psnr", "val_ssim", "lr", "loss", "phase"} <= set(c[0])
     s = a["summary"]
     assert s["steps"] == 9 and s["patches"] == 36 and s["train_data"]["name"] == "embedded_train"
-    # PaperNet on CPU float32 patches trains on the Fourier path (imgloss.fourier_conv); under
-    # bfloat16 autocast (a CPU with native bf16: imgloss.precision) on oneDNN's direct kernels
+    # PaperNet on CPU float32 patches trains on the Fourier path (imgloss.training.fourier_conv); under
+    # bfloat16 autocast (a CPU with native bf16: imgloss.training.precision) on oneDNN's direct kernels
     fp32 = s["precision"]["network"] == "float32"
     assert s["conv_algorithm"] == ("fourier" if fp32 else "direct")
     assert s["amp_bfloat16"] is (not fp32)
@@ -117,8 +117,8 @@ def test_training_is_deterministic_and_learns(tmp_path):
 def test_bfloat16_on_the_cpu_trains_channels_last_and_saves_plain_weights(tmp_path):
     # oneDNN's bf16 kernels are faster in channels-last (benchmarks/results/train-cpu-bf16.md);
     # the final weights (runner: model.safetensors) stay in the plain layout and load anywhere.
-    from imgloss import models
-    from imgloss.weights import load_weights, save_final
+    from imgloss.training import models
+    from imgloss.training.weights import load_weights, save_final
 
     out = TR.train(tiny(Phase("l1", 3), amp=True), tmp_path / "bf16", device="cpu", progress=False)
     assert out["summary"]["memory_format"] == "channels_last"
@@ -199,7 +199,7 @@ def test_checkpoint_refuses_non_finite_weights(tmp_path):
 _CHILD = """
 import sys, torch
 torch.set_num_threads(1)
-from imgloss.train import Phase, TrainConfig, train
+from imgloss.training.trainer import Phase, TrainConfig, train
 cfg = TrainConfig("demosaic", (Phase("mix", 400),), batch_size=4, eval_every=5,
                   checkpoint_every=5, train_set="embedded_train", val_set="embedded_test",
                   val_crops=2, val_size=40)

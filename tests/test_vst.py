@@ -1,4 +1,4 @@
-"""The generalized Anscombe transform and its exact unbiased inverse (imgloss.vst).
+"""The generalized Anscombe transform and its exact unbiased inverse (imgloss.imaging.vst).
 
 Monte-Carlo checks draw from the task's own simulator (:func:`poisson_gaussian`) with seeded
 generators; tolerances come from the Monte-Carlo standard errors.
@@ -11,8 +11,8 @@ import math
 import pytest
 import torch
 
-from imgloss.degradations import FOI_A, FOI_B, poisson_gaussian
-from imgloss.vst import (
+from imgloss.imaging.degradations import FOI_A, FOI_B, poisson_gaussian
+from imgloss.imaging.vst import (
     gat,
     gat_inverse_algebraic,
     gat_inverse_asymptotic,

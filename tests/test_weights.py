@@ -9,9 +9,10 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from imgloss import design, models
-from imgloss import runner as R
-from imgloss.weights import WeightsError, final_state, load_weights, save_final
+from imgloss.design import experiments as design
+from imgloss.experiments import runner as R
+from imgloss.training import models
+from imgloss.training.weights import WeightsError, final_state, load_weights, save_final
 
 
 def _state():

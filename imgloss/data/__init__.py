@@ -5,6 +5,8 @@
     data.DATASETS["Kodak24"].count        # 24
     images = data.load("Kodak24")         # checks every file against its checksum first
     name, img = data.load_image("Kodak24", "kodim01")  # one file, checked alone
+
+Layer 1: the datasets. It may import ``imgloss.core`` only.
 """
 
 from .embedded import EMBEDDED, is_embedded, load_embedded

@@ -8,12 +8,12 @@ A *data source* is what a data root resolves to, once, before anything runs:
   folder that does not exist, holds no registered dataset, or holds a dataset with files missing
   is refused with :class:`DataRootError`, never silently replaced by the embedded photographs.
 
-Each dataset is named by a :class:`DatasetRef`: its name, its number of images and a checksum:
-for a registered dataset the SHA-256 of its manifest entry (the pixel checksums of all its files,
-which :func:`imgloss.data.load_images` verifies on reading), for an embedded one the SHA-256 of
-its decoded pixels. A source's :attr:`DataSource.tag` (``embedded`` or ``registered-<8 hex>``)
-names the folder its results live in (:mod:`imgloss.records`), so results made on different data
-never meet; a run's own key also covers the exact datasets it used (:class:`RunData`).
+Each dataset is named by a :class:`DatasetRef`: its name, its number of images and a checksum: for a
+registered dataset the SHA-256 of its manifest entry (the pixel checksums of all its files, which
+:func:`imgloss.data.load_images` verifies on reading), for an embedded one the SHA-256 of its
+decoded pixels. A source's :attr:`DataSource.tag` (``embedded`` or ``registered-<8 hex>``) names the
+folder its results live in (:mod:`imgloss.results.records`), so results made on different data never
+meet; a run's own key also covers the exact datasets it used (:class:`RunData`).
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ class DataSource:
         raise DataRootError(f"dataset {name} is not part of the data source {self.tag}")
 
     def train_set(self, task) -> str:
-        """The training set of ``task`` (an :class:`imgloss.tasks.Task`) in this source."""
+        """The training set of ``task`` (an :class:`imgloss.design.tasks.Task`) in this source."""
         if self.kind == "embedded":
             return "embedded_train"
         if task.train_set not in self.names:

@@ -13,6 +13,8 @@ Module API, and the registry that uses the paper's names::
 Options are validated where they are given (module constructors, and every functional call);
 inputs far outside ``[0, data_range]`` (e.g. 0-255 images with the default ``data_range=1``)
 give a :class:`DataRangeWarning` unless ``check_finite=False``.
+
+Layer 1: the paper's losses. It may import ``imgloss.core`` only.
 """
 
 from .closed_form import (

@@ -220,7 +220,8 @@ def channels_last_is_faster(device: torch.device) -> bool:
 
 
 def unstack(stacked: torch.Tensor, count: int, n: int, c: int) -> list[torch.Tensor]:
-    """Inverse of :func:`stack_for_filtering` (views, no copy): ``count`` tensors ``(N, C, h, w)``."""
+    """Inverse of :func:`stack_for_filtering` (views, no copy): ``count`` tensors ``(N, C, h,
+    w)``."""
     h, w = stacked.shape[-2:]
     return [block.reshape(n, c, h, w) for block in stacked.chunk(count, dim=1)]
 

@@ -48,7 +48,8 @@ def reduce(values: torch.Tensor, reduction: str) -> torch.Tensor:
 
 
 class FunctionalLoss(nn.Module):
-    """Module form of a functional loss: ``forward`` calls ``loss_fn(prediction, target, **options)``.
+    """Module form of a functional loss: ``forward`` calls ``loss_fn(prediction, target,
+    **options)``.
 
     Subclasses validate their options in ``__init__`` and store them in ``self.options``.
     """

@@ -474,9 +474,10 @@ def gaussian_sliding_means(
     """``(N, C)`` means of :func:`gaussian_sliding_maps`'s map over its valid region.
 
     Fused (:func:`imgloss.losses.fused.sliding_means`, one kernel each way) where
-    :func:`imgloss.losses.fused.use_fused`; else on the CPU, :class:`_GaussianSlidingMeans` (the gradient computed with the values, chunk by
-    chunk); elsewhere, and while ``torch.compile`` traces (it fuses the plain operations of the
-    direct path instead), the mean of :func:`gaussian_sliding_maps`'s map.
+    :func:`imgloss.losses.fused.use_fused`; else on the CPU, :class:`_GaussianSlidingMeans` (the
+    gradient computed with the values, chunk by chunk); elsewhere, and while ``torch.compile``
+    traces (it fuses the plain operations of the direct path instead), the mean of
+    :func:`gaussian_sliding_maps`'s map.
     """
     if fused.use_fused(x):
         windows = tuple((s, gaussian_radius(s)) for s in sigmas)

@@ -183,7 +183,8 @@ def ssim_map(
 
 
 def ssim_loss(prediction: torch.Tensor, target: torch.Tensor, **options) -> torch.Tensor:
-    """``L^SSIM = 1 - SSIM`` (eq. 6 in sliding mode, eq. 7 in patch mode); options as :func:`ssim`."""
+    """``L^SSIM = 1 - SSIM`` (eq. 6 in sliding mode, eq. 7 in patch mode); options as
+    :func:`ssim`."""
     return 1 - ssim(prediction, target, **options)
 
 

@@ -45,7 +45,8 @@ RANGE_LOW = -0.5
 
 
 class DataRangeWarning(UserWarning):
-    """An input has values far outside ``[0, data_range]`` (e.g. a 0-255 image, ``data_range=1``)."""
+    """An input has values far outside ``[0, data_range]`` (e.g. a 0-255 image,
+    ``data_range=1``)."""
 
 
 def _autocast_active(t: torch.Tensor) -> bool:

@@ -28,6 +28,10 @@ Input checks: inputs far outside ``[0, data_range]`` (above ``1.5 * data_range``
 naming the images); the individual measures that take ``data_range`` warn too. A NaN value (FSIM
 and FSIMc of two constant images are NaN, as in the authors' MATLAB code) gives a
 :class:`MetricNaNWarning` naming the image(s) and the measure; means over it stay NaN.
+
+Layer 2: the measures. It may import ``imgloss.core`` and, for the input checks, the filters
+and the SSIM statistics, :mod:`imgloss.losses` (those shared pieces are still to move below
+both).
 """
 
 from __future__ import annotations

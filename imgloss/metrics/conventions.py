@@ -2,7 +2,8 @@
 
 Every library computes "SSIM" with the same formula (Wang et al. 2004, eq. 4 of the paper),
 
-    SSIM(p) = (2 mu_x mu_y + C1) (2 sigma_xy + C2) / ((mu_x^2 + mu_y^2 + C1)(sigma_x^2 + sigma_y^2 + C2)),
+    SSIM(p) = (2 mu_x mu_y + C1) (2 sigma_xy + C2) / ((mu_x^2 + mu_y^2 + C1)(sigma_x^2 + sigma_y^2 +
+    C2)),
 
 ``C1 = (K1 L)^2``, ``C2 = (K2 L)^2``, with local moments from a window around ``p``, and then
 averages the map. They differ in everything around it: the window and where it is truncated,

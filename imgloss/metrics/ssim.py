@@ -3,21 +3,20 @@
 Both are computed on each channel separately, ``(N, C, H, W) -> (N, C)``; the paper's Table 1
 reports the mean over R, G and B. Inputs are in ``[0, data_range]``.
 
-* :func:`ssim` follows Wang's ``ssim.m`` (2009 release): 11 x 11 Gaussian window with
-  ``sigma = 1.5``, ``K = (0.01, 0.03)``, statistics over the *valid* region only (``filter2(...,
-  'valid')``), mean of the SSIM map. That release first **downsamples** images automatically by
-  ``f = max(1, round(min(H, W) / 256))`` with an ``f x f`` box filter ('symmetric' borders) and
-  ``(1:f:end, 1:f:end)`` subsampling, to mimic a typical viewing distance; the original 2004
-  ``ssim_index.m`` (like scikit-image and pytorch-msssim) does not; piq does by default. The choice changes
-  the value a lot on large noisy images (the box filter removes much of the noise), so both are
-  offered: ``downsample=False`` (the default) or ``True``. See ``SSIM_DOWNSAMPLE_DEFAULT``
-  for why the default is what it is.
-* :func:`ms_ssim` follows Wang's ``msssim.m`` (2003): five scales, weights
-  ``(0.0448, 0.2856, 0.3001, 0.2363, 0.1333)``, the same window and constants per scale, a
-  2 x 2 box filter with 'symmetric' borders and ``(1:2:end, 1:2:end)`` between scales, and
-  ``prod_{j<5} cs_j^{w_j} * (l_5 cs_5)^{w_5}``. It never downsamples automatically. This is
-  :func:`imgloss.losses.ms_ssim` with ``variant="pyramid"``, which the tests check against
-  pytorch-msssim and the MATLAB odd-size rule.
+* :func:`ssim` follows Wang's ``ssim.m`` (2009 release): 11 x 11 Gaussian window with ``sigma =
+  1.5``, ``K = (0.01, 0.03)``, statistics over the *valid* region only (``filter2(..., 'valid')``),
+  mean of the SSIM map. That release first **downsamples** images automatically by ``f = max(1,
+  round(min(H, W) / 256))`` with an ``f x f`` box filter ('symmetric' borders) and ``(1:f:end,
+  1:f:end)`` subsampling, to mimic a typical viewing distance; the original 2004 ``ssim_index.m``
+  (like scikit-image and pytorch-msssim) does not; piq does by default. The choice changes the value
+  a lot on large noisy images (the box filter removes much of the noise), so both are offered:
+  ``downsample=False`` (the default) or ``True``. See ``SSIM_DOWNSAMPLE_DEFAULT`` for why the
+  default is what it is.
+* :func:`ms_ssim` follows Wang's ``msssim.m`` (2003): five scales, weights ``(0.0448, 0.2856,
+  0.3001, 0.2363, 0.1333)``, the same window and constants per scale, a 2 x 2 box filter with
+  'symmetric' borders and ``(1:2:end, 1:2:end)`` between scales, and ``prod_{j<5} cs_j^{w_j} * (l_5
+  cs_5)^{w_5}``. It never downsamples automatically. This is :func:`imgloss.losses.ms_ssim` with
+  ``variant="pyramid"``, which the tests check against pytorch-msssim and the MATLAB odd-size rule.
 
 Both take a ``convention`` (:mod:`imgloss.metrics.conventions`): the default ``"imgloss"`` is
 the behaviour above; ``"matlab"``, ``"skimage"``, ``"pytorch_msssim"``, ``"torchmetrics"``,

@@ -1,0 +1,136 @@
+"""A batch of runs within a time budget (``imgloss run ... --budget 2h``).
+
+The runs of the experiments are taken in their design order (each run once: experiments share runs).
+Before a run starts, its remaining cost (its own training and that of any unfinished parent, plus
+their evaluations) is turned into seconds with the measured throughput
+(:mod:`imgloss.experiments.budget`); a run that would end past the budget is left for the next
+batch, and so is everything after it, so that a batch never leaves the design's order with holes.
+The batch reports what it finished and what is left with its estimated time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from imgloss.data.source import DataSource
+from imgloss.design import tasks as T
+from imgloss.design.experiments import Profile, RunSpec, experiment_runs, run_data
+from imgloss.experiments.budget import (
+    EVAL_SHARE,
+    Budget,
+    Throughput,
+    measured,
+    run_seconds,
+    timed_steps,
+)
+from imgloss.experiments.runner import is_finished, run_dir, run_one, train_config
+from imgloss.results.records import SourceFolder
+from imgloss.training.precision import choose as choose_precision
+from imgloss.training.trainer import pick_device
+
+
+@dataclass
+class Batch:
+    """What a budgeted batch did: runs finished in it, runs left, their estimated seconds."""
+
+    finished: list[RunSpec] = field(default_factory=list)
+    left: list[RunSpec] = field(default_factory=list)
+    left_s: float = 0.0
+    throughput: Throughput | None = None
+
+
+def pending_patches(
+    run: RunSpec, profile: Profile, results, source: DataSource, done: frozenset = frozenset()
+) -> tuple[int, int]:
+    """``(training patches, evaluations)`` that :func:`imgloss.experiments.runner.run_one` would
+    still make for ``run``: its own phases beyond its parent's, and those of unfinished parents
+    (runs in ``done`` count as finished)."""
+    if run in done or is_finished(run_dir(results, run, profile, source)):
+        return 0, 0
+    data = run_data(source, T.get(run.task), profile)
+    cfg = train_config(run, profile, data)
+    parent = run.parent()
+    if parent is None:
+        return cfg.total_steps * cfg.batch_size, 1
+    patches, evals = pending_patches(parent, profile, results, source, done)
+    parent_steps = train_config(parent, profile, data).total_steps
+    return patches + (cfg.total_steps - parent_steps) * cfg.batch_size, evals + 1
+
+
+def unique_runs(experiments, profile: Profile, tasks=None) -> list[RunSpec]:
+    """The runs of ``experiments`` in design order, each once."""
+    seen: dict[RunSpec, None] = {}
+    for experiment in experiments:
+        for r in experiment_runs(experiment, profile, tasks):
+            seen.setdefault(r, None)
+    return list(seen)
+
+
+def throughput(runs, profile: Profile, results, source: DataSource, device) -> Throughput:
+    """The measured throughput on this device: from finished runs, else from timed steps."""
+    dev = pick_device(device)
+    network = "bfloat16-autocast" if choose_precision(dev.type, None).bfloat16 else "float32"
+    folder = SourceFolder(Path(results), source.tag).runs(profile.name)
+    found = measured(folder, dev.type, network)
+    if found is not None:
+        return found
+    first = runs[0]
+    cfg = train_config(first, profile, run_data(source, T.get(first.task), profile))
+    per_patch = timed_steps(cfg, dev)
+    eval_s = EVAL_SHARE * per_patch * profile.steps * profile.batch_size
+    return Throughput(per_patch, eval_s, 0, dev.type, network)
+
+
+def run_within(
+    budget_s: float,
+    experiments,
+    profile: Profile,
+    source: DataSource,
+    *,
+    results: str | os.PathLike = "results",
+    device=None,
+    root=None,
+    tasks=None,
+    progress: bool = True,
+    say=print,
+) -> Batch:
+    """Run the unfinished runs of ``experiments`` in order while each fits in what is left
+    of ``budget_s`` seconds; return the :class:`Batch`."""
+    budget = Budget(budget_s)
+    runs = [
+        r for r in unique_runs(experiments, profile, tasks)
+        if not is_finished(run_dir(results, r, profile, source))
+    ]  # fmt: skip
+    batch = Batch()
+    if not runs:
+        return batch
+    batch.throughput = throughput(runs, profile, results, source, device)
+    say(f"budget {budget_s / 3600:.2f} h; throughput {batch.throughput.describe()}")
+    for i, run in enumerate(runs):
+        estimate = run_seconds(*pending_patches(run, profile, results, source), batch.throughput)
+        if not budget.fits(estimate):
+            batch.left = runs[i:]
+            batch.left_s = _seconds_of(batch.left, profile, results, source, batch.throughput)
+            break
+        say(f"start {run.task} {run.label} seed {run.seed}: about {estimate / 60:.0f} min "
+            f"({budget.left / 60:.0f} min left in the budget)")  # fmt: skip
+        run_one(run, profile, results=results, device=device, root=root, source=source,
+                progress=progress)  # fmt: skip
+        batch.finished.append(run)
+    return batch
+
+
+def _seconds_of(runs, profile, results, source, rate: Throughput) -> float:
+    """The estimated seconds of ``runs`` one after another (a parent counted once)."""
+    total, done = 0.0, frozenset[RunSpec]()
+    for run in runs:
+        total += run_seconds(*pending_patches(run, profile, results, source, done), rate)
+        done = done | {run, *_ancestors(run)}
+    return total
+
+
+def _ancestors(run: RunSpec) -> list[RunSpec]:
+    parent = run.parent()
+    return [] if parent is None else [parent, *_ancestors(parent)]
