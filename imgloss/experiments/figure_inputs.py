@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from imgloss.core.provenance import atomic_write, provenance, write_json
 from imgloss.data import load_images
@@ -213,8 +212,3 @@ def readme(entry: FigureInputs) -> str:
 
 def _region(k: int) -> str:
     return CROP_REGIONS[k] if k < len(CROP_REGIONS) else f"crop {k + 1}"
-
-
-def as_tensor(arr: np.ndarray) -> torch.Tensor:
-    """An ``H x W x 3`` uint8 crop as ``(1, 3, H, W)`` float64 in ``[0, 1]``."""
-    return torch.from_numpy(np.array(arr)).permute(2, 0, 1)[None].double() / 255.0

@@ -226,8 +226,8 @@ def _test_crop(view, sets, root):
     """The runs' first figure crop with its context, ``(input, reference, inner, where)``: cut
     from the test data, else the committed 8-bit crops (``where`` says so); ``None`` without
     either."""
+    from imgloss.design.tasks import to_tensor
     from imgloss.experiments.crops import figure_boxes, test_image
-    from imgloss.experiments.figure_inputs import as_tensor
     from imgloss.report import figures
 
     if sets.image is None or "reference" not in sets.labels:
@@ -240,7 +240,10 @@ def _test_crop(view, sets, root):
     assert stored is not None  # crop_sets found them, or "reference" would not be a label
     c = stored.context
     inner = (slice(c, c + stored.size), slice(c, c + stored.size))
-    x, y = (as_tensor(stored.with_context(0, kind)) for kind in ("input", "reference"))
+    x, y = (
+        to_tensor(stored.with_context(0, kind), dtype=torch.float64)
+        for kind in ("input", "reference")
+    )
     return x, y, inner, "; from the committed 8-bit crops, as the data is not at hand here"
 
 
