@@ -19,32 +19,24 @@ from typing import Any
 
 import torch
 
+#: What git looks at to judge a work tree dirty: everything but ``results/``, the outputs. A
+#: campaign that rewrites a committed summary there still runs committed code.
+_CODE = ["--", ":(top,exclude)results"]
 
-def git_commit() -> str:
-    """The repository's ``HEAD`` commit, or ``$IMGLOSS_COMMIT``, or ``"unknown"`` outside a git
-    checkout. A work tree with uncommitted changes to tracked files gives
-    ``<commit>+dirty.<12 hex>``: the hex digits hash ``git diff HEAD``, so two results made from
-    the same uncommitted changes say so, and the report flags them (:func:`is_dirty`)."""
+
+def git_commit(where: Path | None = None) -> str:
+    """The ``HEAD`` commit of the repository holding ``where`` (default: this package), or
+    ``$IMGLOSS_COMMIT``, or ``"unknown"`` outside a git checkout. A work tree with uncommitted
+    changes to tracked files outside ``results/`` gives ``<commit>+dirty.<12 hex>``: the hex digits
+    hash ``git diff HEAD`` of those files, so two results made from the same uncommitted changes say
+    so, and the report flags them (:func:`is_dirty`). Changes under ``results/`` are outputs, not
+    code, and leave the commit clean."""
     if os.environ.get("IMGLOSS_COMMIT"):
         return os.environ["IMGLOSS_COMMIT"]
-    here = Path(__file__).resolve().parent
+    here = where or Path(__file__).resolve().parent
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
+        head = _git(here, "rev-parse", "HEAD").decode().strip()
+        dirty = _git(here, "status", "--porcelain", "--untracked-files=no", *_CODE).strip()
         if not head:
             return "unknown"
         return head + (f"+dirty.{_diff_hash(here)}" if dirty else "")
@@ -52,14 +44,14 @@ def git_commit() -> str:
         return "unknown"
 
 
-def _diff_hash(here: Path) -> str:
-    diff = subprocess.run(
-        ["git", "diff", "HEAD", "--no-ext-diff", "--binary"],
-        cwd=here,
-        capture_output=True,
-        timeout=30,
-        check=True,
+def _git(here: Path, *args: str) -> bytes:
+    return subprocess.run(
+        ["git", *args], cwd=here, capture_output=True, timeout=30, check=True
     ).stdout
+
+
+def _diff_hash(here: Path) -> str:
+    diff = _git(here, "diff", "HEAD", "--no-ext-diff", "--binary", *_CODE)
     return hashlib.sha256(diff).hexdigest()[:12]
 
 
