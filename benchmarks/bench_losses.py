@@ -23,7 +23,7 @@ Cases:
 Peers that are not installed (or do not import) are reported as unavailable, never skipped
 silently.
 
-On CUDA the "imgloss" rows take the fused Triton path where it applies (``imgloss.losses.fused``,
+On CUDA the "imgloss" rows take the fused Triton path where it applies (``imgloss.functional.fused``,
 ``IMGLOSS_FUSED=auto``, which this script sets on CUDA unless it is set) and the "imgloss eager" rows the same calls with ``IMGLOSS_FUSED=off``,
 interleaved with the peers; the training-step rows are likewise given for both paths
 (``loss_path``). The provenance records whether the fused path was available.
@@ -51,8 +51,8 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import imgloss.losses as L
-from imgloss.losses import fused
-from imgloss.losses.msssim import gaussian_sliding_maps
+from imgloss.functional import fused
+from imgloss.functional.msssim import gaussian_sliding_maps
 
 
 def _try_import(name: str):

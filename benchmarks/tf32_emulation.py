@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 torch.set_num_threads(2)
-import imgloss.losses._stats as S
+import imgloss.functional.stats as S
 from imgloss.training.trainer import Phase, TrainConfig, train
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+import imgloss.functional.msssim as M
 import imgloss.losses as L
 import imgloss.losses.mix as mix_module
-import imgloss.losses.msssim as M
-from imgloss.losses.filters import gaussian_radius
+from imgloss.functional.filters import gaussian_radius
 
 PAPER = (0.5, 1.0, 2.0, 4.0, 8.0)
 C1, C2 = 1e-4, 9e-4
@@ -281,8 +281,8 @@ def test_gradcheck_means():
 def test_mix_l1_term_equals_the_mean_of_the_filtered_error(dtype):
     """Mix's sliding l1 term, computed as ``a^T |x - y| b`` (``sliding_filtered_mean``), equals
     the mean of the Gaussian-filtered ``|x - y|`` over the valid region, value and gradient."""
-    from imgloss.losses._stats import sliding_filtered_mean
-    from imgloss.losses.filters import filter_valid, gaussian_1d
+    from imgloss.functional.filters import filter_valid, gaussian_1d
+    from imgloss.functional.stats import sliding_filtered_mean
 
     x, y = _pair((2, 3, 67, 75), dtype)
     for sigma in (8.0, 1.5):

@@ -17,8 +17,8 @@ import torch
 import imgloss.losses as L
 from imgloss import metrics as M
 from imgloss.cli import commands as cli
+from imgloss.functional import validation as V
 from imgloss.losses import DataRangeWarning
-from imgloss.losses import validation as V
 from imgloss.metrics import MetricNaNWarning
 from imgloss.metrics.fsim import fsim, fsimc
 from imgloss.metrics.gmsd import gmsd
@@ -207,7 +207,7 @@ def test_valid_edge_options_are_accepted():
     weights = (0.0, 0.5, 0.5)  # a zero exponent is allowed (not all zero)
     assert torch.isfinite(L.ms_ssim(x, y, variant="pyramid", weights=weights))
     assert torch.isfinite(L.ssim(x, y, sigma=np.float32(1.5), win_size=np.int64(7)))
-    assert L.MSSSIMLoss(sigmas=[1, 2]).options["sigmas"] == (1.0, 2.0)
+    assert L.MSSSIMLoss(sigmas=[1, 2]).options.sigmas == (1.0, 2.0)
 
 
 @pytest.mark.parametrize(

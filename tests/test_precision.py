@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import torch
 
+import imgloss.functional.stats as S
 import imgloss.losses as L
-import imgloss.losses._stats as S
 
 
 def _tf32(t: torch.Tensor) -> torch.Tensor:

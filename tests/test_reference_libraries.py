@@ -156,7 +156,7 @@ def test_chunked_sliding_statistics_equal_autograd_through_the_map(
     """SlidingSSIMMeans filters the planes in chunks on the CPU; any chunking (single planes,
     chunks that do not divide the 6 planes, everything at once) gives the values and gradients of
     plain autograd through the SSIM map, and the pyramid MS-SSIM of Wang's MATLAB rule."""
-    from imgloss.losses import _stats
+    from imgloss.functional import stats as _stats
 
     monkeypatch.setattr(_stats, "SSIM_MIN_CHUNK_PLANES", min_planes)
     monkeypatch.setattr(_stats, "SSIM_CHUNK_PIXELS", pixels)
@@ -180,7 +180,7 @@ def test_chunked_sliding_statistics_equal_autograd_through_the_map(
 
 
 def test_nchw_layout_used_on_gpus_gives_the_same_values_and_gradients(real_pair, monkeypatch):
-    from imgloss.losses import _stats
+    from imgloss.functional import stats as _stats
 
     noisy, clean = (t[:, :, :64, :80] for t in real_pair)
     a = noisy.clone().requires_grad_(True)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from imgloss import losses
-from imgloss.losses._stats import SECOND_ORDER_MESSAGE
+from imgloss.functional.stats import SECOND_ORDER_MESSAGE
 
 
 def _pair(shape, seed=0):

@@ -102,13 +102,15 @@ def test_kornia(pair):
     x, y = pair
     ours = ssim(x, y, convention="kornia").mean(dim=1)
     assert torch.allclose(ours, kornia.metrics.ssim(x, y, 11).mean(dim=(1, 2, 3)), atol=TOL)
-    loss = kornia.losses.MS_SSIMLoss(alpha=1.0, compensation=1.0)
+    loss = kornia.losses.MS_SSIMLoss(alpha=1.0, compensation=1.0).double()
     ours = ms_ssim(x, y, convention="kornia").mean()
-    assert float(ours) == pytest.approx(1 - float(loss(x, y)), abs=TOL)
+    # kornia's loss in float64: in float32 its 33-tap convolutions round differently per CPU
+    # (1.4e-5 apart on a CPU without AVX-512), and the reference must not be the noisier side
+    assert float(ours) == pytest.approx(1 - float(loss(x.double(), y.double())), abs=TOL)
 
 
 def test_paper(pair):
-    from imgloss.losses import ms_ssim as loss_ms_ssim
+    from imgloss.functional.msssim import ms_ssim as loss_ms_ssim
 
     x, y = pair
     assert torch.allclose(ssim(x, y, convention="paper"), ssim(x, y), atol=1e-7)

@@ -1,4 +1,4 @@
-"""The fused Triton paths of the losses (imgloss.losses.fused) against the eager reference.
+"""The fused Triton paths of the losses (imgloss.functional.fused) against the eager reference.
 
 Every case computes a loss with ``IMGLOSS_FUSED=force`` and ``off`` on the same inputs and
 compares the per-plane values (to 1e-5 in float32) and the gradients of a randomly weighted sum
@@ -30,7 +30,7 @@ import pytest
 import torch
 
 import imgloss.losses as L
-from imgloss.losses import fused
+from imgloss.functional import fused
 
 if importlib.util.find_spec("triton") is None:
     pytest.skip("triton is not installed (pip install -e '.[dev]')", allow_module_level=True)

@@ -131,13 +131,13 @@ class TestRegistry:
         assert isinstance(L.get("mix"), L.MixLoss)
         for name, sigma in [("ssim5", 5.0), ("ssim9", 9.0), ("ssim1.5", 1.5), ("ssim3", 3.0)]:
             loss = L.get(name)
-            assert isinstance(loss, L.SSIMLoss) and loss.options["sigma"] == sigma
+            assert isinstance(loss, L.SSIMLoss) and loss.options.sigma == sigma
 
     def test_defaults_are_the_papers(self):
         mix = L.get("mix")
-        assert mix.options["alpha"] == 0.84
-        assert mix.options["sigmas"] == (0.5, 1.0, 2.0, 4.0, 8.0)
-        assert L.get("msssim").options["variant"] == "gaussian"
+        assert mix.options.alpha == 0.84
+        assert mix.options.sigmas == (0.5, 1.0, 2.0, 4.0, 8.0)
+        assert L.get("msssim").options.variant == "gaussian"
 
     def test_unknown_name_lists_the_valid_ones(self):
         with pytest.raises(

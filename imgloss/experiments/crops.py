@@ -27,7 +27,7 @@ from imgloss.core.provenance import atomic_write
 from imgloss.data import load_image
 from imgloss.design import tasks as T
 from imgloss.design.experiments import Profile
-from imgloss.losses.filters import gaussian_radius
+from imgloss.functional.filters import gaussian_radius
 
 #: The pixels of context around a crop, the radius of the widest window of the sweeps (sigma 9).
 CONTEXT = gaussian_radius(9.0)

@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from imgloss.losses.filters import gaussian_radius
-from imgloss.losses.ssim import ssim_map
+from imgloss.functional.filters import gaussian_radius
+from imgloss.functional.ssim import ssim_map
 
 
 def step_edge(length: int = 128, edge: int = 64, low: float = 0.2, high: float = 0.8) -> np.ndarray:

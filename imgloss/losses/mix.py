@@ -10,7 +10,7 @@ because MS-SSIM propagates the error at pixel ``q`` according to those weights (
   Gaussian spanning the whole patch and normalised to one (as in the authors' Caffe layer);
 * ``window="sliding"``: the ``G_{sigma_M}``-filtered ``|x - y|`` map, averaged over the same
   valid region as the MS-SSIM map (computed without filtering, as a weighted sum of ``|x - y|``:
-  ``imgloss.losses._stats.sliding_filtered_mean``).
+  ``imgloss.functional.stats.sliding_filtered_mean``).
 
 The l1 term is divided by the data range ``L`` so that both terms are on the same scale for
 any ``L`` (with ``L = 1``, the default, it is exactly eq. 14).
@@ -23,107 +23,74 @@ factor is applied; pass ``alpha`` yourself and scale outside if you want those c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
-from ._stats import (
+from ..functional.common import check_fits, constants, reduce
+from ..functional.filters import gaussian_radius
+from ..functional.msssim import gaussian_sliding_means, patch_ms_ssim
+from ..functional.options import PAPER_SIGMAS, SSIMConstants, set_field
+from ..functional.stats import (
     full_precision,
     identical_planes,
     one_where_identical,
     patch_weighted_sum,
     sliding_filtered_mean,
 )
-from .common import FunctionalLoss, check_fits, constants, reduce
-from .filters import gaussian_radius
-from .msssim import PAPER_SIGMAS, gaussian_sliding_means, patch_ms_ssim
-from .validation import (
+from ..functional.validation import (
     check_alpha,
-    check_bool,
-    check_data_range,
-    check_k,
     check_odd_patch,
     check_pair,
-    check_reduction,
     check_sigmas,
-    check_window,
     to_compute_dtype,
 )
+from .base import FunctionalLoss
 
 PAPER_ALPHA = 0.84
 
 
-def _options(
-    *,
-    alpha: float,
-    sigmas: tuple[float, ...],
-    data_range: float,
-    window: str,
-    k1: float,
-    k2: float,
-    reduction: str,
-    check_finite: bool,
-) -> dict:
-    """Every option of :func:`mix_loss`, validated (shared by it and :class:`MixLoss`).
+@dataclass(frozen=True, kw_only=True)
+class MixOptions(SSIMConstants):
+    """Mix (eq. 14): ``alpha``, the weight of the MS-SSIM term in ``[0, 1]`` (paper: 0.84), and
+    ``sigmas``, the Gaussians of the paper's MS-SSIM; the l1 term's Gaussian is the largest of
+    them (there is no separate option)."""
 
-    The l1 term's Gaussian is the largest of ``sigmas`` (there is no separate option), so it is
-    validated with them.
-    """
-    return {
-        "alpha": check_alpha(alpha),
-        "sigmas": check_sigmas(sigmas),
-        "data_range": check_data_range(data_range),
-        "window": check_window(window),
-        "k1": check_k("k1", k1),
-        "k2": check_k("k2", k2),
-        "reduction": check_reduction(reduction),
-        "check_finite": check_bool("check_finite", check_finite),
-    }
+    alpha: float = PAPER_ALPHA
+    sigmas: tuple[float, ...] = PAPER_SIGMAS
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        set_field(self, "alpha", check_alpha(self.alpha))
+        set_field(self, "sigmas", check_sigmas(self.sigmas))
 
 
-def mix_loss(
-    prediction: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    alpha: float = PAPER_ALPHA,
-    sigmas: tuple[float, ...] = PAPER_SIGMAS,
-    data_range: float = 1.0,
-    window: str = "sliding",
-    k1: float = 0.01,
-    k2: float = 0.03,
-    reduction: str = "mean",
-    check_finite: bool = True,
-) -> torch.Tensor:
+def mix_loss(prediction: torch.Tensor, target: torch.Tensor, **options) -> torch.Tensor:
     """Mix loss of eq. 14, per channel, averaged.
 
     Args:
         prediction, target: ``(N, C, H, W)`` floating-point tensors.
-        alpha: weight of the MS-SSIM term, in ``[0, 1]`` (paper: 0.84).
-        sigmas: the Gaussians of the paper's MS-SSIM; the l1 weights use the largest (finite,
-            positive).
-        window: ``"patch"`` (odd patches, centre pixel) or ``"sliding"``.
-        data_range, k1, k2, reduction, check_finite: as :func:`imgloss.losses.ssim`.
+        **options: the fields of :class:`MixOptions`: ``alpha`` (0.84), ``sigmas`` (the l1
+            weights use the largest), ``window`` (``"patch"``: odd patches, centre pixel; or
+            ``"sliding"``), and ``data_range``, ``k1``, ``k2``, ``reduction``, ``check_finite``
+            as :func:`imgloss.losses.ssim`.
 
     Returns:
         The loss; exactly 0 for identical images (its MS-SSIM term is exactly 1 there).
     """
-    o = _options(
-        alpha=alpha,
-        sigmas=sigmas,
-        data_range=data_range,
-        window=window,
-        k1=k1,
-        k2=k2,
-        reduction=reduction,
-        check_finite=check_finite,
-    )
-    check_pair(prediction, target, check_finite=check_finite, data_range=o["data_range"])
-    alpha, sigmas, data_range = o["alpha"], o["sigmas"], o["data_range"]
-    c1, c2 = constants(data_range, o["k1"], o["k2"])
+    return _mix_loss(prediction, target, MixOptions(**options))
+
+
+def _mix_loss(prediction: torch.Tensor, target: torch.Tensor, o: MixOptions) -> torch.Tensor:
+    check_pair(prediction, target, check_finite=o.check_finite, data_range=o.data_range)
+    alpha, sigmas, data_range = o.alpha, o.sigmas, o.data_range
+    c1, c2 = constants(data_range, o.k1, o.k2)
     x, y = to_compute_dtype(prediction, target)
     top = sigmas.index(max(sigmas))
     with full_precision(x.device):
         abs_err = (x - y).abs()
         identical = identical_planes(x, y, abs_err)
-        if o["window"] == "patch":
+        if o.window == "patch":
             check_odd_patch(x)
             msssim, l1 = patch_ms_ssim(x, y, sigmas, c1, c2)
             if l1 is None:  # the eager path: one more matrix product
@@ -136,35 +103,15 @@ def mix_loss(
             l1 = sliding_filtered_mean(abs_err, sigmas[top], radius)
         msssim = one_where_identical(msssim, identical)
         values = alpha * (1 - msssim) + (1 - alpha) * l1 / data_range
-    return reduce(values, o["reduction"])
+    return reduce(values, o.reduction)
 
 
 class MixLoss(FunctionalLoss):
-    """Module form of :func:`mix_loss` (registry name ``"mix"``); options validated here."""
+    """Module form of :func:`mix_loss` (registry name ``"mix"``); options validated here
+    (:class:`MixOptions`)."""
 
-    loss_fn = staticmethod(mix_loss)
+    Options = MixOptions
+    compute = staticmethod(_mix_loss)
 
-    def __init__(
-        self,
-        alpha: float = PAPER_ALPHA,
-        *,
-        sigmas: tuple[float, ...] = PAPER_SIGMAS,
-        data_range: float = 1.0,
-        window: str = "sliding",
-        k1: float = 0.01,
-        k2: float = 0.03,
-        reduction: str = "mean",
-        check_finite: bool = True,
-    ) -> None:
-        super().__init__(
-            **_options(
-                alpha=alpha,
-                sigmas=sigmas,
-                data_range=data_range,
-                window=window,
-                k1=k1,
-                k2=k2,
-                reduction=reduction,
-                check_finite=check_finite,
-            )
-        )
+    def __init__(self, alpha: float = PAPER_ALPHA, **options) -> None:
+        super().__init__(alpha=alpha, **options)

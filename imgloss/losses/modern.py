@@ -17,11 +17,14 @@ registry loss takes the same options). Shapes: ``(N, C, H, W)`` in; ``reduction=
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
-from .common import FunctionalLoss, reduce
-from .pixel import shared_options
-from .validation import check_pair, check_positive, check_window
+from ..functional.common import reduce
+from ..functional.options import LossOptions, set_field
+from ..functional.validation import check_pair, check_positive
+from .base import FunctionalLoss
 
 #: Charbonnier's ``eps`` (the scale below which it turns quadratic).
 CHARBONNIER_EPS = 1e-3
@@ -29,78 +32,58 @@ CHARBONNIER_EPS = 1e-3
 PSNR_EPS = 1e-8
 
 
-def charbonnier_loss(
-    prediction: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    eps: float = CHARBONNIER_EPS,
-    data_range: float = 1.0,
-    reduction: str = "mean",
-    check_finite: bool = True,
-) -> torch.Tensor:
-    """``mean sqrt((x - y)^2 + eps^2)`` per image and channel (``data_range`` only sets the
-    range check, as for :func:`imgloss.losses.l1_loss`)."""
-    o = _checked(prediction, target, eps, data_range, reduction, check_finite)
+@dataclass(frozen=True, kw_only=True)
+class CharbonnierOptions(LossOptions):
+    """Charbonnier's ``eps`` (positive), and the options every loss takes."""
+
+    eps: float = CHARBONNIER_EPS
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        set_field(self, "eps", check_positive("eps", self.eps))
+
+
+@dataclass(frozen=True, kw_only=True)
+class PSNROptions(CharbonnierOptions):
+    """The PSNR loss's ``eps`` (positive), and the options every loss takes."""
+
+    eps: float = PSNR_EPS
+
+
+def charbonnier_loss(prediction: torch.Tensor, target: torch.Tensor, **options) -> torch.Tensor:
+    """``mean sqrt((x - y)^2 + eps^2)`` per image and channel; ``options``: the fields of
+    :class:`CharbonnierOptions` (``data_range`` only sets the range check, as for
+    :func:`imgloss.losses.l1_loss`)."""
+    return _charbonnier(prediction, target, CharbonnierOptions(**options))
+
+
+def psnr_loss(prediction: torch.Tensor, target: torch.Tensor, **options) -> torch.Tensor:
+    """``10 log10(MSE / data_range^2 + eps)`` per image, i.e. minus its PSNR (up to ``eps``);
+    ``options``: the fields of :class:`PSNROptions`."""
+    return _psnr(prediction, target, PSNROptions(**options))
+
+
+def _charbonnier(prediction: torch.Tensor, target: torch.Tensor, o: CharbonnierOptions):
+    check_pair(prediction, target, check_finite=o.check_finite, data_range=o.data_range)
     err = prediction - target
-    return reduce((err.square() + o["eps"] ** 2).sqrt().mean(dim=(2, 3)), o["reduction"])
+    return reduce((err.square() + o.eps**2).sqrt().mean(dim=(2, 3)), o.reduction)
 
 
-def psnr_loss(
-    prediction: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    eps: float = PSNR_EPS,
-    data_range: float = 1.0,
-    reduction: str = "mean",
-    check_finite: bool = True,
-) -> torch.Tensor:
-    """``10 log10(MSE / data_range^2 + eps)`` per image, i.e. minus its PSNR (up to ``eps``)."""
-    o = _checked(prediction, target, eps, data_range, reduction, check_finite)
+def _psnr(prediction: torch.Tensor, target: torch.Tensor, o: PSNROptions) -> torch.Tensor:
+    check_pair(prediction, target, check_finite=o.check_finite, data_range=o.data_range)
     mse = (prediction - target).square().mean(dim=(1, 2, 3))
-    return reduce(10 * torch.log10(mse / o["data_range"] ** 2 + o["eps"]), o["reduction"])
+    return reduce(10 * torch.log10(mse / o.data_range**2 + o.eps), o.reduction)
 
 
-def _options(eps, data_range, reduction, check_finite) -> dict:
-    """``eps`` and the per-pixel losses' shared options, validated."""
-    shared = shared_options(data_range=data_range, reduction=reduction, check_finite=check_finite)
-    return {"eps": check_positive("eps", eps)} | shared
-
-
-def _checked(prediction, target, eps, data_range, reduction, check_finite) -> dict:
-    """The options validated, and the inputs checked against them."""
-    o = _options(eps, data_range, reduction, check_finite)
-    check_pair(prediction, target, check_finite=check_finite, data_range=o["data_range"])
-    return o
-
-
-class _ModernLoss(FunctionalLoss):
-    """Module form: the options validated in the constructor."""
-
-    default_eps: float
-
-    def __init__(
-        self,
-        *,
-        eps: float | None = None,
-        window: str = "sliding",
-        data_range: float = 1.0,
-        reduction: str = "mean",
-        check_finite: bool = True,
-    ) -> None:
-        check_window(window)
-        eps = self.default_eps if eps is None else eps
-        super().__init__(**_options(eps, data_range, reduction, check_finite))
-
-
-class CharbonnierLoss(_ModernLoss):
+class CharbonnierLoss(FunctionalLoss):
     """Module form of :func:`charbonnier_loss` (registry name ``"charbonnier"``)."""
 
-    default_eps = CHARBONNIER_EPS
-    loss_fn = staticmethod(charbonnier_loss)
+    Options = CharbonnierOptions
+    compute = staticmethod(_charbonnier)
 
 
-class PSNRLoss(_ModernLoss):
+class PSNRLoss(FunctionalLoss):
     """Module form of :func:`psnr_loss` (registry name ``"psnr"``)."""
 
-    default_eps = PSNR_EPS
-    loss_fn = staticmethod(psnr_loss)
+    Options = PSNROptions
+    compute = staticmethod(_psnr)

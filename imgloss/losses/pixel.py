@@ -13,79 +13,43 @@ from __future__ import annotations
 
 import torch
 
-from .common import FunctionalLoss, reduce
-from .validation import check_bool, check_data_range, check_pair, check_reduction, check_window
+from ..functional.common import reduce
+from ..functional.options import LossOptions
+from ..functional.validation import check_pair
+from .base import FunctionalLoss
 
 
-def _per_channel(err: torch.Tensor) -> torch.Tensor:
-    return err.mean(dim=(2, 3))
+def l1_loss(prediction: torch.Tensor, target: torch.Tensor, **options) -> torch.Tensor:
+    """Mean absolute error (eq. 2) of ``(N, C, H, W)`` tensors; gradient ``sign(x - y) / N``
+    (eq. 3). ``options``: the fields of :class:`~imgloss.functional.options.LossOptions`;
+    ``data_range`` only sets the range check of ``check_finite`` (the loss is not scaled)."""
+    return _l1(prediction, target, LossOptions(**options))
 
 
-def shared_options(*, data_range: float, reduction: str, check_finite: bool) -> dict:
-    """The options every per-pixel loss takes, validated (also used by ``modern``)."""
-    return {
-        "data_range": check_data_range(data_range),
-        "reduction": check_reduction(reduction),
-        "check_finite": check_bool("check_finite", check_finite),
-    }
+def l2_loss(prediction: torch.Tensor, target: torch.Tensor, **options) -> torch.Tensor:
+    """Mean squared error (``options``: as :func:`l1_loss`)."""
+    return _l2(prediction, target, LossOptions(**options))
 
 
-def l1_loss(
-    prediction: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    data_range: float = 1.0,
-    reduction: str = "mean",
-    check_finite: bool = True,
-) -> torch.Tensor:
-    """Mean absolute error (eq. 2); gradient ``sign(x - y) / N`` (eq. 3).
-
-    ``data_range`` only sets the range check of ``check_finite`` (the loss is not scaled).
-    """
-    o = shared_options(data_range=data_range, reduction=reduction, check_finite=check_finite)
-    check_pair(prediction, target, check_finite=check_finite, data_range=o["data_range"])
-    return reduce(_per_channel((prediction - target).abs()), o["reduction"])
+def _l1(prediction: torch.Tensor, target: torch.Tensor, o: LossOptions) -> torch.Tensor:
+    check_pair(prediction, target, check_finite=o.check_finite, data_range=o.data_range)
+    return reduce((prediction - target).abs().mean(dim=(2, 3)), o.reduction)
 
 
-def l2_loss(
-    prediction: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    data_range: float = 1.0,
-    reduction: str = "mean",
-    check_finite: bool = True,
-) -> torch.Tensor:
-    """Mean squared error (``data_range``: as :func:`l1_loss`)."""
-    o = shared_options(data_range=data_range, reduction=reduction, check_finite=check_finite)
-    check_pair(prediction, target, check_finite=check_finite, data_range=o["data_range"])
-    return reduce(_per_channel((prediction - target).square()), o["reduction"])
+def _l2(prediction: torch.Tensor, target: torch.Tensor, o: LossOptions) -> torch.Tensor:
+    check_pair(prediction, target, check_finite=o.check_finite, data_range=o.data_range)
+    return reduce((prediction - target).square().mean(dim=(2, 3)), o.reduction)
 
 
-class _PixelLoss(FunctionalLoss):
-    """Per-pixel losses take the shared options; ``window`` changes nothing and ``data_range``
-    only sets the range check. All are validated here, in the constructor."""
+class L1Loss(FunctionalLoss):
+    """Module form of :func:`l1_loss` (registry name ``"l1"``); options validated here."""
 
-    def __init__(
-        self,
-        *,
-        window: str = "sliding",
-        data_range: float = 1.0,
-        reduction: str = "mean",
-        check_finite: bool = True,
-    ) -> None:
-        check_window(window)
-        super().__init__(
-            **shared_options(data_range=data_range, reduction=reduction, check_finite=check_finite)
-        )
+    Options = LossOptions
+    compute = staticmethod(_l1)
 
 
-class L1Loss(_PixelLoss):
-    """Module form of :func:`l1_loss` (registry name ``"l1"``)."""
+class L2Loss(FunctionalLoss):
+    """Module form of :func:`l2_loss` (registry name ``"l2"``); options validated here."""
 
-    loss_fn = staticmethod(l1_loss)
-
-
-class L2Loss(_PixelLoss):
-    """Module form of :func:`l2_loss` (registry name ``"l2"``)."""
-
-    loss_fn = staticmethod(l2_loss)
+    Options = LossOptions
+    compute = staticmethod(_l2)

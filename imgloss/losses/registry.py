@@ -7,22 +7,21 @@ losses from after the paper, ``"charbonnier"`` and ``"psnr"`` (:mod:`imgloss.los
 
 from __future__ import annotations
 
-import inspect
 import re
-from collections.abc import Callable
 
 from torch import nn
 
+from .base import FunctionalLoss
 from .mix import MixLoss
 from .modern import CharbonnierLoss, PSNRLoss
-from .msssim import MSSSIMLoss
+from .msssim_loss import MSSSIMLoss
 from .pixel import L1Loss, L2Loss
-from .ssim import SSIMLoss
+from .ssim_loss import SSIMLoss
 
 #: The losses of the paper's Table 1 (denoising + demosaicking row), in its column order.
 PAPER_LOSSES: tuple[str, ...] = ("l2", "l1", "ssim5", "ssim9", "msssim", "mix")
 
-_FIXED: dict[str, Callable[..., nn.Module]] = {
+_FIXED: dict[str, type[FunctionalLoss]] = {
     "l1": L1Loss,
     "l2": L2Loss,
     "msssim": MSSSIMLoss,
@@ -44,15 +43,11 @@ def available() -> list[str]:
     return ["l1", "l2", "ssimK", "msssim", "mix", "charbonnier", "psnr"]
 
 
-def _construct(name: str, factory: Callable[..., nn.Module], options: dict) -> nn.Module:
-    try:
-        inspect.signature(factory).bind(**options)
-    except TypeError:
-        allowed = [p for p in inspect.signature(factory).parameters if p != "self"]
-        unknown = sorted(set(options) - set(allowed))
-        raise TypeError(
-            f"loss {name!r} got unknown option(s) {unknown}; valid options: {allowed}"
-        ) from None
+def _construct(name: str, factory: type[FunctionalLoss], options: dict) -> nn.Module:
+    allowed = factory.option_names()
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise TypeError(f"loss {name!r} got unknown option(s) {unknown}; valid options: {allowed}")
     return factory(**options)
 
 

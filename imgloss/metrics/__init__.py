@@ -24,14 +24,14 @@ image and averages per image, as the paper does.
 
 Input checks: inputs far outside ``[0, data_range]`` (above ``1.5 * data_range`` or below
 ``-0.5 * data_range``; typically 0-255 images with the default ``data_range=1``) give one
-:class:`~imgloss.losses.DataRangeWarning` per call (per dataset for :func:`evaluate_dataset`,
+:class:`~imgloss.functional.DataRangeWarning` per call (per dataset for :func:`evaluate_dataset`,
 naming the images); the individual measures that take ``data_range`` warn too. A NaN value (FSIM
 and FSIMc of two constant images are NaN, as in the authors' MATLAB code) gives a
 :class:`MetricNaNWarning` naming the image(s) and the measure; means over it stay NaN.
 
-Layer 2: the measures. It may import ``imgloss.core`` and, for the input checks, the filters
-and the SSIM statistics, :mod:`imgloss.losses` (those shared pieces are still to move below
-both).
+Layer 2: the measures. It may import ``imgloss.core`` and :mod:`imgloss.functional` (the input
+checks, the filters and the SSIM measures it shares with the losses), never
+:mod:`imgloss.losses`.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from ..losses.validation import (
+from ..functional.validation import (
     DataRangeWarning,
     check_bool,
     check_data_range,
@@ -185,7 +185,7 @@ def evaluate_batch(
         ssim_downsample: SSIM's automatic downsampling (see
             ``imgloss.metrics.ssim.SSIM_DOWNSAMPLE_DEFAULT``); ``None`` keeps the default.
 
-    Values far outside ``[0, data_range]`` give one :class:`~imgloss.losses.DataRangeWarning`.
+    Values far outside ``[0, data_range]`` give one :class:`~imgloss.functional.DataRangeWarning`.
     """
     data_range = check_data_range(data_range)
     names = check_metrics(metrics)
@@ -305,7 +305,7 @@ def evaluate_dataset(
     may differ in size. ``progress`` shows a tqdm bar (a string is used as its label).
 
     Every option is checked before the first image is read. Images with values far outside
-    ``[0, data_range]`` give a :class:`~imgloss.losses.DataRangeWarning` at the first one (named)
+    ``[0, data_range]`` give a :class:`~imgloss.functional.DataRangeWarning` at the first one (named)
     and, if there are more, one more at the end naming all of them; a NaN value gives a
     :class:`MetricNaNWarning` naming the image and the measure (see :class:`MetricTable`).
     """

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from ..losses.validation import check_pair
+from ..functional.validation import check_pair
 
 #: Linear sRGB to CIE XYZ (D65), the matrix of ``skimage.color``.
 _RGB_TO_XYZ = (

@@ -90,7 +90,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..losses.validation import check_bool, check_data_range, check_pair
+from ..functional.validation import check_bool, check_data_range, check_pair
 from ._matlab import auto_factor, conv2_same_average_downsample
 
 __all__ = ["fsim", "fsimc"]

@@ -42,7 +42,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..losses.validation import check_data_range, check_pair, to_compute_dtype
+from ..functional.validation import check_data_range, check_pair, to_compute_dtype
 from ._matlab import conv2_same_average_downsample
 
 #: GMSD.m's stability constant for intensities on the 0..255 scale.
@@ -96,7 +96,7 @@ def gmsd(
         channel, in the compute dtype (at least float32).
 
     Raises:
-        TypeError, ValueError: from :func:`imgloss.losses.validation.check_pair` (not 4-D,
+        TypeError, ValueError: from :func:`imgloss.functional.validation.check_pair` (not 4-D,
             shapes/devices/dtypes differ, non-finite values; values far outside
             ``[0, data_range]`` give a ``DataRangeWarning``) and ``check_data_range``
             (``data_range`` not a finite positive number); each names the argument.

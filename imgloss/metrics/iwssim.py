@@ -80,7 +80,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from imgloss.losses.validation import check_data_range, check_pair, to_compute_dtype
+from imgloss.functional.validation import check_data_range, check_pair, to_compute_dtype
 
 #: ``iwssim.m`` defaults.
 NUM_SCALES = 5
@@ -279,7 +279,7 @@ def iw_ssim(
         ``(N, C)`` tensor in the input's compute dtype (at least float32); computed in float64.
 
     Raises:
-        TypeError, ValueError: from :func:`imgloss.losses.validation.check_pair` (not 4-D,
+        TypeError, ValueError: from :func:`imgloss.functional.validation.check_pair` (not 4-D,
             shapes/devices/dtypes differ, non-finite values; values far outside
             ``[0, data_range]`` give a ``DataRangeWarning``) and ``check_data_range``;
             ``ValueError`` if ``min(H, W) < 176`` (too small for 5 scales). Each names the

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from ..losses.validation import check_data_range, check_pair
+from ..functional.validation import check_data_range, check_pair
 
 
 def mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

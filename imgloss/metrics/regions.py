@@ -31,8 +31,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..losses.filters import gaussian_1d, gaussian_radius
-from ..losses.validation import check_data_range, check_pair
+from ..functional.filters import gaussian_1d, gaussian_radius
+from ..functional.validation import check_data_range, check_pair
 
 #: BT.601 luma weights of R, G and B.
 LUMA = (0.299, 0.587, 0.114)

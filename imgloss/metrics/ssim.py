@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import torch
 
-from ..losses import ms_ssim as _ms_ssim_loss_lib
-from ..losses import ssim as _ssim_loss_lib
-from ..losses.validation import check_bool, check_data_range, check_pair
+from ..functional.msssim import ms_ssim as _ms_ssim_measure
+from ..functional.ssim import ssim as _ssim_measure
+from ..functional.validation import check_bool, check_data_range, check_pair
 from . import ssim_variants
 from ._matlab import auto_factor, box_downsample
 from .conventions import IMGLOSS, SSIMConvention, get_convention
@@ -84,7 +84,7 @@ def ssim(
     if downsample:
         f = auto_factor(*prediction.shape[-2:])
         prediction, target = box_downsample(prediction, f), box_downsample(target, f)
-    return _ssim_loss_lib(
+    return _ssim_measure(
         prediction,
         target,
         sigma=WINDOW_SIGMA,
@@ -124,7 +124,7 @@ def ms_ssim(
         return _under(ssim_variants.ms_ssim, prediction, target, conv, data_range, default)
     data_range = check_data_range(1.0 if data_range is None else data_range)
     check_pair(prediction, target, data_range=data_range)
-    return _ms_ssim_loss_lib(
+    return _ms_ssim_measure(
         prediction,
         target,
         variant="pyramid",

@@ -19,8 +19,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from ..losses import ms_ssim as _ms_ssim_lib
-from ..losses.filters import gaussian_1d
+from ..functional.filters import gaussian_1d
+from ..functional.msssim import ms_ssim as _ms_ssim_measure
 from ._matlab import auto_factor, box_downsample
 from .conventions import LUMA_WEIGHTS, SSIMConvention
 
@@ -194,7 +194,7 @@ def ms_ssim(
     range_ = resolve_range(x, y, data_range)
     if (conv.ms_border or conv.border) != "valid":
         return _gaussians_padded(x, y, conv, range_)
-    return _ms_ssim_lib(
+    return _ms_ssim_measure(
         x,
         y,
         variant="gaussian",

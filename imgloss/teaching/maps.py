@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import torch
 
-from imgloss.losses.common import constants
+from imgloss.functional.common import constants
+from imgloss.functional.msssim import PAPER_SIGMAS, gaussian_sliding_maps
+from imgloss.functional.ssim import ssim_map
+from imgloss.functional.validation import check_alpha, check_data_range, check_pair
 from imgloss.losses.mix import PAPER_ALPHA
-from imgloss.losses.msssim import PAPER_SIGMAS, gaussian_sliding_maps
 from imgloss.losses.registry import ssim_sigma
-from imgloss.losses.ssim import ssim_map
-from imgloss.losses.validation import check_alpha, check_data_range, check_pair
 
 
 def loss_map(

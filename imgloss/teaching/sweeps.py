@@ -29,7 +29,7 @@ import torch
 
 from imgloss.design.experiments import PROFILES
 from imgloss.experiments.crops import CONTEXT, with_context  # noqa: F401 (CONTEXT re-exported)
-from imgloss.losses.msssim import PAPER_SIGMAS
+from imgloss.functional.options import PAPER_SIGMAS
 from imgloss.report import style
 from imgloss.teaching import maps
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from imgloss.losses import ms_ssim as loss_ms_ssim
-from imgloss.losses import ssim as loss_ssim
+from imgloss.functional.msssim import ms_ssim as loss_ms_ssim
+from imgloss.functional.ssim import ssim as loss_ssim
 from imgloss.metrics import conventions as cv
 from imgloss.metrics import ssim as metric
 from imgloss.report import style

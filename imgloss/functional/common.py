@@ -1,11 +1,8 @@
-"""Argument handling shared by the SSIM-family functions."""
+"""Constants, windows, size checks and reductions shared by the SSIM-family functions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
-from torch import nn
 
 from .filters import gaussian_1d, gaussian_radius
 from .validation import check_k, check_reduction, check_sigma, check_win_size
@@ -45,23 +42,3 @@ def reduce(values: torch.Tensor, reduction: str) -> torch.Tensor:
     if reduction == "sum":
         return values.sum()
     return values
-
-
-class FunctionalLoss(nn.Module):
-    """Module form of a functional loss: ``forward`` calls ``loss_fn(prediction, target,
-    **options)``.
-
-    Subclasses validate their options in ``__init__`` and store them in ``self.options``.
-    """
-
-    loss_fn: Callable[..., torch.Tensor]
-
-    def __init__(self, **options) -> None:
-        super().__init__()
-        self.options = options
-
-    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return type(self).loss_fn(prediction, target, **self.options)
-
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self.options.items())

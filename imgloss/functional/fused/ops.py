@@ -1,6 +1,6 @@
 """The fused losses' autograd functions: Triton launches for the forward and the backward pass.
 
-Imported only through :mod:`imgloss.losses.fused` (which catches a missing Triton). Tile sizes
+Imported only through :mod:`imgloss.functional.fused` (which catches a missing Triton). Tile sizes
 are the constants below, chosen for correctness and modest register use, not yet tuned on a
 GPU (issue 35, item 3).
 """
@@ -13,8 +13,8 @@ import functools
 import torch
 import triton
 
-from .._stats import first_order_only, patch_lcs, patch_weighted_sum
 from ..filters import gaussian_1d, patch_weights
+from ..stats import first_order_only, patch_lcs, patch_weighted_sum
 from . import patch_kernels, sliding_kernels
 
 #: Output tile of one sliding program (``TILE x TILE`` pixels of one plane) and the chunk of

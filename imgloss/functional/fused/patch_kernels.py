@@ -2,7 +2,7 @@
 image/channel plane of an odd ``H x W`` patch, the plane flattened to ``HW <= BLOCK`` values.
 
 For each sigma ``i`` the five moments at the centre pixel are weighted sums with the patch
-Gaussian ``w_i`` (``imgloss.losses.filters.patch_weights``, normalised over the patch):
+Gaussian ``w_i`` (``imgloss.functional.filters.patch_weights``, normalised over the patch):
 ``mu_x = sum_q w_i(q) x(q)``, ``E[x^2]``, ``E[y^2]``, ``E[xy]`` alike. The value is
 ``l_TOP prod_i cs_i`` (SSIM for one sigma, the paper's MS-SSIM for five) and, for Mix, the
 weighted l1 term ``sum_q w_TOP(q) |x(q) - y(q)|``. The backward pass writes the closed-form

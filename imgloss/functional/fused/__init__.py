@@ -1,8 +1,8 @@
 """Fused GPU paths of the SSIM-family losses (Triton), and when they are used.
 
-The eager code of :mod:`imgloss.losses` stays the reference and the CPU path. The fused path
+The eager code of :mod:`imgloss.functional` stays the reference and the CPU path. The fused path
 computes the statistics, the maps and their means in one kernel launch per direction
-(:mod:`imgloss.losses.fused.sliding_kernels`, :mod:`imgloss.losses.fused.patch_kernels`):
+(:mod:`imgloss.functional.fused.sliding_kernels`, :mod:`imgloss.functional.fused.patch_kernels`):
 
 * sliding SSIM and each scale of the pyramid MS-SSIM (:func:`sliding_means` with one window:
   the means of the SSIM and cs maps);
@@ -19,7 +19,7 @@ variable ``IMGLOSS_FUSED`` chooses (read at every call):
 * ``auto``: :func:`use_fused` is true for float32 CUDA tensors when Triton imports, outside
   ``torch.compile`` tracing;
 * ``force``: as ``auto``, and also on CPU tensors when the kernels run in Triton's interpreter
-  (the tests: ``TRITON_INTERPRET=1`` must be set before :mod:`imgloss.losses.fused.functions`
+  (the tests: ``TRITON_INTERPRET=1`` must be set before :mod:`imgloss.functional.fused.functions`
   is first imported, because Triton 3.x reads it when ``@triton.jit`` decorates a kernel).
 
 The fused backward adds overlapping tiles' shares with atomics, so its gradients may differ
@@ -50,7 +50,7 @@ def mode() -> str:
 
 @functools.cache
 def kernels() -> types.ModuleType | None:
-    """:mod:`imgloss.losses.fused.ops`, or None where Triton does not import."""
+    """:mod:`imgloss.functional.fused.ops`, or None where Triton does not import."""
     try:
         import triton  # noqa: F401
     except ImportError:

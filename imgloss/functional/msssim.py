@@ -1,4 +1,4 @@
-"""MS-SSIM and the MS-SSIM loss (paper Section 3.3, eqs. 11-13), in two variants.
+"""MS-SSIM, the measure under the MS-SSIM loss (paper Section 3.3, eqs. 11-13), in two variants.
 
 ``variant="gaussian"`` — the paper's fast approximation (Section 3.3, last paragraph). Instead
 of a dyadic pyramid, the full-resolution input is filtered with ``M = 5`` Gaussians,
@@ -33,7 +33,11 @@ import torch
 import torch.nn.functional as F
 
 from . import fused
-from ._stats import (
+from .common import check_fits, constants, reduce, sliding_kernel
+from .filters import filter_full, filter_valid, gaussian_1d, gaussian_radius
+from .options import PAPER_SIGMAS, WANG_WEIGHTS, MSSSIMOptions
+from .ssim import sliding_ssim_means
+from .stats import (
     first_order_only,
     full_precision,
     identical_planes,
@@ -47,67 +51,9 @@ from ._stats import (
     stack_for_filtering,
     unstack,
 )
-from .common import FunctionalLoss, check_fits, constants, reduce, sliding_kernel
-from .filters import filter_full, filter_valid, gaussian_1d, gaussian_radius
-from .ssim import sliding_ssim_means
-from .validation import (
-    check_bool,
-    check_data_range,
-    check_k,
-    check_odd_patch,
-    check_pair,
-    check_reduction,
-    check_sigma,
-    check_sigmas,
-    check_variant,
-    check_weights,
-    check_win_size,
-    check_window,
-    to_compute_dtype,
-)
+from .validation import check_odd_patch, check_pair, to_compute_dtype
 
-PAPER_SIGMAS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
-WANG_WEIGHTS: tuple[float, ...] = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
-
-
-def _options(
-    *,
-    variant: str,
-    sigmas: tuple[float, ...],
-    weights: tuple[float, ...],
-    sigma: float,
-    data_range: float,
-    window: str,
-    win_size: int | None,
-    k1: float,
-    k2: float,
-    reduction: str,
-    check_finite: bool,
-) -> dict:
-    """Every option of :func:`ms_ssim`, validated (shared by it and :class:`MSSSIMLoss`).
-
-    All options are checked whatever the variant (``sigmas`` also for ``"pyramid"``, ``weights``,
-    ``sigma`` and ``win_size`` also for ``"gaussian"``), so that a typo never goes unnoticed.
-    """
-    out = {
-        "variant": check_variant(variant),
-        "sigmas": check_sigmas(sigmas),
-        "weights": check_weights(weights),
-        "sigma": check_sigma(sigma),
-        "data_range": check_data_range(data_range),
-        "window": check_window(window),
-        "win_size": check_win_size(win_size),
-        "k1": check_k("k1", k1),
-        "k2": check_k("k2", k2),
-        "reduction": check_reduction(reduction),
-        "check_finite": check_bool("check_finite", check_finite),
-    }
-    if out["variant"] == "pyramid" and out["window"] == "patch":
-        raise ValueError(
-            "variant='pyramid' is defined on whole images (window='sliding'); the "
-            "paper's patch-mode MS-SSIM is variant='gaussian'"
-        )
-    return out
+__all__ = ["PAPER_SIGMAS", "WANG_WEIGHTS", "ms_ssim", "ms_ssim_with"]
 
 
 class _ClampedPower(torch.autograd.Function):
@@ -473,8 +419,8 @@ def gaussian_sliding_means(
 ) -> torch.Tensor:
     """``(N, C)`` means of :func:`gaussian_sliding_maps`'s map over its valid region.
 
-    Fused (:func:`imgloss.losses.fused.sliding_means`, one kernel each way) where
-    :func:`imgloss.losses.fused.use_fused`; else on the CPU, :class:`_GaussianSlidingMeans` (the
+    Fused (:func:`imgloss.functional.fused.sliding_means`, one kernel each way) where
+    :func:`imgloss.functional.fused.use_fused`; else on the CPU, :class:`_GaussianSlidingMeans` (the
     gradient computed with the values, chunk by chunk); elsewhere, and while ``torch.compile``
     traces (it fuses the plain operations of the direct path instead), the mean of
     :func:`gaussian_sliding_maps`'s map.
@@ -535,60 +481,35 @@ def _pyramid(
     return value
 
 
-def ms_ssim(
-    prediction: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    variant: str = "gaussian",
-    sigmas: tuple[float, ...] = PAPER_SIGMAS,
-    weights: tuple[float, ...] = WANG_WEIGHTS,
-    sigma: float = 1.5,
-    data_range: float = 1.0,
-    window: str = "sliding",
-    win_size: int | None = None,
-    k1: float = 0.01,
-    k2: float = 0.03,
-    reduction: str = "mean",
-    check_finite: bool = True,
-) -> torch.Tensor:
+def ms_ssim(prediction: torch.Tensor, target: torch.Tensor, **options) -> torch.Tensor:
     """Multi-scale SSIM (paper eqs. 11-12), per channel, averaged.
 
     Args:
         prediction, target: ``(N, C, H, W)`` floating-point tensors.
-        variant: ``"gaussian"`` (the paper's approximation, ``sigmas``) or ``"pyramid"``
-            (Wang et al. 2003, ``weights``, ``sigma``/``win_size`` per scale; sliding only).
-        sigmas: the Gaussians of the ``"gaussian"`` variant; ``l`` uses the largest (finite,
-            positive).
-        weights: the pyramid exponents, one per scale (finite, non-negative, not all zero).
-        sigma, win_size: the pyramid's per-scale window (1.5 and 11 by default).
-        data_range, k1, k2, reduction, check_finite: as :func:`imgloss.losses.ssim`.
-        window: ``"sliding"`` or ``"patch"`` (centre pixel of odd patches, eq. 12).
+        **options: the fields of :class:`~imgloss.functional.options.MSSSIMOptions`:
+            ``variant`` (``"gaussian"``, the paper's approximation with ``sigmas``, luminance from
+            the largest; or ``"pyramid"``, Wang et al. 2003 with ``weights`` and the per-scale
+            ``sigma``/``win_size``, sliding only), ``window`` (``"sliding"`` or ``"patch"``: the
+            centre pixel of odd patches, eq. 12), and ``data_range``, ``k1``, ``k2``,
+            ``reduction``, ``check_finite`` as for :func:`imgloss.functional.ssim.ssim`.
 
     Returns:
         MS-SSIM; exactly 1.0 for an identical image/channel plane (constant ones included).
     """
-    o = _options(
-        variant=variant,
-        sigmas=sigmas,
-        weights=weights,
-        sigma=sigma,
-        data_range=data_range,
-        window=window,
-        win_size=win_size,
-        k1=k1,
-        k2=k2,
-        reduction=reduction,
-        check_finite=check_finite,
-    )
-    check_pair(prediction, target, check_finite=check_finite, data_range=o["data_range"])
-    c1, c2 = constants(o["data_range"], o["k1"], o["k2"])
+    return ms_ssim_with(prediction, target, MSSSIMOptions(**options))
+
+
+def ms_ssim_with(prediction: torch.Tensor, target: torch.Tensor, o: MSSSIMOptions) -> torch.Tensor:
+    """:func:`ms_ssim` with its options already validated (the loss modules call this)."""
+    check_pair(prediction, target, check_finite=o.check_finite, data_range=o.data_range)
+    c1, c2 = constants(o.data_range, o.k1, o.k2)
     x, y = to_compute_dtype(prediction, target)
     identical = identical_planes(x, y)
-    sigmas = o["sigmas"]
+    sigmas = o.sigmas
     with full_precision(x.device):
-        if o["variant"] == "pyramid":
-            values = _pyramid(x, y, o["weights"], o["sigma"], o["win_size"], c1, c2)
-        elif o["window"] == "patch":
+        if o.variant == "pyramid":
+            values = _pyramid(x, y, o.weights, o.sigma, o.win_size, c1, c2)
+        elif o.window == "patch":
             check_odd_patch(x)
             values = patch_ms_ssim(x, y, sigmas, c1, c2)[0]
         else:
@@ -596,46 +517,4 @@ def ms_ssim(
             check_fits(x, size, f"MS-SSIM with sigma up to {max(sigmas)} ({size}-tap window)")
             values = gaussian_sliding_means(x, y, sigmas, c1, c2)
         values = one_where_identical(values, identical)
-    return reduce(values, o["reduction"])
-
-
-def ms_ssim_loss(prediction: torch.Tensor, target: torch.Tensor, **options) -> torch.Tensor:
-    """``L^MS-SSIM = 1 - MS-SSIM`` (eq. 12); options as :func:`ms_ssim`."""
-    return 1 - ms_ssim(prediction, target, **options)
-
-
-class MSSSIMLoss(FunctionalLoss):
-    """Module form of :func:`ms_ssim_loss` (registry name ``"msssim"``)."""
-
-    loss_fn = staticmethod(ms_ssim_loss)
-
-    def __init__(
-        self,
-        *,
-        variant: str = "gaussian",
-        sigmas: tuple[float, ...] = PAPER_SIGMAS,
-        weights: tuple[float, ...] = WANG_WEIGHTS,
-        sigma: float = 1.5,
-        data_range: float = 1.0,
-        window: str = "sliding",
-        win_size: int | None = None,
-        k1: float = 0.01,
-        k2: float = 0.03,
-        reduction: str = "mean",
-        check_finite: bool = True,
-    ) -> None:
-        super().__init__(
-            **_options(
-                variant=variant,
-                sigmas=sigmas,
-                weights=weights,
-                sigma=sigma,
-                data_range=data_range,
-                window=window,
-                win_size=win_size,
-                k1=k1,
-                k2=k2,
-                reduction=reduction,
-                check_finite=check_finite,
-            )
-        )
+    return reduce(values, o.reduction)
