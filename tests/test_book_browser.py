@@ -247,16 +247,19 @@ NOTEBOOK_PAGES = [
 
 def test_notebook_pages_have_launch_buttons_and_downloads(built_book, browser):
     """Binder, Colab and JupyterHub buttons open the notebook's source in notebooks/ on the
-    repository of _config.yml; the downloads offer the .ipynb and the page as PDF."""
+    repository of _config.yml (for Table 1's pages, the one notebook they are executed from);
+    the downloads offer the .ipynb and the page as PDF."""
     from urllib.parse import parse_qs, urlparse
 
     import yaml
+
+    from imgloss.book.build import source_of
 
     html, _ = built_book
     config = yaml.safe_load((REPO / "_config.yml").read_text())
     org_repo = urlparse(config["repository"]["url"]).path.strip("/")
     for name in NOTEBOOK_PAGES:
-        stem = name.rsplit("/", 1)[1]
+        stem = source_of(name.rsplit("/", 1)[1])  # Table 1's pages open notebooks/02-table1
         page, _, _ = _open(browser, (html / f"{name}.html").as_uri())
         try:
             links = page.evaluate(

@@ -49,7 +49,7 @@ def test_one_repository_url_drives_the_launch_buttons():
 
 
 def test_every_notebook_has_the_same_setup_cell_with_the_repository_url():
-    cells = {name: _setup_cell(name) for name in book.NOTEBOOKS}
+    cells = {name: _setup_cell(name) for name in book.SOURCES}
     assert len(set(cells.values())) == 1, "the setup cells differ"
     assert f'REPOSITORY = "{URL}"' in next(iter(cells.values()))
 
@@ -58,7 +58,7 @@ def test_the_setup_cell_does_nothing_where_imgloss_is_installed(monkeypatch, tmp
     monkeypatch.chdir(tmp_path)
     calls = []
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append(a))
-    exec(_setup_cell("02-demosaicking"), {})  # noqa: S102 - our own notebook
+    exec(_setup_cell("02-table1"), {})  # noqa: S102 - our own notebook
     assert calls == [] and Path.cwd() == tmp_path
 
 
@@ -80,7 +80,7 @@ def test_the_setup_cell_clones_and_installs_when_launched_alone(monkeypatch, tmp
     )
     start = os.getcwd()
     try:
-        exec(_setup_cell("02-demosaicking"), {})  # noqa: S102 - our own notebook
+        exec(_setup_cell("02-table1"), {})  # noqa: S102 - our own notebook
         checkout = tmp_path / "imgloss"
         assert calls == [
             ["git", "clone", "--depth", "1", URL, str(checkout)],
@@ -107,9 +107,20 @@ def test_the_launch_buttons_open_the_notebooks_sources():
     imgloss_offline._launch_sources(None, "book/executed/02-x", "page.html", context, None)
     assert context["header_buttons"][1]["buttons"][0]["url"] == base + "notebooks/02-x.ipynb"
     assert context["header_buttons"][0]["buttons"][0]["url"] == "_sources/book/executed/x.ipynb"
+    # Table 1's chapters are one notebook executed per task: each page opens that notebook
+    binder = "https://mybinder.org/v2/gh/o/r/main?urlpath=lab/tree/"
+    for chapter in ("02-demosaicking", "03-super-resolution", "04-jpeg"):
+        executed = f"book/executed/{chapter}"
+        buttons = [{"url": f"{base}{executed}.ipynb"}, {"url": f"{binder}{executed}.ipynb"}]
+        context = {"header_buttons": [{"label": "launch-buttons", "buttons": buttons}]}
+        imgloss_offline._launch_sources(None, executed, "page.html", context, None)
+        urls = [b["url"] for b in buttons]
+        assert urls[0] == base + "notebooks/02-table1.ipynb", urls
+        assert urls[1].endswith("urlpath=lab/tree/notebooks/02-table1.ipynb"), urls
+        assert (REPO / "notebooks" / "02-table1.ipynb").is_file()
 
 
-@pytest.mark.parametrize("name", book.NOTEBOOKS)
+@pytest.mark.parametrize("name", book.SOURCES)
 def test_a_launched_notebook_reads_the_committed_results_by_default(name):
     """The parameters' defaults need no data root and train nothing."""
     params = book.parameters_of(REPO / "notebooks" / f"{name}.ipynb")

@@ -309,19 +309,101 @@ def test_notebooks_are_parameterized_and_listed_in_the_toc():
 
     toc = (REPO / "_toc.yml").read_text()
     for name in book.NOTEBOOKS:
-        params = book.parameters_of(REPO / "notebooks" / f"{name}.ipynb")
+        source = REPO / "notebooks" / f"{book.source_of(name)}.ipynb"
+        params = book.parameters_of(source)
         assert {"profile", "results", "data_root", "train_missing", "seed"} <= set(params)
+        assert set(book.VARIANTS.get(name, ("", {}))[1]) <= set(params), name  # e.g. task
         assert f"book/executed/{name}" in toc
-        nb = json.loads((REPO / "notebooks" / f"{name}.ipynb").read_text())
+        nb = json.loads(source.read_text())
         assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), name
+    # every notebook of notebooks/ is a source of the book, each once
+    assert sorted(p.stem for p in (REPO / "notebooks").glob("*.ipynb")) == sorted(book.SOURCES)
     assert book.resolve(["06"]) == ["06-ssim-sigma"]
     assert book.resolve(["switching"]) == ["05-loss-switching"]
+    table1 = ["02-demosaicking", "03-super-resolution", "04-jpeg"]
+    assert book.resolve(["table1"]) == book.resolve(["02-table1.ipynb"]) == table1
+    assert book.resolve(["jpeg", "table1"]) == ["04-jpeg", "02-demosaicking", "03-super-resolution"]
     with pytest.raises(book.BookError, match="matches 0 notebooks"):
         book.resolve(["nope"])
 
 
+def test_table1_is_one_notebook_executed_once_per_task():
+    """Table 1's three chapters come from one notebook, each with its task; their prose and
+    labels come from imgloss.report.task_pages, one page per task, no label shared."""
+    from imgloss.book import build as book
+    from imgloss.design.tasks import TASKS
+    from imgloss.report import task_pages
+
+    tasks = {n: p["task"] for n, (source, p) in book.VARIANTS.items() if source == "02-table1"}
+    assert sorted(tasks.values()) == sorted(TASKS) == sorted(task_pages.TASK_PAGES)
+    labels = []
+    for task in TASKS:
+        page = task_pages.get(task)
+        assert page.title and "$" not in page.title  # the sidebar shows titles without math
+        assert page.heading.startswith(f"# {page.title}\n")
+        mine = (page.claims_label, page.table_label, page.figure_label)
+        for section, label in zip(
+            (page.claims_section, page.table_section, page.crops_section), mine, strict=True
+        ):
+            assert section.startswith("## ") and f"{{numref}}`{label}`" in section, task
+            assert all(other not in section for other in labels), task  # never another's
+        labels += mine
+        assert ("BM3D" in page.table_section) == TASKS[task].bm3d_column
+        assert page.name in page.figure_caption and page.name in page.missing
+    assert len(set(labels)) == len(labels) == 9
+    with pytest.raises(ValueError, match="unknown task 'x'; choose from demosaic, sr, jpeg"):
+        task_pages.get("x")
+    with pytest.raises(book.BookError, match="set by the book for each chapter"):
+        book.execute(REPO, ["table1"], {"task": "sr"}, progress=False)
+
+
+def test_executed_notebooks_are_finished_for_the_book():
+    """What a notebook computed becomes part of the page: a cell tagged output-as-markdown
+    becomes a Markdown cell holding its output (headings included), and a figure's options
+    given with its output move into the cell's mystnb metadata; plumbing cells are removed."""
+    from imgloss.book import build as book
+    from imgloss.report.numbered import FIGURE_KEY
+
+    def markdown(text):
+        return {"output_type": "display_data", "metadata": {},
+                "data": {"text/markdown": text, "text/plain": "<Markdown>"}}  # fmt: skip
+
+    figure = {"name": "fig-x-sr", "caption": "X, super-resolution."}
+    nb = {"metadata": {}, "cells": [
+        {"cell_type": "code", "id": "p", "metadata": {"tags": ["parameters"]}, "source": "",
+         "outputs": [], "execution_count": 1},
+        {"cell_type": "code", "id": "t", "metadata": {"tags": ["remove-input", book.MARKDOWN_TAG]},
+         "source": "display(Markdown(page.heading))", "execution_count": 2,
+         "outputs": [markdown("# Title\n\nProse.\n"), markdown(["## Next\n", "More."])]},
+        {"cell_type": "code", "id": "f", "metadata": {"tags": ["hide-input"]}, "source": "",
+         "execution_count": 3, "outputs": [{"output_type": "display_data",
+         "metadata": {FIGURE_KEY: figure}, "data": {"text/html": "<table></table>"}}]},
+    ]}  # fmt: skip
+    cells = book.finish(nb)["cells"]
+    assert "remove-cell" in cells[0]["metadata"]["tags"]
+    assert cells[1] == {
+        "cell_type": "markdown",
+        "id": "t",
+        "metadata": {"tags": [book.MARKDOWN_TAG]},
+        "source": "# Title\n\nProse.\n\n## Next\nMore.\n",
+    }
+    assert cells[2]["metadata"]["mystnb"] == {"figure": figure}
+    assert cells[2]["outputs"][0]["metadata"] == {}
+    import nbformat
+
+    nbformat.validate(nbformat.from_dict({**nb, "nbformat": 4, "nbformat_minor": 5}))
+    wrong = {"metadata": {}, "cells": [
+        {"cell_type": "code", "id": "w", "metadata": {"tags": [book.MARKDOWN_TAG]}, "source": "",
+         "execution_count": 1, "outputs": [{"output_type": "stream", "name": "stderr",
+                                            "text": "a warning"}]},
+    ]}  # fmt: skip
+    with pytest.raises(ValueError, match="cell 0 is tagged 'output-as-markdown' but has an"):
+        book.finish(wrong)
+
+
 def test_cli_book_parameters_are_parsed_as_python_values():
-    from imgloss.cli.commands import _parse_parameters, main
+    from imgloss.cli.book import parse_parameters as _parse_parameters
+    from imgloss.cli.commands import main
 
     assert _parse_parameters(["seed=1", "profile=paper", "data_root=None", "x=a b"]) == {
         "seed": 1,
@@ -402,10 +484,10 @@ def test_a_notebook_started_in_notebooks_reads_the_committed_results(tmp_path, m
     notebooks = REPO / "notebooks"
     before = sorted(p.name for p in notebooks.iterdir())
     assert book.repository_root(notebooks) == REPO and book.repository_root(tmp_path) is None
-    assert book.parameters_of(notebooks / "02-demosaicking.ipynb")["train_missing"] is False
+    assert book.parameters_of(notebooks / "02-table1.ipynb")["train_missing"] is False
     out = tmp_path / "02.ipynb"
     papermill.execute_notebook(
-        str(notebooks / "02-demosaicking.ipynb"), str(out), cwd=str(notebooks),
+        str(notebooks / "02-table1.ipynb"), str(out), cwd=str(notebooks),
         parameters={"profile": "quick"}, progress_bar=False, kernel_name="python3",
     )  # fmt: skip
     shown = "".join(json.dumps(c.get("outputs", [])) for c in json.loads(out.read_text())["cells"])

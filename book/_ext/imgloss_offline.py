@@ -6,7 +6,8 @@
 * Points the launch buttons (Binder, Colab, JupyterHub) at the notebook's source in
   ``notebooks/``: a chapter is built from its executed copy in ``book/executed/``, which git
   ignores, so the theme's links (made from the page's name) would open a file the repository
-  does not hold.
+  does not hold. Chapters executed from a shared notebook (Table 1's three pages, from
+  ``notebooks/02-table1.ipynb``) open that notebook (``imgloss.book.build.source_of``).
 * Gives the ipywidgets HTML manager the MathJax 2 call it makes (``MathJax.Hub.Queue``) on top of
   the vendored MathJax 3, so widget labels are typeset instead of throwing a TypeError.
 """
@@ -57,12 +58,16 @@ EXECUTED, SOURCES = "book/executed/", "notebooks/"
 
 
 def _launch_sources(app, pagename, templatename, context, doctree):
+    from imgloss.book.build import source_of
+
+    chapter = pagename.rsplit("/", 1)[-1]
+    executed, source = f"{EXECUTED}{chapter}.ipynb", f"{SOURCES}{source_of(chapter)}.ipynb"
     for group in context.get("header_buttons", []):
         if group.get("label") != "launch-buttons":
             continue
         for button in group.get("buttons", []):
             if "url" in button:
-                button["url"] = button["url"].replace(EXECUTED, SOURCES)
+                button["url"] = button["url"].replace(executed, source).replace(EXECUTED, SOURCES)
 
 
 def setup(app):

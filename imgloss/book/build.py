@@ -6,10 +6,15 @@ in the installed package, so every function takes the repository root. The steps
 1. :func:`vendor_js` puts MathJax 3 and the ipywidgets HTML manager into ``_vendor/`` (from the npm
    registry, once): the built pages load them from there, never from a CDN, so the book renders with
    no network.
-2. :func:`execute` runs each notebook of :data:`NOTEBOOKS` with papermill, injecting the parameters
-   (``profile``, ``results``, ...), into ``book/executed/`` (git-ignored). The notebooks call
+2. :func:`execute` runs each chapter of :data:`NOTEBOOKS` with papermill, injecting the
+   parameters (``profile``, ``results``, ...), into ``book/executed/`` (git-ignored). A chapter
+   is executed from its own notebook in ``notebooks/``, or from a shared one with parameters of
+   its own (:data:`VARIANTS`: Table 1's notebook once per task, three pages). The notebooks call
    :mod:`imgloss.experiments.runner`, which reuses finished runs and trains missing ones. A failing
-   notebook raises :class:`NotebookError` naming the notebook and the cell.
+   notebook raises :class:`NotebookError` naming the notebook and the cell. The executed copy is
+   then finished for the book (:func:`finish`): text a notebook computed becomes Markdown cells
+   (headings included) and figure options its cells' ``mystnb`` metadata, so that one notebook's
+   pages differ in their titles, prose and labels.
 3. :func:`build` runs ``jupyter-book build -W -n --keep-going`` with notebook execution off, so a
    warning fails the build and only the files in ``_toc.yml`` are built.
 """
@@ -29,9 +34,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-#: The notebooks, in the order they are executed (file stems in notebooks/). The book's order is
-#: ``_toc.yml``'s: the introduction opens the book but runs last, so that its table of claims
-#: sees the runs the other chapters trained.
+from imgloss.report.numbered import FIGURE_KEY
+
+#: The chapters, in the order they are executed (their file stems in book/executed/, one page
+#: each). The book's order is ``_toc.yml``'s: the introduction opens the book but runs last, so
+#: that its table of claims sees the runs the other chapters trained.
 NOTEBOOKS: tuple[str, ...] = (
     "01-losses",
     "02-demosaicking",
@@ -44,7 +51,24 @@ NOTEBOOKS: tuple[str, ...] = (
     "09-which-ssim",
     "00-introduction",
 )
+#: The chapters executed from a shared notebook, as ``chapter: (notebook, parameters)``. Table 1's
+#: notebook (``notebooks/02-table1.ipynb``) is executed once per task. The parameters are the
+#: chapter's own and cannot be given on the command line. Every other chapter is its own notebook.
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "02-demosaicking": ("02-table1", {"task": "demosaic"}),
+    "03-super-resolution": ("02-table1", {"task": "sr"}),
+    "04-jpeg": ("02-table1", {"task": "jpeg"}),
+}
 EXECUTED = Path("book", "executed")  # papermill's output, relative to the repository root
+
+
+def source_of(chapter: str) -> str:
+    """The notebook (its stem in ``notebooks/``) that ``chapter`` is executed from."""
+    return VARIANTS[chapter][0] if chapter in VARIANTS else chapter
+
+
+#: The notebooks of ``notebooks/``, each once, in the order of :data:`NOTEBOOKS`.
+SOURCES: tuple[str, ...] = tuple(dict.fromkeys(source_of(n) for n in NOTEBOOKS))
 
 
 def repository_root(start: str | os.PathLike | None = None) -> Path | None:
@@ -155,18 +179,24 @@ def parameters_of(notebook: str | os.PathLike) -> dict[str, Any]:
 
 
 def resolve(names: Iterable[str] | None) -> list[str]:
-    """Notebook stems from full stems or unambiguous prefixes/parts (``"05"``, ``"switching"``)."""
+    """Chapters from full stems or unambiguous prefixes/parts (``"05"``, ``"switching"``); a
+    shared notebook's name (``"02-table1"``, ``"table1"``) means all of its chapters."""
     if names is None:
         return list(NOTEBOOKS)
     out = []
     for name in names:
         stem = Path(name).stem
         hits = [n for n in NOTEBOOKS if n == stem or n.startswith(stem) or stem in n]
-        if len(hits) != 1:
+        shared = {s for s in set(SOURCES) - set(NOTEBOOKS) if s == stem or stem in s}
+        if not hits and len(shared) == 1:
+            hits = [n for n in NOTEBOOKS if source_of(n) in shared]
+        elif len(hits) != 1:
             raise BookError(
-                f"notebook {name!r} matches {len(hits)} notebooks; choose from {', '.join(NOTEBOOKS)}"
+                f"notebook {name!r} matches {len(hits)} notebooks; choose from "
+                f"{', '.join(NOTEBOOKS)} (or {', '.join(sorted(set(SOURCES) - set(NOTEBOOKS)))}: "
+                "all of its chapters)"
             )
-        out.append(hits[0])
+        out += [n for n in hits if n not in out]
     return out
 
 
@@ -177,15 +207,23 @@ def execute(
     *,
     progress: bool = True,
 ) -> list[Path]:
-    """Execute notebooks with papermill into ``<root>/book/executed``; return their paths.
+    """Execute chapters with papermill into ``<root>/book/executed``; return their paths.
 
     ``parameters`` are injected into every notebook that declares them (others are ignored,
-    so ``profile="smoke"`` can be given to all). Unknown names raise :class:`BookError`.
+    so ``profile="smoke"`` can be given to all). Unknown names, and the parameters a chapter of
+    :data:`VARIANTS` sets itself (``task``), raise :class:`BookError`.
     """
     root = Path(root)
     names = resolve(notebooks)
     parameters = dict(parameters or {})
-    declared = {n: parameters_of(root / "notebooks" / f"{n}.ipynb") for n in names}
+    declared = {n: parameters_of(root / "notebooks" / f"{source_of(n)}.ipynb") for n in names}
+    fixed = sorted(set(parameters) & {k for n in names for k in VARIANTS.get(n, ("", {}))[1]})
+    if fixed:
+        raise BookError(
+            f"notebook parameter(s) {fixed} are set by the book for each chapter "
+            f"({', '.join(f'{n}: {VARIANTS[n][1]}' for n in names if n in VARIANTS)}); run "
+            "papermill on the notebook itself to choose them"
+        )
     if any("live" in d for d in declared.values()):
         parameters.setdefault("live", False)  # the static book has no kernel for live widgets
     unknown = set(parameters) - set().union(*(set(d) for d in declared.values()))
@@ -249,9 +287,10 @@ def _execute_one(root: Path, name: str, declared, parameters, progress: bool) ->
     from papermill.exceptions import PapermillExecutionError
 
     out_dir = root / EXECUTED
-    source = root / "notebooks" / f"{name}.ipynb"
+    source = root / "notebooks" / f"{source_of(name)}.ipynb"
     output = out_dir / f"{name}.ipynb"
-    given = {k: v for k, v in parameters.items() if k in declared[name]}
+    own = VARIANTS[name][1] if name in VARIANTS else {}
+    given = {k: v for k, v in parameters.items() if k in declared[name]} | own
     if progress:
         print(f"executing {name} {given or ''}", file=sys.stderr, flush=True)
     partial = output.with_suffix(".partial.ipynb")
@@ -268,24 +307,74 @@ def _execute_one(root: Path, name: str, declared, parameters, progress: bool) ->
     except PapermillExecutionError as e:
         partial.replace(output)
         raise NotebookError(name, e.exec_count, f"{e.ename}: {e.evalue}", output) from None
-    _remove_parameter_cells(partial)
+    nb = json.loads(partial.read_text())
+    try:
+        finish(nb)
+    except ValueError as err:
+        partial.replace(output)
+        raise BookError(f"notebook {name!r}: {err} (executed copy: {output})") from None
+    nb["metadata"]["imgloss"] = {"source": f"notebooks/{source.name}", "parameters": own}
+    partial.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     partial.replace(output)  # atomic: a half-executed notebook never reaches the book
     return output
 
 
 #: The tags of the cells that are plumbing for a reader (parameters, papermill's injected ones).
 PLUMBING_TAGS = ("parameters", "injected-parameters")
+#: The tag of a code cell whose Markdown output becomes a Markdown cell of the executed notebook.
+#: Text computed by the notebook (a title, headings, prose that differs between the chapters of
+#: one notebook) is then part of the page as if written in a Markdown cell (MyST-NB renders
+#: headings only there, never in outputs). The output must be Markdown and nothing else.
+MARKDOWN_TAG = "output-as-markdown"
 
 
-def _remove_parameter_cells(path: Path) -> None:
-    """Tag the parameters cells of an executed notebook ``remove-cell`` (papermill's injected
-    cell carries only its own tag), so the book shows none of them."""
-    nb = json.loads(path.read_text())
-    for cell in nb["cells"]:
+def finish(nb: dict) -> dict:
+    """An executed notebook (nbformat's JSON, changed in place) made ready for the book: the
+    plumbing cells tagged ``remove-cell`` (papermill's injected cell carries only its own tag),
+    the cells tagged :data:`MARKDOWN_TAG` replaced by Markdown cells holding their output, and
+    the figure options a notebook computed (``imgloss.report.numbered.display_figure``, under
+    the key ``FIGURE_KEY`` of an output's metadata) moved into their cells' ``mystnb.figure``
+    metadata, which MyST-NB reads.
+    A cell tagged :data:`MARKDOWN_TAG` with an output that is not Markdown raises
+    ``ValueError``."""
+    for index, cell in enumerate(nb["cells"]):
         tags = cell.setdefault("metadata", {}).setdefault("tags", [])
         if any(t in tags for t in PLUMBING_TAGS) and "remove-cell" not in tags:
             tags.append("remove-cell")
-    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+        if cell["cell_type"] != "code":
+            continue
+        if MARKDOWN_TAG in tags:
+            nb["cells"][index] = _as_markdown(cell, index)
+            continue
+        for output in cell.get("outputs", []):
+            figure = output.get("metadata", {}).pop(FIGURE_KEY, None)  # (MyST-NB ignores it)
+            if figure is not None:
+                cell["metadata"].setdefault("mystnb", {})["figure"] = figure
+    return nb
+
+
+def _as_markdown(cell: dict, index: int) -> dict:
+    """The Markdown cell holding a code cell's Markdown outputs."""
+    texts = []
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        if output.get("output_type") not in ("display_data", "execute_result") or (
+            "text/markdown" not in data
+        ):
+            raise ValueError(
+                f"cell {index} is tagged {MARKDOWN_TAG!r} but has an output that is not "
+                f"Markdown ({output.get('output_type')}: {str(output)[:200]})"
+            )
+        text = data["text/markdown"]
+        texts.append(text if isinstance(text, str) else "".join(text))
+    out = {
+        "cell_type": "markdown",
+        "metadata": {"tags": [t for t in cell["metadata"]["tags"] if t != "remove-input"]},
+        "source": "\n\n".join(t.strip("\n") for t in texts) + "\n",
+    }
+    if "id" in cell:
+        out["id"] = cell["id"]
+    return out
 
 
 def build(root: str | os.PathLike, *, jupyter_book: str | None = None) -> Path:

@@ -103,3 +103,19 @@ def _caption(heading: str) -> str:
     if heading.startswith("*") and not heading.startswith("**") and heading.endswith("*"):
         heading = heading[1:-1].rstrip(":").strip()
     return heading
+
+
+#: The key, in an output's metadata, of the options of a numbered figure computed by a notebook
+#: (:func:`display_figure`). The book's build (:func:`imgloss.book.build.finish`) moves them into
+#: the cell's ``mystnb.figure`` metadata, where MyST-NB reads them.
+FIGURE_KEY = "imgloss_figure"
+
+
+def display_figure(obj, name: str, caption: str) -> None:
+    """Display ``obj`` (anything IPython displays) as the numbered figure ``name`` with
+    ``caption``, both computed: the cell's figure options, written by hand in its ``mystnb``
+    metadata otherwise, so that chapters executed from one notebook (Table 1's, once per task)
+    each name their own figure."""
+    from IPython.display import display
+
+    display(obj, metadata={FIGURE_KEY: {"caption": caption, "name": name}})
