@@ -58,7 +58,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from imgloss import losses
 from imgloss.core.provenance import provenance
-from imgloss.training import fourier_conv, models
+from imgloss.training import fourier_conv, models, modern_nets
 from imgloss.training.precision import cpu_bf16_flags
 from imgloss.training.trainer import Phase, TrainConfig, TrainingData, train
 
@@ -94,7 +94,7 @@ def matmul_rates(device: torch.device) -> dict[str, float]:
 
 
 def step_flops(net: models.ValidConvNet, out_size: int, batch: int) -> float:
-    fwd = models.forward_flops(net, out_size)
+    fwd = modern_nets.cost(net, out_size).flops_per_pixel * out_size**2
     first = net.convs[0]
     side = out_size + 2 * (net.margin - (first.kernel_size[0] - 1) // 2)
     first_dgrad = 2 * first.in_channels * first.out_channels * first.kernel_size[0] ** 2 * side**2

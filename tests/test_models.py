@@ -62,7 +62,9 @@ def test_same_seed_same_initial_weights_for_every_loss():
 def test_forward_flops_counts_each_valid_layer():
     net = models.PaperNet()
     expected = 2 * (3 * 64 * 81 * 23**2 + 64 * 64 * 25 * 19**2 + 64 * 3 * 25 * 15**2)
-    assert models.forward_flops(net, 15) == expected
+    from imgloss.training.modern_nets import cost
+
+    assert cost(net, 15).flops_per_pixel * 15**2 == pytest.approx(expected)
 
 
 def test_bad_inputs():
@@ -88,3 +90,73 @@ def test_a_training_configuration_touches_no_random_generator():
     torch.manual_seed(123)
     TrainConfig(task="demosaic", phases=(Phase("l1", 10),))
     assert torch.equal(torch.rand(3), expected)
+
+
+def _closed_form_flops(layers, out_size: int) -> float:
+    """Valid convolutions: layer i works on the output side plus what the later layers lose."""
+    total, remaining = 0, sum((k - 1) // 2 for _, _, k in layers)
+    for c_in, c_out, k in layers:
+        remaining -= (k - 1) // 2
+        side = out_size + 2 * remaining
+        total += 2 * c_in * c_out * k * k * side * side
+    return total / out_size**2
+
+
+def test_residual_net_is_dncnn_style_and_costs_its_closed_form():
+    from imgloss.training import modern_nets
+
+    net = modern_nets.ResidualNet()
+    shapes = [tuple(c.weight.shape) for c in net.convs]
+    assert shapes == [(48, 3, 3, 3)] + [(48, 48, 3, 3)] * 6 + [(3, 48, 3, 3)]
+    assert net.margin == 8 and net(torch.rand(2, 3, 31, 31)).shape == (2, 3, 15, 15)
+    layers = [(c.in_channels, c.out_channels, 3) for c in net.convs]
+    c = modern_nets.cost(net, out_size=15)
+    assert c.flops_per_pixel == pytest.approx(_closed_form_flops(layers, 15))
+    weights = sum(i * o * 9 + o for i, o, _ in layers) + 48 * 7  # convs, biases, PReLU slopes
+    assert c.parameters == weights
+    paper = modern_nets.cost(models.PaperNet(), out_size=15)
+    assert paper.flops_per_pixel == pytest.approx(_closed_form_flops(models.PaperNet.LAYERS, 15))
+    assert paper.parameters == 3 * 64 * 81 + 64 + 64 * 64 * 25 + 64 + 64 * 3 * 25 + 3 + 2 * 64
+
+
+@pytest.mark.parametrize("name", ["ResidualNet", "UNet"])
+def test_modern_networks_start_as_the_identity_and_are_residual(name):
+    """A network that has learnt nothing returns its input's centre: with the last layer at zero
+    exactly, and to about 1e-2 at its initialisation (std 1e-3)."""
+    from imgloss.training import modern_nets
+
+    torch.manual_seed(0)
+    net = getattr(modern_nets, name)()
+    x = torch.rand(2, 3, 47, 47)
+    centre = x[..., 8:-8, 8:-8]
+    assert net(x).shape == centre.shape == (2, 3, 31, 31)
+    assert (net(x) - centre).abs().max() < 5e-2
+    last = net.convs[-1] if name == "ResidualNet" else net.out
+    torch.nn.init.zeros_(last.weight)
+    torch.nn.init.zeros_(last.bias)
+    assert torch.equal(net(x), centre)
+    assert net.predict(torch.rand(1, 3, 40, 52)).shape == (1, 3, 40, 52)
+
+
+def test_unet_sees_odd_sizes_and_its_cost_counts_every_convolution():
+    from imgloss.training import modern_nets
+
+    net = modern_nets.UNet(width=16)
+    assert net(torch.rand(1, 3, 47, 53)).shape == (1, 3, 31, 37)
+    c = modern_nets.cost(net, out_size=31)
+    # 3x3 same convolutions on the full, half and quarter grids (ceil), plus the 1x1 output
+    full, half, quarter = 47**2, 24**2, 12**2
+    w = 16
+    macs = (9 * (3 * w + w * w) + 9 * (3 * w * w + w * w)) * full  # down1, up1
+    macs += (
+        9 * (w * 2 * w + 4 * w * w) * half + 9 * (6 * w * 2 * w + 4 * w * w) * half
+    )  # down2, up2
+    macs += 9 * (2 * w * 4 * w + 16 * w * w) * quarter + w * 3 * full  # bottom, out
+    assert c.flops_per_pixel == pytest.approx(2 * macs / 31**2)
+
+
+def test_the_fourier_path_never_wraps_a_network_with_its_own_forward():
+    from imgloss.training import fourier_conv, modern_nets
+
+    for net in (modern_nets.ResidualNet(), modern_nets.UNet()):
+        assert fourier_conv.accelerate(net) is net

@@ -319,6 +319,12 @@ class FourierConvNet(nn.Module):
 
 def accelerate(net: ValidConvNet, algorithm: str = "auto") -> torch.nn.Module:
     """``net`` computed with the Fourier path where it pays (:class:`FourierConvNet`), or
-    ``net`` itself when none of its layers would use it (SRCNN) or ``algorithm="direct"``."""
+    ``net`` itself when none of its layers would use it (SRCNN), when ``algorithm="direct"``, or
+    when ``net`` is not a plain chain of convolutions and PReLUs (its own ``forward``: a residual
+    network or a U-Net, which the wrapper would not reproduce)."""
+    from imgloss.training.models import ValidConvNet
+
+    if type(net).forward is not ValidConvNet.forward:
+        return net
     wrapped = FourierConvNet(net, algorithm)
     return wrapped if any(wrapped.fourier_layers) and algorithm != "direct" else net

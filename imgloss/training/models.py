@@ -146,15 +146,3 @@ def margin_for(task: str) -> int:
     """Pixels per side that ``task``'s network loses, from its layers alone (no network is
     built, so no random generator moves)."""
     return sum((k - 1) // 2 for _, _, k in _network(task).LAYERS)
-
-
-def forward_flops(model: ValidConvNet, out_size: int) -> int:
-    """Floating-point operations (2 per multiply-add) of one forward pass that produces an
-    ``out_size x out_size`` output (each layer works on its own, larger, valid map)."""
-    total, remaining = 0, model.margin
-    for conv in model.convs:
-        k = conv.kernel_size[0]
-        remaining -= (k - 1) // 2
-        side = out_size + 2 * remaining
-        total += 2 * conv.in_channels * conv.out_channels * k * k * side * side
-    return total
