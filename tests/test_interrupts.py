@@ -87,8 +87,8 @@ def test_no_run_of_a_pool_starts_after_an_interrupt(tmp_path, monkeypatch):
     import signal
     import threading
 
-    from imgloss.data.source import resolve
     from imgloss.experiments import executors
+    from imgloss.results.workspace import Workspace
 
     monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
     started, terminated = [], []
@@ -107,15 +107,15 @@ def test_no_run_of_a_pool_starts_after_an_interrupt(tmp_path, monkeypatch):
             self.done.set()
 
     monkeypatch.setattr(executors.subprocess, "Popen", FakeProcess)
-    jobs = [executors.Job(runner.spec("sr", loss, seed=seed), runner.PROFILES["smoke"],
-                          str(tmp_path), None, None)
+    ws = Workspace.resolve(tmp_path, progress=False)
+    jobs = [executors.Job(runner.spec("sr", loss, seed=seed), runner.PROFILES["smoke"], ws)
             for seed in (0, 1) for loss in ("l2", "l1", "mix")]  # fmt: skip
     # Ctrl-C's handler, also where the suite runs in the background (SIGINT ignored there)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
         with pytest.raises(KeyboardInterrupt):
-            executors.run_local(jobs, resolve(None), workers=2, progress=False)
+            executors.run_local(jobs, workers=2)
     finally:
         signal.signal(signal.SIGINT, previous)
     assert len(started) == 2 and len(terminated) == 2  # the two running ones, stopped

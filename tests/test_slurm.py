@@ -22,6 +22,7 @@ from imgloss.cli import commands as cli
 from imgloss.design import experiments as design
 from imgloss.experiments import executors, runner
 from imgloss.results.records import ExperimentSummary, RunRecord, SourceFolder
+from imgloss.results.workspace import Workspace
 from imgloss.training import trainer as TR
 from imgloss.training.weights import FINAL, load_weights
 
@@ -78,8 +79,8 @@ def test_a_slurm_experiment_gives_the_summaries_of_a_local_run(slurm, embedded, 
     # Submitting again while the array is queued or running submits nothing twice.
     assert cli.main([*argv, "--results", str(on_slurm), *SLURM]) == 0
     assert "submitted 0 runs" in capsys.readouterr().out
-    states = executors.wait(("table1",), design.PROFILES["smoke"], results=on_slurm,
-                            tasks=["sr"], poll_s=2, timeout_s=600)  # fmt: skip
+    states = executors.wait(("table1",), design.PROFILES["smoke"], Workspace.resolve(on_slurm),
+                            ["sr"], poll_s=2, timeout_s=600)  # fmt: skip
     assert [s.state for s in states] == ["finished"] * 4, states
     assert all(s.job_id for s in states)
     assert cli.main([*argv, "--results", str(on_slurm), *SLURM, "--wait"]) == 0  # summaries
@@ -113,24 +114,24 @@ def test_a_cancelled_job_is_resubmitted_and_resumes_from_its_checkpoint(slurm, e
     profile = replace(design.PROFILES["smoke"], name="slurmtest", steps=1000, eval_every=15,
                       checkpoint_every=5)  # fmt: skip
     run = design.spec("demosaic", "l1")
-    source, jobs = executors.pending_jobs(["table1"], profile, results=tmp_path, tasks=["demosaic"])
+    ws = Workspace.resolve(tmp_path)
+    jobs = executors.pending_jobs(["table1"], profile, ws, ["demosaic"])
     jobs = [j for j in jobs if j.run == run]
     options = executors.SlurmOptions(cpus=1, mem_gb=1, time_min=10)
-    (job_id,) = executors.submit_slurm(jobs, source, options)
-    folder = jobs[0].folder(source)
+    (job_id,) = executors.submit_slurm(jobs, options)
+    folder = jobs[0].folder()
     cancelled_at = _cancel_when_checkpointed(folder, job_id, at_step=15)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        (state,) = [s for s in executors.run_states(["table1"], profile, results=tmp_path,
-                                                     tasks=["demosaic"]) if s.job.run == run]  # fmt: skip
+        (state,) = [s for s in executors.run_states(["table1"], profile, ws, ["demosaic"])
+                    if s.job.run == run]  # fmt: skip
         if state.state not in ("queued", "running"):
             break
         time.sleep(1)
     assert state.state == "interrupted", state  # a checkpoint and no job
-    (again,) = executors.submit_slurm(jobs, source, options)
+    (again,) = executors.submit_slurm(jobs, options)
     assert again != job_id
-    final = executors.wait(["table1"], profile, results=tmp_path, tasks=["demosaic"], poll_s=2,
-                           timeout_s=600)  # fmt: skip
+    final = executors.wait(["table1"], profile, ws, ["demosaic"], poll_s=2, timeout_s=600)
     assert [s.state for s in final if s.job.run == run] == ["finished"]
     record = RunRecord.load(folder / "metrics.json")
     assert cancelled_at <= record.training["resumed_from_step"] < profile.steps
@@ -151,12 +152,12 @@ def test_a_failed_slurm_task_is_reported_with_its_log(slurm, embedded, tmp_path,
     from imgloss.data import dataset_ref
 
     profile = design.PROFILES["smoke"]
-    source, jobs = executors.pending_jobs(["table1"], profile, results=tmp_path, tasks=["sr"])
-    broken = replace(jobs[0], device="cuda:7")  # refused inside the job: it fails there
+    ws = Workspace.resolve(tmp_path)
+    jobs = executors.pending_jobs(["table1"], profile, ws, ["sr"])
+    broken = replace(jobs[0], ws=replace(ws, device="cuda:7"))  # refused inside the job
     options = executors.SlurmOptions(cpus=1, mem_gb=1, time_min=10)
-    (job_id,) = executors.submit_slurm([broken], source, options)
-    states = executors.wait(["table1"], profile, results=tmp_path, tasks=["sr"], poll_s=2,
-                            timeout_s=300)  # fmt: skip
+    (job_id,) = executors.submit_slurm([broken], options)
+    states = executors.wait(["table1"], profile, ws, ["sr"], poll_s=2, timeout_s=300)
     (failed,) = [s for s in states if s.job_id == job_id]
     assert failed.state == "failed" and failed.log is not None and failed.log.is_file()
     assert "cuda" in failed.log.read_text().lower()

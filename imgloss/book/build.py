@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from imgloss.core.errors import UserError
 from imgloss.report.numbered import FIGURE_KEY
 
 #: The chapters, in the order they are executed (their file stems in book/executed/, one page
@@ -101,8 +102,8 @@ VENDORED = {
 }
 
 
-class BookError(RuntimeError):
-    """The book could not be built (a missing tool, a failed step)."""
+class BookError(UserError, RuntimeError):
+    """The book could not be built (a missing tool, a failed step): a documented user error."""
 
 
 class NotebookError(BookError):

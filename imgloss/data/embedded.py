@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from imgloss.core.errors import InputError
+
 #: dataset name -> scikit-image ``skimage.data`` loaders (all bundled with the wheel).
 EMBEDDED: dict[str, tuple[str, ...]] = {
     "embedded_test": ("astronaut", "chelsea", "coffee"),
@@ -39,7 +41,7 @@ def load_embedded(name: str, only: tuple[str, ...] | None = None) -> list[tuple[
     from skimage import data as skdata
 
     if name not in EMBEDDED:
-        raise ValueError(f"unknown embedded dataset {name!r}; choose from {sorted(EMBEDDED)}")
+        raise InputError(f"unknown embedded dataset {name!r}; choose from {sorted(EMBEDDED)}")
     out = []
     for loader in EMBEDDED[name]:
         if only is not None and loader not in only:

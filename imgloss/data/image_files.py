@@ -3,8 +3,9 @@
 Pillow reduces 16-bit colour PNGs and TIFFs to 8 bits silently, so :func:`read_rgb` reads
 16-bit PNGs with pypng (:func:`read_png16`) and TIFFs with ``tifffile``; grey images are
 repeated into three channels and an alpha channel is dropped. Anything else that cannot be read
-at full depth is refused with a ``ValueError`` naming the file. (Registered datasets are decoded
-and checked against their checksums by ``imgloss.data.registry``.)
+at full depth is refused with an :class:`~imgloss.core.errors.InputError` (a ``ValueError``)
+naming the file. (Registered datasets are decoded and checked against their checksums by
+``imgloss.data.registry``.)
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import os
 from pathlib import Path
 
 import numpy as np
+
+from imgloss.core.errors import InputError
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
@@ -26,10 +29,10 @@ def read_png16(path: str | os.PathLike) -> np.ndarray:
     try:
         width, height, rows, info = png.Reader(filename=str(path)).asDirect()
         if info["bitdepth"] != 16:
-            raise ValueError(f"read_png16 reads 16-bit PNGs, got bit depth {info['bitdepth']}")
+            raise InputError(f"read_png16 reads 16-bit PNGs, got bit depth {info['bitdepth']}")
         arr = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
     except png.Error as err:
-        raise ValueError(f"cannot read image {path}: {err}") from None
+        raise InputError(f"cannot read image {path}: {err}") from None
     return arr.reshape(height, width, info["planes"])
 
 
@@ -38,7 +41,7 @@ def _as_rgb(arr: np.ndarray, path: Path) -> np.ndarray:
     if arr.ndim == 2:
         arr = arr[..., None]
     if arr.ndim != 3 or arr.shape[-1] not in (1, 2, 3, 4):
-        raise ValueError(f"cannot read image {path}: unsupported shape {arr.shape}")
+        raise InputError(f"cannot read image {path}: unsupported shape {arr.shape}")
     if arr.shape[-1] <= 2:  # grey (+ alpha)
         return np.repeat(arr[..., :1], 3, axis=-1)
     return np.ascontiguousarray(arr[..., :3])
@@ -68,13 +71,13 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
         with Image.open(path) as img:
             return pillow_rgb(img, path)
     except Image.DecompressionBombError as exc:
-        raise ValueError(f"cannot read image {path}: {exc} (not read, to protect memory)") from None
+        raise InputError(f"cannot read image {path}: {exc} (not read, to protect memory)") from None
     except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError(f"cannot read image {path}: {exc}") from exc
+        raise InputError(f"cannot read image {path}: {exc}") from exc
     except ValueError as exc:
         if str(path) in str(exc):
             raise
-        raise ValueError(f"cannot read image {path}: {exc}") from exc
+        raise InputError(f"cannot read image {path}: {exc}") from exc
 
 
 def _deep_grey_or_rgb_tiff(path: Path) -> bool:
@@ -89,16 +92,16 @@ def _deep_grey_or_rgb_tiff(path: Path) -> bool:
         kind = page.dtype.kind if page.dtype is not None else "?"
     grey_or_rgb = photometric in (1, 2)  # MINISBLACK, RGB
     if bits > 8 and not grey_or_rgb:
-        raise ValueError(
+        raise InputError(
             f"{bits}-bit TIFF with photometric interpretation {photometric} (not grey or RGB) "
             "is not supported; save it as an RGB or grey TIFF or PNG"
         )
     if bits > 8 and kind == "f":
-        raise ValueError(
+        raise InputError(
             f"{page.dtype} TIFF samples have no fixed white level; save it as an 8- or 16-bit image"
         )
     if bits > 8 and kind != "u":
-        raise ValueError(
+        raise InputError(
             f"{page.dtype} TIFF samples are not supported (8- or 16-bit unsigned integers only)"
         )
     return bits > 8
@@ -116,10 +119,10 @@ def pillow_rgb(img, name: str | os.PathLike = "image") -> np.ndarray:
     if img.mode == "I":
         arr = np.asarray(img)
         if arr.min() < 0 or arr.max() > 65535:
-            raise ValueError(f"cannot read image {name}: 32-bit integer samples outside 0..65535")
+            raise InputError(f"cannot read image {name}: 32-bit integer samples outside 0..65535")
         return _as_rgb(arr.astype(np.uint16), Path(name))
     if img.mode in ("F", "I;32", "I;32B", "I;32L"):
-        raise ValueError(
+        raise InputError(
             f"cannot read image {name}: mode {img.mode!r} (float or 32-bit samples) has no fixed "
             "white level; save it as an 8- or 16-bit image"
         )

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from imgloss.core.errors import InputError
+
 ENV_VAR = "IMGLOSS_DATA_ROOT"
 
 
@@ -160,9 +162,10 @@ def manifest() -> dict[str, dict[str, dict]]:
 
 
 def get(name: str) -> Dataset:
-    """The registered dataset ``name``; a ``ValueError`` lists the valid names otherwise."""
+    """The registered dataset ``name``; an :class:`~imgloss.core.errors.InputError` (a
+    ``ValueError``) lists the valid names otherwise."""
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; registered: {', '.join(DATASETS)}")
+        raise InputError(f"unknown dataset {name!r}; registered: {', '.join(DATASETS)}")
     return DATASETS[name]
 
 
@@ -180,7 +183,8 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
 def decode(path: str | os.PathLike) -> np.ndarray:
     """The pixels of an image file in its own mode (``H x W`` or ``H x W x C``).
 
-    Raises ``ValueError`` naming the file if it cannot be decoded completely.
+    Raises an :class:`~imgloss.core.errors.InputError` (a ``ValueError``) naming the file if it
+    cannot be decoded completely.
     """
     from PIL import Image
 
@@ -189,7 +193,7 @@ def decode(path: str | os.PathLike) -> np.ndarray:
             img.load()
             return np.ascontiguousarray(np.asarray(img))
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
-        raise ValueError(f"cannot decode image {path}: {err}") from None
+        raise InputError(f"cannot decode image {path}: {err}") from None
 
 
 def sha256_of(pixels: np.ndarray) -> str:

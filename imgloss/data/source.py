@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from imgloss.core.errors import InputError
+
 from .embedded import EMBEDDED, load_embedded
 from .registry import DATASETS, ENV_VAR, manifest
 
@@ -32,7 +34,7 @@ from .registry import DATASETS, ENV_VAR, manifest
 EMBEDDED_TAG = "embedded"
 
 
-class DataRootError(ValueError):
+class DataRootError(InputError):
     """A data root that is set cannot be used (the message names it and says how to fix it)."""
 
 
@@ -66,7 +68,7 @@ def dataset_ref(name: str) -> DatasetRef:
             digest.update(loader.encode() + b"\0" + pixels.tobytes())
         return DatasetRef(name, len(images), digest.hexdigest())
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; registered: {', '.join(DATASETS)}")
+        raise InputError(f"unknown dataset {name!r}; registered: {', '.join(DATASETS)}")
     entry = json.dumps(manifest()[name], sort_keys=True).encode()
     return DatasetRef(name, len(manifest()[name]), hashlib.sha256(entry).hexdigest())
 

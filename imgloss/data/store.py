@@ -12,13 +12,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from imgloss.core.errors import InputError, UserError
+
 from .registry import Dataset, data_root, decode, get, pixel_sha256, sha256_of
 
 #: Raw-file URL of a file in a public git repository at a commit.
 RAW_URL = "https://raw.githubusercontent.com/{repo}/{commit}/{path}"
 
 
-class DatasetError(RuntimeError):
+class DatasetError(UserError, RuntimeError):
     """A dataset is missing, incomplete or has corrupt files (the message says which)."""
 
 
@@ -84,7 +86,7 @@ def _match(image: str, names: list[str], dataset: str) -> str:
         if candidate == image or Path(candidate).stem == Path(image).stem:
             return candidate
     shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
-    raise ValueError(f"image {image!r} is not in dataset {dataset!r} (it has {shown})")
+    raise InputError(f"image {image!r} is not in dataset {dataset!r} (it has {shown})")
 
 
 def load_image(

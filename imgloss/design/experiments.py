@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from imgloss.core.errors import InputError
 from imgloss.data.source import DataSource, RunData, dataset_ref
 
 #: A loss of a schedule, its registry name and its options, e.g. ``("mix", (("alpha", 0.5),))``.
@@ -217,8 +218,8 @@ class RunSpec:
 def canonical_loss(name: str, options: dict | None = None) -> LossSpec:
     """The one spelling of a loss, so that names meaning the same loss share one run and one
     label: lower case without spaces, ``ssim5.0`` as ``ssim5``, and options equal to the loss's
-    default dropped (``mix`` with ``alpha=0.84`` is ``mix``). An unknown name is a
-    ``ValueError`` listing the valid ones."""
+    default dropped (``mix`` with ``alpha=0.84`` is ``mix``). An unknown name is an
+    :class:`~imgloss.core.errors.InputError` (a ``ValueError``) listing the valid ones."""
     import inspect
     import re
 
@@ -230,7 +231,10 @@ def canonical_loss(name: str, options: dict | None = None) -> LossSpec:
     sigma = registry.ssim_sigma(key)
     if sigma is not None:
         key = f"ssim{sigma:g}"
-    factory = type(registry.get(key))  # raises for an unknown name
+    try:
+        factory = type(registry.get(key))
+    except ValueError as err:  # an unknown name: the user's
+        raise InputError(str(err)) from err
     defaults = {
         p.name: p.default
         for p in inspect.signature(factory).parameters.values()
@@ -278,7 +282,7 @@ def experiment_runs(
     """The runs of ``experiment`` at ``profile``, each at the seeds ``profile.seeds_for`` gives
     (seed by seed, so that a partial job has whole seeds)."""
     if experiment not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {experiment!r}; choose from {', '.join(EXPERIMENTS)}")
+        raise InputError(f"unknown experiment {experiment!r}; choose from {', '.join(EXPERIMENTS)}")
     runs = [r for r in _design(experiment) if tasks is None or r.task in tasks]
     if experiment == "geometry" and profile.patch == GEOMETRY_PATCH:
         runs = [replace(r, patch=PAPER_PATCH) for r in runs]  # the other geometry: the paper's
@@ -289,6 +293,18 @@ def experiment_runs(
         for r in runs
         if seed in profile.seeds_for(experiment, r.task)
     ]
+
+
+def unique_runs(
+    experiments: list[str] | tuple[str, ...], profile: Profile, tasks: list[str] | None = None
+) -> list[RunSpec]:
+    """The runs of ``experiments`` at ``profile`` in design order, each once (experiments share
+    runs: Table 1's runs are the parents of the switching runs, Fig. 8 shares SSIM5)."""
+    seen: dict[RunSpec, None] = {}
+    for experiment in experiments:
+        for run in experiment_runs(experiment, profile, tasks):
+            seen.setdefault(run, None)
+    return list(seen)
 
 
 def _design(experiment: str) -> list[RunSpec]:

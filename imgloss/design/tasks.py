@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from imgloss.core.errors import InputError
 from imgloss.imaging import degradations as D
 
 SR_SCALE = 3
@@ -108,7 +109,7 @@ TASKS: dict[str, Task] = {
 
 def get(name: str) -> Task:
     if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; choose from {', '.join(TASKS)}")
+        raise InputError(f"unknown task {name!r}; choose from {', '.join(TASKS)}")
     return TASKS[name]
 
 

@@ -18,9 +18,11 @@ import dataclasses
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 import torch
 
+from imgloss.core.errors import InputError
 from imgloss.core.provenance import provenance
 from imgloss.data import load_images
 from imgloss.data.source import DataSource
@@ -29,7 +31,8 @@ from imgloss.design import tasks as T
 from imgloss.design.paper import PAPER_TEST_SETS, TABLE1
 from imgloss.imaging import degradations as D
 from imgloss.metrics import METRICS, MetricTable, evaluate_dataset
-from imgloss.results.records import BaselineRecord, folder_for
+from imgloss.results.records import BaselineRecord
+from imgloss.results.workspace import Workspace
 
 
 def noise_analysis(task: T.Task, images, dataset: str, seed: int) -> dict:
@@ -76,22 +79,23 @@ def test_sets(
 def baseline_table(
     task_name: str,
     datasets: list[str] | None = None,
+    ws: Workspace | None = None,
     *,
     seed: int = 0,
-    device: torch.device | str = "cpu",
-    root: str | os.PathLike | None = None,
     metrics: list[str] | None = None,
+    **where: Any,
 ) -> BaselineRecord:
-    """Table 1's baseline column for ``task_name`` on each test set of the data source of
-    ``root`` (else ``$IMGLOSS_DATA_ROOT``, else the embedded photographs)."""
-    from imgloss.training.trainer import pick_device
-
+    """Table 1's baseline column for ``task_name`` on each test set of the workspace's data
+    source (``where``: the workspace's keywords instead; ``device`` defaults to the CPU)."""
+    if ws is None:
+        where.setdefault("device", "cpu")
+    ws = Workspace.of(ws, **where)
     task = T.get(task_name)
-    device = pick_device(device)
-    source = resolve_source(root)
+    device = ws.torch_device()
+    source = ws.source
     tables, extras, data_records = {}, {}, []
     for dataset in test_sets(task, datasets, source):
-        images, record = load_images(dataset, root)
+        images, record = load_images(dataset, ws.root)
         data_records.append(record)
 
         def pairs(images=images, dataset=dataset):
@@ -100,8 +104,9 @@ def baseline_table(
                 x, y = task.test_pair(clean, seed=seed, dataset=dataset, image=name)
                 yield name, x, y
 
+        bar = f"{task.name}/{dataset}" if ws.progress else False
         tables[dataset] = evaluate_dataset(
-            pairs(), metrics=metrics, total=len(images), progress=f"{task.name}/{dataset}"
+            pairs(), metrics=metrics, total=len(images), progress=bar
         )
         if task.noisy_input:
             extras[dataset] = noise_analysis(task, images, dataset, seed)
@@ -124,17 +129,26 @@ def baseline_table(
 
 
 def write_baselines(
-    results: str | os.PathLike = "results",
+    ws: Workspace | str | os.PathLike = "results",
     task_names: list[str] | None = None,
-    **options,
+    *,
+    datasets: list[str] | None = None,
+    seed: int = 0,
+    metrics: list[str] | None = None,
+    **where: Any,
 ) -> list[Path]:
-    """Compute and atomically write ``<results>/<source>/baselines/<task>.json`` for each task
-    (the source: that of ``options["root"]``); return the paths."""
+    """Compute and atomically write ``<results>/<source>/baselines/<task>.json`` in the workspace
+    ``ws`` for each task; return the paths. ``ws`` may be a results folder instead, with the
+    workspace's other keywords in ``where`` (``root=``; ``device`` defaults to the CPU)."""
+    if not isinstance(ws, Workspace):
+        ws = Workspace.resolve(ws, **({"device": "cpu"} | where))
+    elif where:
+        raise TypeError(f"give a workspace or its keywords, not both ({', '.join(where)})")
     paths = []
-    folder = folder_for(results, resolve_source(options.get("root")))
+    folder = ws.register()
     for name in task_names or list(T.TASKS):
         path = folder.baseline(name)
-        record = baseline_table(name, **options)
+        record = baseline_table(name, datasets, ws, seed=seed, metrics=metrics)
         if path.is_file():  # a subset of test sets or measures adds to the file, never shrinks it
             record = merge_baselines(BaselineRecord.load(path), record)
         record.save(path)
@@ -150,7 +164,7 @@ def merge_baselines(old: BaselineRecord, new: BaselineRecord) -> BaselineRecord:
     if (old.task, old.column) != (new.task, new.column):
         return new
     if (old.seed, old.source) != (new.seed, new.source):
-        raise ValueError(
+        raise InputError(
             f"baselines of {new.task}: the file holds seed {old.seed} on {old.source}, this run "
             f"is seed {new.seed} on {new.source}; write it to another --results folder"
         )

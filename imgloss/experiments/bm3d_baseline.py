@@ -27,26 +27,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from imgloss.core.errors import InputError, UserError
 from imgloss.core.provenance import provenance, write_json
 from imgloss.data import load_images
-from imgloss.data.source import resolve as resolve_source
 from imgloss.design import tasks as T
 from imgloss.imaging import degradations as D
 from imgloss.metrics import METRICS, MetricTable, evaluate
-from imgloss.results.records import BM3DRecord, folder_for
+from imgloss.results.records import BM3DRecord
+from imgloss.results.workspace import Workspace
 
 LAYOUTS = ("whole", "planes", "tiled")
 DEFAULT_LAYOUT = "whole"
 
 
-class BM3DUnavailableError(ImportError):
+class BM3DUnavailableError(UserError, ImportError):
     """The optional ``bm3d`` package is not installed."""
 
 
@@ -77,7 +78,7 @@ def _denoise_grey(image: np.ndarray) -> np.ndarray:
 def denoise_stabilised_mosaic(stabilised: np.ndarray, layout: str = DEFAULT_LAYOUT) -> np.ndarray:
     """BM3D (``sigma = 1``) of a variance-stabilised ``H x W`` mosaic, shown to it as ``layout``."""
     if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+        raise InputError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     if stabilised.ndim != 2 or stabilised.shape[0] % 2 or stabilised.shape[1] % 2:
         raise ValueError(
             f"stabilised must be an H x W mosaic with even sides, got {stabilised.shape}"
@@ -134,17 +135,17 @@ def _even_crop(clean: torch.Tensor, crop: int | None) -> torch.Tensor:
 
 def run_bm3d(
     datasets: list[str] | None = None,
+    ws: Workspace | None = None,
     *,
-    results: str | os.PathLike = "results",
     layout: str = DEFAULT_LAYOUT,
     seed: int = 0,
     crop: int | None = None,
     images: int | None = None,
-    root: str | os.PathLike | None = None,
-    progress: bool = True,
+    **where: Any,
 ) -> BM3DRecord:
-    """The BM3D column on each test set of the data source of ``root``, cached per image;
-    writes ``<results>/<source>/bm3d/demosaic.json``.
+    """The BM3D column on each test set of the workspace's data source, cached per image;
+    writes ``<results>/<source>/bm3d/demosaic.json`` (``where``: the workspace's keywords
+    instead, :meth:`~imgloss.results.workspace.Workspace.of`). BM3D runs on the CPU.
 
     Each image's measures are stored in
     ``<results>/<source>/bm3d/cache/<settings>/<dataset>/<image>.json`` as soon as it is done, so an
@@ -155,9 +156,10 @@ def run_bm3d(
     from imgloss.experiments.baselines import test_sets
 
     _bm3d()  # fail early, with the install hint
+    ws = Workspace.of(ws, **where)
     task = T.get("demosaic")
-    source = resolve_source(root)
-    folder = folder_for(results, source)
+    source = ws.source
+    folder = ws.register()
     names = test_sets(task, datasets, source)
     settings = {"layout": layout, "seed": seed, "crop": crop, "images": images}
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
@@ -165,11 +167,11 @@ def run_bm3d(
     tables: dict[str, MetricTable] = {}
     records = []
     for dataset in names:
-        data, record = load_images(dataset, root)
+        data, record = load_images(dataset, ws.root)
         data = data[:images] if images else data
         records.append(record | {"images_used": len(data)})
         table = MetricTable(METRICS)
-        for image, img in tqdm(data, desc=f"BM3D {dataset}", unit="img", disable=not progress):
+        for image, img in tqdm(data, desc=f"BM3D {dataset}", unit="img", disable=not ws.progress):
             path = cache / dataset / f"{Path(image).stem}.json"
             if path.is_file():
                 values = json.loads(path.read_text())

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from imgloss.core.errors import InputError
+
 #: Before any run of the profile has finished, the evaluation's estimated share of the training
 #: time (measured at the quick profile: scoring 24 Kodak24 images took about as long as its
 #: 400 short steps; at the longer profiles it is a small share).
@@ -33,7 +35,7 @@ def parse_budget(text: str) -> float:
     """Seconds of a budget written ``90m``, ``2h``, ``1.5h``, ``45min`` or ``600s``."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)\s*", str(text))
     if not match or float(match[1]) <= 0:
-        raise ValueError(
+        raise InputError(
             f"--budget: expected a positive duration such as 90m, 2h or 600s, got {text!r}"
         )
     return float(match[1]) * _UNITS[match[2]]

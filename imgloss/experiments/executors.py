@@ -15,6 +15,11 @@ summaries are the same as for a run in this process.
 * :func:`run_states` says, per run, whether it is finished, queued, running, failed (with the path
   of its log), interrupted (a checkpoint and no job) or not started, from the run folders and
   ``squeue`` (it needs no Slurm accounting database).
+
+:func:`run_pool` and :func:`run_on_slurm` are ``imgloss run --workers N`` and ``imgloss run
+--executor slurm``: the unfinished runs, trained, and the experiments' summaries written. Every
+function works in one :class:`imgloss.results.workspace.Workspace` (results folder, data, device,
+progress), which each job carries.
 """
 
 from __future__ import annotations
@@ -30,14 +35,17 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from imgloss.core.errors import InputError, UserError
 from imgloss.core.provenance import write_json
-from imgloss.data.source import DataSource, resolve
-from imgloss.design.experiments import Profile, RunSpec, experiment_runs
+from imgloss.design.experiments import Profile, RunSpec, unique_runs
 from imgloss.results.records import SourceFolder
+from imgloss.results.workspace import Workspace
 
 #: Run states reported by :func:`run_states`.
 STATES = ("finished", "queued", "running", "failed", "interrupted", "not started")
@@ -45,26 +53,49 @@ STATES = ("finished", "queued", "running", "failed", "interrupted", "not started
 
 @dataclass(frozen=True)
 class Job:
-    """One run as an executor trains it."""
+    """One run as an executor trains it, in its workspace."""
 
     run: RunSpec
     profile: Profile
-    results: str
-    root: str | None = None
-    device: str | None = None
+    ws: Workspace
 
-    def folder(self, source: DataSource) -> Path:
+    def folder(self) -> Path:
         from imgloss.experiments.runner import run_dir
 
-        return run_dir(self.results, self.run, self.profile, source)
+        return run_dir(self.ws, self.run, self.profile)
 
-    def train_args(self) -> list[str]:
-        """The ``imgloss train`` command line of this run (for a process of its own)."""
+    def train_args(self, *, progress: bool | None = None) -> list[str]:
+        """The ``imgloss train`` command line of this run (for a process of its own; the one
+        spelling of ``imgloss run --list``, the local pool and Slurm). ``progress``: whether the
+        process shows progress (default: as the workspace)."""
+        ws = self.ws
         args = ["train", *run_args(self.run), "--profile", self.profile.name]
-        args += ["--results", self.results, "--no-progress"]
-        args += ["--root", self.root] if self.root else []
-        args += ["--device", self.device] if self.device else []
-        return args
+        args += ["--results", str(ws.results)]
+        args += ["--root", str(ws.root)] if ws.root is not None else []
+        args += ["--device", ws.device] if ws.device else []
+        return args + ([] if (ws.progress if progress is None else progress) else ["--no-progress"])
+
+
+def jobs_of(
+    experiments: list[str] | tuple[str, ...],
+    profile: Profile,
+    ws: Workspace,
+    tasks: list[str] | None = None,
+) -> list[Job]:
+    """Every run of ``experiments`` as a job, in design order, each once."""
+    return [Job(run, profile, ws) for run in unique_runs(experiments, profile, tasks)]
+
+
+def train_commands(
+    experiments: list[str] | tuple[str, ...],
+    profile: Profile,
+    ws: Workspace,
+    tasks: list[str] | None = None,
+) -> list[str]:
+    """One shell-quoted ``imgloss train`` command per run of ``experiments`` (each run once):
+    ``imgloss run --list``, to launch them as processes of their own."""
+    jobs = jobs_of(experiments, profile, ws, tasks)
+    return [shlex.join(["imgloss", *job.train_args()]) for job in jobs]
 
 
 def run_args(run: RunSpec) -> list[str]:
@@ -86,14 +117,7 @@ class TrainRun:
     def __call__(self, job: Job) -> str:
         from imgloss.experiments.runner import run_one
 
-        folder = run_one(
-            job.run,
-            job.profile,
-            results=job.results,
-            device=job.device,
-            root=job.root,
-            progress=False,
-        )
+        folder = run_one(job.run, job.profile, dataclasses.replace(job.ws, progress=False))
         return str(folder)
 
     def checkpoint(self, job: Job):
@@ -105,28 +129,16 @@ class TrainRun:
 def pending_jobs(
     experiments: list[str] | tuple[str, ...],
     profile: Profile,
-    *,
-    results: str | os.PathLike,
-    root: str | os.PathLike | None = None,
-    device: str | None = None,
+    ws: Workspace,
     tasks: list[str] | None = None,
-) -> tuple[DataSource, list[Job]]:
-    """The data source, and the runs of ``experiments`` that are not finished on it (each once,
+) -> list[Job]:
+    """The runs of ``experiments`` that are not finished in the workspace ``ws`` (each once,
     single-phase runs first: a switching run continues from one of them)."""
     from imgloss.experiments.runner import finished_record
 
-    source = resolve(root)
-    jobs, seen = [], set()
-    for experiment in experiments:
-        for run in experiment_runs(experiment, profile, tasks):
-            if run in seen:
-                continue
-            seen.add(run)
-            job = Job(run, profile, str(results), None if root is None else str(root), device)
-            if finished_record(job.folder(source)) is None:
-                jobs.append(job)
-    jobs.sort(key=lambda j: len(j.run.losses))
-    return source, jobs
+    jobs = jobs_of(experiments, profile, ws, tasks)
+    pending = [job for job in jobs if finished_record(job.folder()) is None]
+    return sorted(pending, key=lambda j: len(j.run.losses))
 
 
 def _log_path(folder: SourceFolder, profile: str, job: Job) -> Path:
@@ -143,19 +155,19 @@ def gpu_slots(workers: int, gpus: list[str] | None) -> list[str | None]:
 
 def run_local(
     jobs: list[Job],
-    source: DataSource,
     *,
     workers: int = 1,
     gpus: list[str] | None = None,
-    progress: bool = True,
 ) -> dict[Job, int]:
-    """Train ``jobs`` ``workers`` at a time, each as an ``imgloss train`` process; return each
-    job's exit status (0: finished). ``gpus`` are ``CUDA_VISIBLE_DEVICES`` values shared
-    round-robin by the slots. Interrupted (Ctrl-C, SIGTERM), it stops the processes it started;
-    their runs resume from their checkpoints next time."""
+    """Train ``jobs`` (of one workspace) ``workers`` at a time, each as an ``imgloss train``
+    process; return each job's exit status (0: finished). ``gpus`` are ``CUDA_VISIBLE_DEVICES``
+    values shared round-robin by the slots. With the workspace's progress on, a line says how
+    each run ended. Interrupted (Ctrl-C, SIGTERM), it stops the processes it started; their
+    runs resume from their checkpoints next time."""
     if not (isinstance(workers, int) and workers >= 1):
-        raise ValueError(f"--workers must be a positive integer, got {workers!r}")
-    folder = SourceFolder(Path(jobs[0].results), source.tag) if jobs else None
+        raise InputError(f"--workers must be a positive integer, got {workers!r}")
+    folder = jobs[0].ws.folder if jobs else None
+    progress = jobs[0].ws.progress if jobs else False
     slots = list(enumerate(gpu_slots(workers, gpus)))
     free = list(reversed(slots))
     lock = threading.Lock()
@@ -174,7 +186,7 @@ def run_local(
         assert folder is not None  # there are jobs
         log = _log_path(folder, job.profile.name, job)
         log.parent.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "imgloss.cli", *job.train_args()]
+        command = [sys.executable, "-m", "imgloss.cli", *job.train_args(progress=False)]
         try:
             with open(log, "w") as out:
                 out.write("$ " + shlex.join(command) + "\n")
@@ -222,7 +234,7 @@ def _main_thread() -> bool:
 
 
 # ----------------------------------------------------------------------------------- Slurm
-class SlurmSubmitError(ValueError):
+class SlurmSubmitError(InputError):
     """``sbatch`` refused the job array (the message has Slurm's reason and the options)."""
 
 
@@ -247,12 +259,12 @@ class SlurmOptions:
         try:
             data = tomllib.loads(Path(path).read_text())
         except (OSError, tomllib.TOMLDecodeError) as err:
-            raise ValueError(f"--slurm-config {path}: cannot read it as TOML ({err})") from None
+            raise InputError(f"--slurm-config {path}: cannot read it as TOML ({err})") from None
         data = data.get("slurm", data)
         fields = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - fields)
         if unknown:
-            raise ValueError(
+            raise InputError(
                 f"--slurm-config {path}: unknown option(s) {unknown}; known: {sorted(fields)}"
             )
         return cls(**data)
@@ -276,13 +288,13 @@ class SlurmOptions:
         return {k: v for k, v in params.items() if v is not None}
 
 
-def slurm_folder(results: str | os.PathLike, source: DataSource, profile: str) -> Path:
+def slurm_folder(ws: Workspace, profile: str) -> Path:
     """Where submitit keeps a profile's job files and logs, and our index of job ids."""
-    return SourceFolder(Path(results), source.tag).path / "slurm" / profile
+    return ws.folder.path / "slurm" / profile
 
 
-def _index_path(results, source: DataSource, profile: str) -> Path:
-    return slurm_folder(results, source, profile) / "jobs.json"
+def _index_path(ws: Workspace, profile: str) -> Path:
+    return slurm_folder(ws, profile) / "jobs.json"
 
 
 def _read_index(path: Path) -> dict[str, str]:
@@ -298,27 +310,22 @@ def _read_index(path: Path) -> dict[str, str]:
         raise ResultsFileError(path, "not valid JSON", "delete it and submit again") from None
 
 
-def submit_slurm(
-    jobs: list[Job],
-    source: DataSource,
-    options: SlurmOptions,
-    *,
-    executor=None,
-) -> list[str]:
-    """Submit the ``jobs`` that are not already queued or running as one job array; return the
-    Slurm job ids of the new tasks (``executor``: a submitit executor, for tests)."""
+def submit_slurm(jobs: list[Job], options: SlurmOptions, *, executor=None) -> list[str]:
+    """Submit the ``jobs`` (of one workspace) that are not already queued or running as one job
+    array; return the Slurm job ids of the new tasks (``executor``: a submitit executor, for
+    tests)."""
     import submitit
 
     if not jobs:
         return []
-    results, profile = jobs[0].results, jobs[0].profile.name
-    index_path = _index_path(results, source, profile)
+    ws, profile = jobs[0].ws, jobs[0].profile.name
+    index_path = _index_path(ws, profile)
     index = _read_index(index_path)
     live = _squeue_states()
-    base = SourceFolder(Path(results), source.tag).path
+    base = ws.folder.path
     todo = []
     for job in jobs:
-        key = job.folder(source).relative_to(base).as_posix()
+        key = job.folder().relative_to(base).as_posix()
         if live.get(index.get(key, "")) in ("queued", "running"):
             continue
         todo.append((key, job))
@@ -326,7 +333,7 @@ def submit_slurm(
         return []
     if executor is None:
         _require_slurm()
-        executor = submitit.AutoExecutor(folder=slurm_folder(results, source, profile) / "%j")
+        executor = submitit.AutoExecutor(folder=slurm_folder(ws, profile) / "%j")
     executor.update_parameters(**options.submitit_parameters(), name=f"imgloss-{profile}")
     try:  # submitit prints sbatch's complaint too; it is part of our one-line error instead
         with contextlib.redirect_stderr(io.StringIO()):
@@ -343,7 +350,7 @@ def submit_slurm(
     return [str(sj.job_id) for sj in submitted]
 
 
-class SlurmMissingError(RuntimeError):
+class SlurmMissingError(UserError, RuntimeError):
     """``--executor slurm`` on a machine without Slurm's commands."""
 
 
@@ -398,40 +405,32 @@ class RunState:
 
 
 def run_states(
-    experiments,
+    experiments: list[str] | tuple[str, ...],
     profile: Profile,
-    *,
-    results: str | os.PathLike,
-    root: str | os.PathLike | None = None,
+    ws: Workspace,
     tasks: list[str] | None = None,
 ) -> list[RunState]:
-    """The state of every run of ``experiments`` (see :data:`STATES`)."""
+    """The state of every run of ``experiments`` in the workspace ``ws`` (see :data:`STATES`)."""
     from imgloss.experiments.runner import CHECKPOINT, finished_record
 
-    source = resolve(root)
-    index = _read_index(_index_path(results, source, profile.name))
+    index = _read_index(_index_path(ws, profile.name))
     live = _squeue_states()
-    base = SourceFolder(Path(results), source.tag).path
-    out, seen = [], set()
-    for experiment in experiments:
-        for run in experiment_runs(experiment, profile, tasks):
-            if run in seen:
-                continue
-            seen.add(run)
-            job = Job(run, profile, str(results), None if root is None else str(root))
-            folder = job.folder(source)
-            job_id = index.get(folder.relative_to(base).as_posix())
-            out.append(_state(job, folder, job_id, live, source, finished_record, CHECKPOINT))
+    base = ws.folder.path
+    out = []
+    for job in jobs_of(experiments, profile, ws, tasks):
+        folder = job.folder()
+        job_id = index.get(folder.relative_to(base).as_posix())
+        out.append(_state(job, folder, job_id, live, finished_record, CHECKPOINT))
     return out
 
 
-def _state(job, folder, job_id, live, source, finished_record, checkpoint_name) -> RunState:
+def _state(job, folder, job_id, live, finished_record, checkpoint_name) -> RunState:
     if finished_record(folder) is not None:
         return RunState(job, folder, "finished", job_id)
-    log = _slurm_log(job, source, job_id) if job_id else _local_log(job, source)
+    log = _slurm_log(job, job_id) if job_id else _local_log(job)
     if job_id and job_id in live:
         return RunState(job, folder, live[job_id], job_id, log)
-    if job_id and _failed(job, source, job_id):
+    if job_id and _failed(job, job_id):
         return RunState(job, folder, "failed", job_id, log)
     if (folder / checkpoint_name).is_file():
         return RunState(job, folder, "interrupted", job_id, log)
@@ -440,26 +439,26 @@ def _state(job, folder, job_id, live, source, finished_record, checkpoint_name) 
     return RunState(job, folder, "not started", job_id, log)
 
 
-def _task_file(job: Job, source: DataSource, job_id: str, suffix: str) -> Path | None:
+def _task_file(job: Job, job_id: str, suffix: str) -> Path | None:
     """A file submitit wrote for the Slurm task ``job_id`` (``<id>/<id>_0_<suffix>``)."""
-    path = slurm_folder(job.results, source, job.profile.name) / job_id / f"{job_id}_0_{suffix}"
+    path = slurm_folder(job.ws, job.profile.name) / job_id / f"{job_id}_0_{suffix}"
     return path if path.is_file() else None
 
 
-def _slurm_log(job: Job, source: DataSource, job_id: str) -> Path:
-    return slurm_folder(job.results, source, job.profile.name) / job_id / f"{job_id}_0_log.err"
+def _slurm_log(job: Job, job_id: str) -> Path:
+    return slurm_folder(job.ws, job.profile.name) / job_id / f"{job_id}_0_log.err"
 
 
-def _local_log(job: Job, source: DataSource) -> Path | None:
-    log = _log_path(SourceFolder(Path(job.results), source.tag), job.profile.name, job)
+def _local_log(job: Job) -> Path | None:
+    log = _log_path(job.ws.folder, job.profile.name, job)
     return log if log.is_file() else None
 
 
-def _failed(job: Job, source: DataSource, job_id: str) -> bool:
+def _failed(job: Job, job_id: str) -> bool:
     """Whether submitit recorded an error for the task. Its result file is a pickle of
     ``("success", ...)`` or ``("error", traceback)``; only its first bytes are read (a pickle
     from a results folder is never loaded)."""
-    result = _task_file(job, source, job_id, "result.pkl")
+    result = _task_file(job, job_id, "result.pkl")
     if result is None:
         return False
     head = result.read_bytes()[:64]
@@ -467,21 +466,93 @@ def _failed(job: Job, source: DataSource, job_id: str) -> bool:
 
 
 def wait(
-    experiments,
+    experiments: list[str] | tuple[str, ...],
     profile: Profile,
+    ws: Workspace,
+    tasks: list[str] | None = None,
     *,
-    results,
-    root=None,
-    tasks=None,
     poll_s: float = 5.0,
     timeout_s: float | None = None,
 ) -> list[RunState]:
     """Poll until no run of ``experiments`` is queued or running; return the final states."""
     start = time.monotonic()
     while True:
-        states = run_states(experiments, profile, results=results, root=root, tasks=tasks)
+        states = run_states(experiments, profile, ws, tasks)
         if not any(s.state in ("queued", "running") for s in states):
             return states
         if timeout_s is not None and time.monotonic() - start > timeout_s:
             return states
         time.sleep(poll_s)
+
+
+def describe_states(states: list[RunState], *, failed_only: bool = False) -> list[str]:
+    """One line per run (``imgloss status``): task, schedule, seed, state, Slurm job and the
+    log of a failed run; then the count of each state. ``failed_only``: leave finished runs
+    out of the lines (not of the counts)."""
+    from collections import Counter
+
+    lines = []
+    for s in states:
+        if failed_only and s.state == "finished":
+            continue
+        where = f"  job {s.job_id}" if s.job_id else ""
+        log = f"  log: {s.log}" if s.log is not None and s.state == "failed" else ""
+        lines.append(f"{s.job.run.task:<9s} {s.job.run.label:<14s} seed {s.job.run.seed}  "
+                     f"{s.state}{where}{log}")  # fmt: skip
+    counts = Counter(s.state for s in states)
+    lines.append(", ".join(f"{n} {state}" for state, n in counts.items()) or "no runs")
+    return lines
+
+
+# ------------------------------------------------------------------ `imgloss run` on executors
+def run_pool(
+    experiments: list[str] | tuple[str, ...],
+    profile: Profile,
+    ws: Workspace,
+    *,
+    tasks: list[str] | None = None,
+    workers: int = 1,
+    gpus: list[str] | None = None,
+    say: Callable[[str], Any] = print,
+) -> int:
+    """Train the unfinished runs of ``experiments`` on a pool of ``workers`` processes
+    (:func:`run_local`), then write the summaries; return 0 if every run finished, else 1."""
+    from imgloss.experiments.runner import save_summaries
+
+    jobs = pending_jobs(experiments, profile, ws, tasks)
+    print(f"data: {ws.source.describe()}; {len(jobs)} runs not finished", file=sys.stderr)
+    status = run_local(jobs, workers=workers, gpus=gpus)
+    save_summaries(experiments, profile, ws, say=say)
+    return 1 if any(code != 0 for code in status.values()) else 0
+
+
+def run_on_slurm(
+    experiments: list[str] | tuple[str, ...],
+    profile: Profile,
+    ws: Workspace,
+    options: SlurmOptions,
+    *,
+    tasks: list[str] | None = None,
+    wait_for_jobs: bool = False,
+    status_command: str = "imgloss status",
+    say: Callable[[str], Any] = print,
+) -> int:
+    """Submit the unfinished runs of ``experiments`` to Slurm (:func:`submit_slurm`) and write
+    the summaries of what is finished; with ``wait_for_jobs``, wait for the jobs first and say
+    which failed. Returns 0, or 1 when a run waited for did not finish."""
+    from imgloss.experiments.runner import save_summaries
+
+    jobs = pending_jobs(experiments, profile, ws, tasks)
+    print(f"data: {ws.source.describe()}; {len(jobs)} runs not finished", file=sys.stderr)
+    ids = submit_slurm(jobs, options)
+    say(f"submitted {len(ids)} runs to Slurm" + (f" (jobs {ids[0]} ... {ids[-1]})" if ids else ""))
+    if not wait_for_jobs:
+        say(f"watch them with `{status_command}`; run this command again to resubmit what "
+            "failed and to write the summaries")  # fmt: skip
+        save_summaries(experiments, profile, ws, say=say)
+        return 0
+    states = wait(experiments, profile, ws, tasks)
+    save_summaries(experiments, profile, ws, say=say)
+    for line in describe_states(states, failed_only=True):
+        say(line)
+    return 0 if all(s.state == "finished" for s in states) else 1

@@ -37,7 +37,14 @@ from imgloss.experiments.crops import (
     test_image,
     with_context,
 )
-from imgloss.results.records import FIXES, SourceFolder, parse_record, record_header
+from imgloss.results.records import (
+    FIXES,
+    ResultsFileError,
+    SourceFolder,
+    parse_record,
+    record_header,
+)
+from imgloss.results.workspace import Workspace
 
 KIND = "figure-inputs"
 KINDS = ("input", "reference")
@@ -84,12 +91,13 @@ class FigureInputs:
             with Image.open(path) as img:
                 arr = np.asarray(img.convert("RGB"))
         except OSError as err:
-            raise ValueError(f"{path}: unreadable figure crop ({err}); {FIXES[KIND]}") from None
+            raise ResultsFileError(path, f"unreadable figure crop ({err})", FIXES[KIND]) from None
         side = self.size + 2 * self.context
         if arr.shape[:2] != (side, side):
-            raise ValueError(
-                f"{path}: a {arr.shape[1]}x{arr.shape[0]} crop where the index says "
-                f"{side}x{side}; {FIXES[KIND]}"
+            raise ResultsFileError(
+                path,
+                f"a {arr.shape[1]}x{arr.shape[0]} crop where the index says {side}x{side}",
+                FIXES[KIND],
             )
         return arr
 
@@ -155,15 +163,15 @@ def first_test_image(source: DataSource, task: str, root=None) -> tuple[str, str
     return dataset, images[0][0]
 
 
-def save(
-    results: SourceFolder, profile: Profile, task: str, source: DataSource, root=None
-) -> FigureInputs:
-    """Cut the figure crops of ``task``'s first test image at ``profile`` (the very input the
-    runs were scored on, and the reference) and write them with their index."""
-    dataset, image = first_test_image(source, task, root)
-    x, y = test_image(task, profile, dataset, image, root)
+def save(ws: Workspace, profile: Profile, task: str) -> FigureInputs:
+    """Cut the figure crops of ``task``'s first test image at ``profile`` in the workspace
+    ``ws`` (the very input the runs were scored on, and the reference) and write them with their
+    index under the results of its data source."""
+    source = ws.source
+    dataset, image = first_test_image(source, task, ws.root)
+    x, y = test_image(task, profile, dataset, image, ws.root)
     boxes = figure_boxes(y, profile)
-    folder = folder_of(results, profile.name, task)
+    folder = folder_of(ws.folder, profile.name, task)
     for k, box in enumerate(boxes):
         for kind, t in (("input", x.clamp(0, 1)), ("reference", y)):
             region, _ = with_context(t, box)
@@ -191,11 +199,10 @@ def save(
     return entry
 
 
-def ensure(
-    results: SourceFolder, profile: Profile, task: str, source: DataSource, root=None
-) -> FigureInputs:
-    """The figure inputs of ``task``, written first where they are missing."""
-    return load(results, profile.name, task) or save(results, profile, task, source, root)
+def ensure(ws: Workspace, profile: Profile, task: str) -> FigureInputs:
+    """The figure inputs of ``task`` in the workspace ``ws``, written first where they are
+    missing."""
+    return load(ws.folder, profile.name, task) or save(ws, profile, task)
 
 
 def readme(entry: FigureInputs) -> str:

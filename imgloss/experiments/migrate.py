@@ -22,6 +22,7 @@ import shutil
 from dataclasses import asdict
 from pathlib import Path
 
+from imgloss.core.errors import InputError
 from imgloss.core.provenance import now_utc, write_json
 from imgloss.data.source import DataSource, dataset_ref, embedded_source, resolve
 from imgloss.design import tasks as T
@@ -30,7 +31,7 @@ from imgloss.metrics import MetricTable
 from imgloss.results.records import BaselineRecord, BM3DRecord, RunRecord, SourceFolder, folder_for
 
 
-class MigrationError(ValueError):
+class MigrationError(InputError):
     """A schema 1 file cannot be mapped onto today's layout (the message names it)."""
 
 

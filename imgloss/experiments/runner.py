@@ -25,6 +25,10 @@ Each finished run folder holds:
 Experiments (:data:`imgloss.design.experiments.EXPERIMENTS`): ``table1`` (all three tasks), ``fig8``
 (SSIM's sigma), ``switching`` (Section 5.1: l1 then l2, l2 then l1, and the continued controls l1
 then l1, l2 then l2, each starting from the converged Table 1 network), ``alpha`` (Mix's alpha).
+
+Every function takes the :class:`imgloss.results.workspace.Workspace` it works in (results
+folder, data root and source, device, progress), resolved once by its caller; scripts and
+notebooks may give its keywords instead (``results=``, ``root=``, ``device=``, ``progress=``).
 """
 
 from __future__ import annotations
@@ -34,13 +38,16 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
+from imgloss.core.errors import InputError
 from imgloss.core.provenance import provenance, remove_stale_temporaries
 from imgloss.data import load_images
-from imgloss.data.source import DataSource, RunData, resolve
+from imgloss.data.source import DataSource, RunData
 from imgloss.design import tasks as T
 from imgloss.design.experiments import (  # noqa: F401 (the design's names, re-exported for scripts and notebooks)
     ALPHAS,
@@ -73,18 +80,16 @@ from imgloss.results.records import (
     ExperimentSummary,
     ResultsFileError,
     RunRecord,
-    SourceFolder,
     WeightsEntry,
-    folder_for,
     summarize_runs,
 )
+from imgloss.results.workspace import Workspace
 from imgloss.training import models
 from imgloss.training.trainer import (
     CHECKPOINT,
     Phase,
     TrainConfig,
     load_checkpoint,
-    pick_device,
     train,
 )
 from imgloss.training.weights import FINAL, load_weights, save_final, verify, weights_file
@@ -94,7 +99,7 @@ def _profile(profile: Profile | str) -> Profile:
     if isinstance(profile, Profile):
         return profile
     if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
+        raise InputError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
     return PROFILES[profile]
 
 
@@ -143,19 +148,17 @@ def run_key(run: RunSpec, profile: Profile, data: RunData) -> str:
 
 
 def run_dir(
-    results: str | os.PathLike,
+    ws: Workspace | str | os.PathLike,
     run: RunSpec,
     profile: Profile | str,
     source: DataSource | None = None,
-    *,
-    root: str | os.PathLike | None = None,
 ) -> Path:
-    """``<results>/<source>/runs/<profile>/<task>/<schedule>/seed<k>-<key>`` (the source:
-    ``source``, else the one of ``root`` / ``$IMGLOSS_DATA_ROOT``)."""
+    """``<results>/<source>/runs/<profile>/<task>/<schedule>/seed<k>-<key>`` in the workspace
+    ``ws`` (or a results folder, with ``source``, else the data root's source)."""
+    ws = ws if isinstance(ws, Workspace) else Workspace.resolve(ws, source=source)
     profile = _profile(profile)
-    source = source or resolve(root)
-    data = run_data(source, T.get(run.task), profile)
-    folder = SourceFolder(Path(results), source.tag).runs(profile.name)
+    data = run_data(ws.source, T.get(run.task), profile)
+    folder = ws.folder.runs(profile.name)
     return folder / run.task / run.label / f"seed{run.seed}-{run_key(run, profile, data)}"
 
 
@@ -197,24 +200,24 @@ def evaluate_model(
     task_name: str,
     profile: Profile,
     datasets: tuple[str, ...],
+    ws: Workspace,
     *,
-    device: torch.device,
-    root=None,
     crops_dir: Path | None = None,
     seed: int = 0,
-    progress: bool = True,
 ) -> tuple[dict, list[dict]]:
-    """Run the network on the profile's images of the test sets ``datasets``; score them with
-    all nine measures (and the colour bias).
+    """Run the network (on the workspace's device) on the profile's images of the test sets
+    ``datasets`` of the workspace's data root; score them with all nine measures (and the colour
+    bias).
 
     Network outputs are **clipped to [0, 1]** before scoring, as when they are saved as images
     (stated in ``metrics.json``). Returns ``({dataset: MetricTable}, data records)``.
     """
     task = T.get(task_name)
+    device = ws.torch_device()
     model.eval()
     results, records = {}, []
     for d_index, dataset in enumerate(datasets):
-        images, record = load_images(dataset, root)
+        images, record = load_images(dataset, ws.root)
         count = profile.test_image_count(task_name)
         if count is not None:
             images = images[:count]
@@ -237,7 +240,7 @@ def evaluate_model(
             pairs(),
             metrics=METRICS + EXTRA_METRICS,
             total=len(images),
-            progress=f"testing on {dataset}" if progress else False,
+            progress=f"testing on {dataset}" if ws.progress else False,
             batch_size=1,
         )
     model.train()
@@ -245,40 +248,32 @@ def evaluate_model(
 
 
 def run_one(
-    run: RunSpec,
-    profile: Profile | str,
-    *,
-    results: str | os.PathLike = "results",
-    device: str | torch.device | None = None,
-    root: str | os.PathLike | None = None,
-    source: DataSource | None = None,
-    progress: bool = True,
+    run: RunSpec, profile: Profile | str, ws: Workspace | None = None, **where: Any
 ) -> Path:
-    """Train and evaluate ``run`` unless it is already finished; return its folder.
+    """Train and evaluate ``run`` in the workspace ``ws`` unless it is already finished; return
+    its folder (``where``: the workspace's keywords instead,
+    :meth:`~imgloss.results.workspace.Workspace.of`).
 
-    The run trains and tests on the data source of ``root`` (else ``$IMGLOSS_DATA_ROOT``, else
-    the embedded photographs), and its folder lies under that source's results folder. A
-    switching run first makes sure its parent (the same run without the last phase) is
-    finished, then starts from the parent's final weights.
+    The run trains and tests on the workspace's data source, and its folder lies under that
+    source's results folder. A switching run first makes sure its parent (the same run without
+    the last phase) is finished, then starts from the parent's final weights.
     """
+    ws = Workspace.of(ws, **where)
     profile = _profile(profile)
-    source = source or resolve(root)
-    folder = run_dir(results, run, profile, source)
+    folder = run_dir(ws, run, profile)
     if finished_record(folder, run, profile) is not None:
         return folder
-    pick_device(device)  # a bad --device fails here, before any folder is made
-    folder_for(results, source)  # source.json: which data these results are made on
+    ws.torch_device()  # a bad --device fails here, before any folder is made
+    ws.register()  # source.json: which data these results are made on
     folder.mkdir(parents=True, exist_ok=True)
     try:
         with _run_lock(folder):  # another process may be training this very run: wait for it
             if finished_record(folder, run, profile) is not None:
                 return folder
             remove_stale_temporaries(folder)  # left by a killed write; no writer is here now
-            return _train_and_evaluate(
-                run, profile, source, folder, results, device, root, progress
-            )
+            return _train_and_evaluate(run, profile, folder, ws)
     except BaseException:
-        _discard_if_empty(folder, Path(results))
+        _discard_if_empty(folder, ws.results)
         raise
 
 
@@ -311,19 +306,11 @@ def _run_lock(folder: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _train_and_evaluate(run, profile, source, folder, results, device, root, progress) -> Path:
+def _train_and_evaluate(run: RunSpec, profile: Profile, folder: Path, ws: Workspace) -> Path:
     init = None
     parent = run.parent()
     if parent is not None:
-        parent_dir = run_one(
-            parent,
-            profile,
-            results=results,
-            device=device,
-            root=root,
-            source=source,
-            progress=progress,
-        )
+        parent_dir = run_one(parent, profile, ws)
         # the parent's training state where it was trained, else its committed final state
         init = parent_dir / CHECKPOINT
         if not init.is_file():  # the committed final state, checked against its record
@@ -331,11 +318,13 @@ def _train_and_evaluate(run, profile, source, folder, results, device, root, pro
             entry = getattr(finished_record(parent_dir), "weights", None)
             if entry is not None and init.is_file():
                 verify(init, entry.sha256)
-    dev = pick_device(device)
-    data = run_data(source, T.get(run.task), profile)
+    dev = ws.torch_device()
+    data = run_data(ws.source, T.get(run.task), profile)
     cfg = train_config(run, profile, data)
     t0 = time.perf_counter()
-    trained = train(cfg, folder, device=dev, root=root, init_checkpoint=init, progress=progress)
+    trained = train(
+        cfg, folder, device=dev, root=ws.root, init_checkpoint=init, progress=ws.progress
+    )
     model, summary = trained["model"], trained["summary"]
     half = not is_parent(
         run, profile
@@ -343,14 +332,7 @@ def _train_and_evaluate(run, profile, source, folder, results, device, root, pro
     if half:
         model.load_state_dict({k: v.half().float() for k, v in model.state_dict().items()})
     test, test_data = evaluate_model(
-        model,
-        run.task,
-        profile,
-        tuple(d.name for d in data.test),
-        device=dev,
-        root=root,
-        crops_dir=folder / "crops",
-        progress=progress,
+        model, run.task, profile, tuple(d.name for d in data.test), ws, crops_dir=folder / "crops"
     )
     final = load_checkpoint(folder / CHECKPOINT, torch.device("cpu"))
     save_final(folder / FINAL, final["model"], final["generator"], final["step"], half=half)
@@ -367,7 +349,7 @@ def _train_and_evaluate(run, profile, source, folder, results, device, root, pro
             profile=profile.name,
             profile_settings=profile.__dict__,
             config=cfg.to_dict(),
-            source=source.tag,
+            source=ws.source.tag,
             train_data=summary["train_data"],
             test_data=test_data,
             wall_s=time.perf_counter() - t0,
@@ -379,13 +361,7 @@ def _train_and_evaluate(run, profile, source, folder, results, device, root, pro
 
 
 def reevaluate(
-    run: RunSpec,
-    profile: Profile | str,
-    *,
-    results: str | os.PathLike = "results",
-    device: str | torch.device | None = None,
-    root: str | os.PathLike | None = None,
-    progress: bool = True,
+    run: RunSpec, profile: Profile | str, ws: Workspace | None = None, **where: Any
 ) -> Path | None:
     """Score a finished run's saved weights again (e.g. after a measure was added).
 
@@ -393,28 +369,54 @@ def reevaluate(
     commit that re-evaluated it to the provenance. Returns ``None`` if the run is not finished
     or its weights are not present (:func:`weights_missing` tells which).
     """
+    ws = Workspace.of(ws, **where)
     profile = _profile(profile)
-    folder = run_dir(results, run, profile, root=root)
+    folder = run_dir(ws, run, profile)
     record = finished_record(folder)
     if record is None or weights_file(folder) is None:
         return None
-    dev = pick_device(device)
+    dev = ws.torch_device()
     model = models.for_task(run.task).to(dev)
     model.load_state_dict(run_weights(folder, record, dev))
+    datasets = tuple(d.name for d in record.data.test)
     record.test, test_data = evaluate_model(
-        model,
-        run.task,
-        profile,
-        tuple(d.name for d in record.data.test),
-        device=dev,
-        root=root,
-        crops_dir=folder / "crops",
-        progress=progress,
+        model, run.task, profile, datasets, ws, crops_dir=folder / "crops"
     )
     record.provenance["test_data"] = test_data
     record.provenance["reevaluated"] = provenance(dev)
     record.save(folder / "metrics.json")
     return folder
+
+
+def reevaluate_experiment(
+    experiment: str,
+    profile: Profile | str,
+    ws: Workspace,
+    *,
+    tasks: list[str] | None = None,
+    say: Callable[[str], Any] = print,
+) -> list[Path]:
+    """:func:`reevaluate` every run of ``experiment``, saying (``say``) what happened to each:
+    re-evaluated, not finished, or finished without its weights (then how to train it again).
+    Returns the folders re-evaluated."""
+    from imgloss.experiments.executors import run_args
+
+    profile = _profile(profile)
+    done = []
+    for run in experiment_runs(experiment, profile, tasks):
+        what = f"{run.task} {run.label} seed {run.seed}"
+        missing = weights_missing(run, profile, ws)
+        if missing is not None:
+            train = f"imgloss train {' '.join(run_args(run))} --profile {profile.name}"
+            say(f"weights not present, skipped: {what} (no model.safetensors in {missing}: runs "
+                f"committed by earlier versions kept none; move that folder away and `{train}` "
+                "trains it again)")  # fmt: skip
+            continue
+        folder = reevaluate(run, profile, ws)
+        say(f"{'re-evaluated' if folder else 'not finished, skipped'}: {what}")
+        if folder is not None:
+            done.append(folder)
+    return done
 
 
 def run_weights(folder: Path, record: RunRecord | None, device: torch.device | str = "cpu") -> dict:
@@ -428,15 +430,11 @@ def run_weights(folder: Path, record: RunRecord | None, device: torch.device | s
 
 
 def weights_missing(
-    run: RunSpec,
-    profile: Profile | str,
-    *,
-    results: str | os.PathLike = "results",
-    root: str | os.PathLike | None = None,
+    run: RunSpec, profile: Profile | str, ws: Workspace | None = None, **where: Any
 ) -> Path | None:
     """The folder of ``run`` when it is finished but its weights are not there (a run
     committed before runs kept ``model.safetensors``, or a copy without them), else ``None``."""
-    folder = run_dir(results, run, _profile(profile), root=root)
+    folder = run_dir(Workspace.of(ws, **where), run, _profile(profile))
     if finished_record(folder) is not None and weights_file(folder) is None:
         return folder
     return None
@@ -445,53 +443,91 @@ def weights_missing(
 def run_experiment(
     experiment: str,
     profile: Profile | str,
+    ws: Workspace | None = None,
     *,
-    results: str | os.PathLike = "results",
-    device=None,
-    root=None,
     tasks: list[str] | None = None,
-    progress: bool = True,
+    **where: Any,
 ) -> list[Path]:
-    """Run (or reuse) every run of ``experiment`` on the data source of ``root`` and write its
-    summary (``<results>/<source>/<profile>/<experiment>.json``); return the run folders."""
+    """Run (or reuse) every run of ``experiment`` in the workspace ``ws`` and write its summary
+    (``<results>/<source>/<profile>/<experiment>.json``) and the figures' input crops; return
+    the run folders (``where``: the workspace's keywords instead,
+    :meth:`~imgloss.results.workspace.Workspace.of`)."""
+    ws = Workspace.of(ws, **where)
     profile = _profile(profile)
-    source = resolve(root)
-    folders = [
-        run_one(
-            r, profile, results=results, device=device, root=root, source=source, progress=progress
-        )
-        for r in experiment_runs(experiment, profile, tasks)
-    ]
+    folders = [run_one(r, profile, ws) for r in experiment_runs(experiment, profile, tasks)]
     # The summary covers every finished run of the experiment, not only ``tasks``: running one
     # task must not drop the others from the summary.
-    summary = summarize(experiment, profile, results=results, source=source)
-    where = SourceFolder(Path(results), source.tag)
-    summary.save(where.summary(profile.name, experiment))
+    summary = save_summary(experiment, profile, ws)
     for task in sorted({r.task for r in summary.runs}):  # the figures' input and reference crops
-        figure_inputs.ensure(where, profile, task, source, root)
+        figure_inputs.ensure(ws, profile, task)
     return folders
+
+
+def run_experiments(
+    experiments: list[str] | tuple[str, ...],
+    profile: Profile | str,
+    ws: Workspace,
+    *,
+    tasks: list[str] | None = None,
+    reevaluate: bool = False,
+    say: Callable[[str], Any] = print,
+) -> None:
+    """:func:`run_experiment` each of ``experiments`` in this process, saying which summary it
+    wrote; with ``reevaluate``, first score each experiment's finished runs again
+    (:func:`reevaluate_experiment`), so that its summary uses the new scores."""
+    profile = _profile(profile)
+    for experiment in experiments:
+        if reevaluate:
+            reevaluate_experiment(experiment, profile, ws, tasks=tasks, say=say)
+        run_experiment(experiment, profile, ws, tasks=tasks)
+        say(f"wrote {ws.results}/{ws.source.tag}/{profile.name}/{experiment}.json")
 
 
 def summarize(
     experiment: str,
     profile: Profile | str,
+    ws: Workspace | None = None,
     *,
-    results: str | os.PathLike = "results",
-    source: DataSource | None = None,
-    root: str | os.PathLike | None = None,
     tasks: list[str] | None = None,
+    **where: Any,
 ) -> ExperimentSummary:
     """Mean and 95% CI over seeds of every measure, per task, schedule and test set, of the
-    experiment's finished runs on one data source (``source``, else that of ``root``)."""
+    experiment's finished runs in the workspace ``ws`` (its results folder and data source;
+    ``where``: its keywords instead, e.g. ``results=`` and ``source=``)."""
+    ws = Workspace.of(ws, **where)
     profile = _profile(profile)
-    source = source or resolve(root)
-    base = SourceFolder(Path(results), source.tag).path
+    base = ws.folder.path
     records = []
     for run in experiment_runs(experiment, profile, tasks):
-        folder = run_dir(results, run, profile, source)
+        folder = run_dir(ws, run, profile)
         record = finished_record(folder, run, profile)
         if record is not None:
             records.append((folder.relative_to(base).as_posix(), record))
     return summarize_runs(
-        experiment, profile.name, source.tag, evaluation_settings(profile), records
+        experiment, profile.name, ws.source.tag, evaluation_settings(profile), records
     )
+
+
+def save_summary(experiment: str, profile: Profile | str, ws: Workspace) -> ExperimentSummary:
+    """:func:`summarize` the experiment's finished runs into
+    ``<results>/<source>/<profile>/<experiment>.json``; return the summary."""
+    profile = _profile(profile)
+    summary = summarize(experiment, profile, ws)
+    summary.save(ws.folder.summary(profile.name, experiment))
+    return summary
+
+
+def save_summaries(
+    experiments: list[str] | tuple[str, ...],
+    profile: Profile | str,
+    ws: Workspace,
+    *,
+    say: Callable[[str], Any] = print,
+) -> None:
+    """:func:`save_summary` each of ``experiments``, saying how many runs each has finished
+    (after runs trained elsewhere: a pool of processes, Slurm, a budgeted batch)."""
+    profile = _profile(profile)
+    for experiment in experiments:
+        summary = save_summary(experiment, profile, ws)
+        say(f"wrote {ws.results}/{ws.source.tag}/{profile.name}/{experiment}.json "
+            f"({len(summary.runs)} runs finished)")  # fmt: skip

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from imgloss.core.errors import InputError
 from imgloss.core.provenance import write_json
 from imgloss.data.source import EMBEDDED_TAG, DataSource, RunData
 from imgloss.metrics import MetricTable
@@ -50,7 +51,7 @@ FIXES = {
 _MIGRATE = "migrate the folder with `imgloss migrate --results DIR --root DATA_ROOT`"
 
 
-class ResultsFileError(ValueError):
+class ResultsFileError(InputError):
     """A results file is missing, unreadable, truncated, foreign or of another schema."""
 
     def __init__(self, path: str | os.PathLike, problem: str, fix: str):
@@ -369,9 +370,9 @@ def summarize_runs(
     metrics: tuple[str, ...] = ()
     for folder, r in records:
         if r.profile != profile:
-            raise ValueError(f"{folder}: a run of profile {r.profile}, not {profile}")
+            raise InputError(f"{folder}: a run of profile {r.profile}, not {profile}")
         if data.setdefault(r.task, r.data).train != r.data.train:
-            raise ValueError(f"{folder}: trained on other data than the other {r.task} runs")
+            raise InputError(f"{folder}: trained on other data than the other {r.task} runs")
         commits.add(r.provenance["git_commit"])
         devices.add(r.provenance["device"])
         runs.append(RunEntry(r.task, r.schedule, r.seed, folder, float(r.provenance["wall_s"])))

@@ -23,11 +23,13 @@ from pathlib import Path
 
 import torch
 
+from imgloss.core.errors import InputError
+
 #: The measures reported for the input and the network's output against the photograph.
 MEASURES = ("psnr", "ssim")
 
 
-class NetworkDemoError(ValueError):
+class NetworkDemoError(InputError):
     """A network or image the demo cannot use (the message names it and the fix)."""
 
 

@@ -27,6 +27,8 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
+from imgloss.core.errors import InputError
+
 #: The environment variable that overrides the automatic choice, set to ``auto``,
 #: ``bfloat16`` or ``float32`` (``imgloss run/train --precision``).
 ENV = "IMGLOSS_PRECISION"
@@ -94,7 +96,7 @@ def requested_by_environment() -> bool | None:
     """:data:`ENV` as ``True`` (bfloat16), ``False`` (float32) or ``None`` (unset or auto)."""
     value = os.environ.get(ENV, "auto").strip().lower() or "auto"
     if value not in PRECISIONS:
-        raise ValueError(
+        raise InputError(
             f"{ENV}={value!r}: expected one of {', '.join(PRECISIONS)} (--precision); "
             f"unset it for the automatic choice"
         )

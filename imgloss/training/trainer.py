@@ -41,6 +41,7 @@ import torch
 from tqdm.auto import tqdm
 
 from imgloss import losses
+from imgloss.core.errors import InputError, UserError
 from imgloss.core.provenance import atomic_write, write_json
 from imgloss.data import load_images
 from imgloss.data.source import resolve
@@ -54,11 +55,11 @@ from imgloss.training.precision import choose as choose_precision
 from imgloss.training.sampling import PatchSampler
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(UserError, RuntimeError):
     """The training loss became NaN or infinite (the message names the step and the loss)."""
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
     """A checkpoint cannot be used: damaged, not imgloss's, or from another run (the message
     names the file and what to do)."""
 
@@ -112,34 +113,37 @@ class TrainConfig:
     def __post_init__(self) -> None:
         T.get(self.task)
         if not self.phases:
-            raise ValueError("phases must hold at least one Phase")
+            raise InputError("phases must hold at least one Phase")
         for p in self.phases:
             if not isinstance(p, Phase):
                 raise TypeError(f"phases must be Phase objects, got {p!r}")
-            losses.get(p.loss, window="patch", **dict(p.options))  # unknown loss/option: raise
+            try:  # an unknown loss or option, or an option's bad value (--alpha): the user's
+                losses.get(p.loss, window="patch", **dict(p.options))
+            except (ValueError, TypeError) as err:
+                raise InputError(str(err)) from err
             if not (isinstance(p.steps, int) and p.steps >= 1):
-                raise ValueError(f"phase {p.label()}: steps must be a positive integer")
+                raise InputError(f"phase {p.label()}: steps must be a positive integer")
             if not (math.isfinite(p.lr) and p.lr > 0):
-                raise ValueError(f"phase {p.label()}: lr must be a positive number, got {p.lr}")
+                raise InputError(f"phase {p.label()}: lr must be a positive number, got {p.lr}")
             if p.schedule not in SCHEDULES:
-                raise ValueError(
+                raise InputError(
                     f"phase {p.label()}: schedule must be one of {', '.join(SCHEDULES)}, "
                     f"got {p.schedule!r}"
                 )
         for name in ("batch_size", "eval_every", "checkpoint_every", "val_crops", "check_every"):
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= 1):
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+                raise InputError(f"{name} must be a positive integer, got {value!r}")
         margin = models.margin_for(self.task)  # builds no network: no random generator moves
         out = self.patch - 2 * margin
         if out < 1 or out % 2 == 0:
-            raise ValueError(
+            raise InputError(
                 f"patch={self.patch} gives a {out} x {out} network output for task {self.task} "
                 f"(margin {margin}); the patch-mode losses need an odd positive output size, so "
                 f"patch must be odd and larger than {2 * margin}"
             )
         if self.val_size <= 2 * margin:
-            raise ValueError(f"val_size must exceed {2 * margin}, got {self.val_size}")
+            raise InputError(f"val_size must exceed {2 * margin}, got {self.val_size}")
 
     @property
     def total_steps(self) -> int:
@@ -161,7 +165,8 @@ class TrainConfig:
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
     """``device`` if given (``cpu``, ``cuda``, ``cuda:N`` or ``mps``, and available here), else
-    CUDA when available, else the CPU. A ``ValueError`` says what is wrong and what to pass."""
+    CUDA when available, else the CPU. An :class:`~imgloss.core.errors.InputError` (a
+    ``ValueError``) says what is wrong and what to pass."""
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     given = device
@@ -170,18 +175,18 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     except (RuntimeError, TypeError):
         device = None
     if device is None or device.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device {str(given)!r} is not one of cpu, cuda, cuda:N, mps (--device)")
+        raise InputError(f"device {str(given)!r} is not one of cpu, cuda, cuda:N, mps (--device)")
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
+        raise InputError(
             "device='cuda' was requested but no CUDA device is available (this torch is "
             f"{torch.__version__}): use --device cpu"
         )
     if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise ValueError(
+        raise InputError(
             f"no CUDA device {device.index}: this machine has {torch.cuda.device_count()}"
         )
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("device='mps' was requested but MPS is not available: use --device cpu")
+        raise InputError("device='mps' was requested but MPS is not available: use --device cpu")
     return device
 
 

@@ -33,13 +33,14 @@ from pathlib import Path
 
 import torch
 
+from imgloss.core.errors import InputError
 from imgloss.core.provenance import atomic_write
 
 #: The file name of a run's final state.
 FINAL = "model.safetensors"
 
 
-class WeightsError(ValueError):
+class WeightsError(InputError):
     """A weights file that is damaged or not one of ours (the message names it and the fix)."""
 
 
