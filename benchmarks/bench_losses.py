@@ -497,22 +497,30 @@ def peer_table(results: list[tuple[str, dict]]) -> str:
     for measure, mode, shape in keys:
         cells = []
         for _, result in results:
-            rows = [r for r in result["losses"] if (r.get("measure"), r["mode"], r["shape"])
-                    == (measure, mode, shape) and not r.get("unavailable")]  # fmt: skip
+            rows = [
+                r
+                for r in result["losses"]
+                if (r.get("measure"), r["mode"], r["shape"]) == (measure, mode, shape)
+                and not r.get("unavailable")
+            ]
             ours = next((r for r in rows if r["library"] == "imgloss"), None)
             peers = [r for r in rows if r["library"] not in ("imgloss", "imgloss direct")]
             if ours is None or not peers:
                 cells += ["", ""]
                 continue
             best = min(peers, key=lambda r: r["ms"])
-            cells += [f"{_ms(ours['ms'])} / {_ms(best['ms'])} ({best['library']})",
-                      f"{best['ms'] / ours['ms']:.{0 if best['ms'] > 10 * ours['ms'] else 2}f}x"]  # fmt: skip
+            cells += [
+                f"{_ms(ours['ms'])} / {_ms(best['ms'])} ({best['library']})",
+                f"{best['ms'] / ours['ms']:.{0 if best['ms'] > 10 * ours['ms'] else 2}f}x",
+            ]
         lines.append(f"| {measure} ({mode}, {shape}) | " + " | ".join(cells) + " |")
     lines.append("")
     for name, result in results:
         p = result["provenance"]
-        lines.append(f"*{name}: commit {p['commit'][:10]}, {p['date'][:10]}, torch "
-                     f"{p['versions']['torch']}, {p['threads']} threads.*")  # fmt: skip
+        lines.append(
+            f"*{name}: commit {p['commit'][:10]}, {p['date'][:10]}, torch "
+            f"{p['versions']['torch']}, {p['threads']} threads.*"
+        )
     return "\n".join(lines)
 
 

@@ -60,8 +60,9 @@ def compare(results: Path, scratch: Path, losses=LOSSES, seeds=SEEDS) -> dict:
             d = np.array([bf16[i] - fp32[i] for i in images])
             columns.append(d)
             fp32_means.append(float(np.mean([fp32[i] for i in images])))
-            per_seed.append({"seed": seed, "mean_difference_db": float(d.mean()),
-                             "images": len(images)})  # fmt: skip
+            per_seed.append(
+                {"seed": seed, "mean_difference_db": float(d.mean()), "images": len(images)}
+            )
         est = inference.estimate(np.stack(columns, axis=1))
         low, high = est.ci(0.95)
         spread = float(np.std(fp32_means, ddof=1))
@@ -78,10 +79,14 @@ def compare(results: Path, scratch: Path, losses=LOSSES, seeds=SEEDS) -> dict:
 
 
 def markdown(result: dict) -> str:
-    title = ("bfloat16 autocast against float32, `quick` profile, demosaicking, test PSNR "
-             f"(bf16 - float32, paired per image), seeds {result['seeds']}:")  # fmt: skip
-    head = ("| loss | test set | per seed (dB) | all seeds: mean [95% CI] (dB) | "
-            "float32 seed-to-seed SD (dB) | within it |")  # fmt: skip
+    title = (
+        "bfloat16 autocast against float32, `quick` profile, demosaicking, test PSNR "
+        f"(bf16 - float32, paired per image), seeds {result['seeds']}:"
+    )
+    head = (
+        "| loss | test set | per seed (dB) | all seeds: mean [95% CI] (dB) | "
+        "float32 seed-to-seed SD (dB) | within it |"
+    )
     lines = [title, "", head, "|---|---|---|---|---|---|"]
     for loss, r in result["losses"].items():
         seeds = ", ".join(f"{s['mean_difference_db']:+.3f}" for s in r["per_seed"])
@@ -106,8 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     source = resolve_source(None)
     if source.tag == "embedded":
-        print("error: set IMGLOSS_DATA_ROOT to the registered datasets (the committed float32 "
-              "runs were made on them)", file=sys.stderr)  # fmt: skip
+        print(
+            "error: set IMGLOSS_DATA_ROOT to the registered datasets (the committed float32 "
+            "runs were made on them)",
+            file=sys.stderr,
+        )
         return 1
     result = compare(Path(args.results), Path(args.scratch), args.losses, args.seeds)
     result["provenance"] = provenance("cpu", command=" ".join(["bf16_accuracy.py", *sys.argv[1:]]))

@@ -55,8 +55,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True, help="the JSON file to write")
     args = parser.parse_args()
-    found = compare_layouts(args.dataset, args.images, crop=args.crop, seed=args.seed,
-                            root=args.root)  # fmt: skip
+    found = compare_layouts(
+        args.dataset, args.images, crop=args.crop, seed=args.seed, root=args.root
+    )
     write_json(args.out, found)
     for layout, row in found["layouts"].items():
         print(f"{layout:>6}: PSNR {row['mean']['psnr']:.2f} dB, SSIM {row['mean']['ssim']:.4f}")

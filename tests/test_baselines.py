@@ -81,8 +81,17 @@ def test_cli_baselines_writes_one_json_per_task(tmp_path, capsys, monkeypatch):
     # a later subset adds to the file, never shrinks it
     path = tmp_path / "embedded" / "baselines" / "sr.json"
     before = json.loads(path.read_text())["datasets"]["embedded_test"]["per_image"]
-    argv = ["baselines", "--task", "sr", "--datasets", "embedded_test", "--metrics", "ssim",
-            "--results", str(tmp_path)]  # fmt: skip
+    argv = [
+        "baselines",
+        "--task",
+        "sr",
+        "--datasets",
+        "embedded_test",
+        "--metrics",
+        "ssim",
+        "--results",
+        str(tmp_path),
+    ]
     assert main(argv) == 0
     after = json.loads(path.read_text())
     assert after["provenance"]["metrics"] == ["psnr", "l1", "ssim"]

@@ -125,9 +125,16 @@ def test_trainer_rows_compare_float32_with_bfloat16_autocast(monkeypatch):
     ]
     assert all(r["patches_per_s_training_loop"] > 0 for r in rows)
     text = bench_train.markdown(
-        {"matmul": {"float32_gflops": 1.0}, "steps": [], "data": [], "layers": [],
-         "trainer": rows, "cpu_bf16_flags": [], "provenance": {"device": "cpu"}}
-    )  # fmt: skip
+        {
+            "matmul": {"float32_gflops": 1.0},
+            "steps": [],
+            "data": [],
+            "layers": [],
+            "trainer": rows,
+            "cpu_bf16_flags": [],
+            "provenance": {"device": "cpu"},
+        }
+    )
     assert "float32 (fourier)" in text and "bfloat16-autocast (direct)" in text
     assert "none (bf16 is emulated: slower)" in text
 

@@ -409,8 +409,9 @@ def test_every_figure_and_table_has_a_number_a_caption_and_a_reference(built_boo
             page.close()
 
 
-def test_the_committed_input_and_reference_crops_render_without_data(browser, tmp_path,
-                                                                   monkeypatch):  # fmt: skip
+def test_the_committed_input_and_reference_crops_render_without_data(
+    browser, tmp_path, monkeypatch
+):
     """A clone without the test data shows the input and the reference beside the networks'
     crops: the committed 8-bit crops, decoded by the browser."""
     from imgloss.report import figures
@@ -439,8 +440,17 @@ def test_the_committed_input_and_reference_crops_render_without_data(browser, tm
 
 def test_glossary_links_resolve(built_book, browser):
     html, pages = built_book
-    terms = {"cs", "luminance term", "data_range", "sigma_G", "MS-SSIM scales", "Mix",
-             "patch-centre mode", "PSNR", "non-network columns"}  # fmt: skip
+    terms = {
+        "cs",
+        "luminance term",
+        "data_range",
+        "sigma_G",
+        "MS-SSIM scales",
+        "Mix",
+        "patch-centre mode",
+        "PSNR",
+        "non-network columns",
+    }
     page, _, _ = _open(browser, (html / "book/glossary.html").as_uri())
     try:
         defined = page.evaluate(
@@ -452,8 +462,10 @@ def test_glossary_links_resolve(built_book, browser):
         page.close()
     linked = set()
     for name in pages:
-        for href in re.findall(r'<a class="reference internal" href="([^"]*glossary\.html#[^"]+)"',
-                               (html / f"{name}.html").read_text()):  # fmt: skip
+        for href in re.findall(
+            r'<a class="reference internal" href="([^"]*glossary\.html#[^"]+)"',
+            (html / f"{name}.html").read_text(),
+        ):
             anchor = href.split("#")[1]
             assert anchor in ids.values(), (name, href)
             linked.add(anchor)

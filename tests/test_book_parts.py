@@ -365,20 +365,48 @@ def test_executed_notebooks_are_finished_for_the_book():
     from imgloss.report.numbered import FIGURE_KEY
 
     def markdown(text):
-        return {"output_type": "display_data", "metadata": {},
-                "data": {"text/markdown": text, "text/plain": "<Markdown>"}}  # fmt: skip
+        return {
+            "output_type": "display_data",
+            "metadata": {},
+            "data": {"text/markdown": text, "text/plain": "<Markdown>"},
+        }
 
     figure = {"name": "fig-x-sr", "caption": "X, super-resolution."}
-    nb = {"metadata": {}, "cells": [
-        {"cell_type": "code", "id": "p", "metadata": {"tags": ["parameters"]}, "source": "",
-         "outputs": [], "execution_count": 1},
-        {"cell_type": "code", "id": "t", "metadata": {"tags": ["remove-input", book.MARKDOWN_TAG]},
-         "source": "display(Markdown(page.heading))", "execution_count": 2,
-         "outputs": [markdown("# Title\n\nProse.\n"), markdown(["## Next\n", "More."])]},
-        {"cell_type": "code", "id": "f", "metadata": {"tags": ["hide-input"]}, "source": "",
-         "execution_count": 3, "outputs": [{"output_type": "display_data",
-         "metadata": {FIGURE_KEY: figure}, "data": {"text/html": "<table></table>"}}]},
-    ]}  # fmt: skip
+    nb = {
+        "metadata": {},
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": "p",
+                "metadata": {"tags": ["parameters"]},
+                "source": "",
+                "outputs": [],
+                "execution_count": 1,
+            },
+            {
+                "cell_type": "code",
+                "id": "t",
+                "metadata": {"tags": ["remove-input", book.MARKDOWN_TAG]},
+                "source": "display(Markdown(page.heading))",
+                "execution_count": 2,
+                "outputs": [markdown("# Title\n\nProse.\n"), markdown(["## Next\n", "More."])],
+            },
+            {
+                "cell_type": "code",
+                "id": "f",
+                "metadata": {"tags": ["hide-input"]},
+                "source": "",
+                "execution_count": 3,
+                "outputs": [
+                    {
+                        "output_type": "display_data",
+                        "metadata": {FIGURE_KEY: figure},
+                        "data": {"text/html": "<table></table>"},
+                    }
+                ],
+            },
+        ],
+    }
     cells = book.finish(nb)["cells"]
     assert "remove-cell" in cells[0]["metadata"]["tags"]
     assert cells[1] == {
@@ -392,11 +420,19 @@ def test_executed_notebooks_are_finished_for_the_book():
     import nbformat
 
     nbformat.validate(nbformat.from_dict({**nb, "nbformat": 4, "nbformat_minor": 5}))
-    wrong = {"metadata": {}, "cells": [
-        {"cell_type": "code", "id": "w", "metadata": {"tags": [book.MARKDOWN_TAG]}, "source": "",
-         "execution_count": 1, "outputs": [{"output_type": "stream", "name": "stderr",
-                                            "text": "a warning"}]},
-    ]}  # fmt: skip
+    wrong = {
+        "metadata": {},
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": "w",
+                "metadata": {"tags": [book.MARKDOWN_TAG]},
+                "source": "",
+                "execution_count": 1,
+                "outputs": [{"output_type": "stream", "name": "stderr", "text": "a warning"}],
+            },
+        ],
+    }
     with pytest.raises(ValueError, match="cell 0 is tagged 'output-as-markdown' but has an"):
         book.finish(wrong)
 
@@ -487,9 +523,13 @@ def test_a_notebook_started_in_notebooks_reads_the_committed_results(tmp_path, m
     assert book.parameters_of(notebooks / "02-table1.ipynb")["train_missing"] is False
     out = tmp_path / "02.ipynb"
     papermill.execute_notebook(
-        str(notebooks / "02-table1.ipynb"), str(out), cwd=str(notebooks),
-        parameters={"profile": "quick"}, progress_bar=False, kernel_name="python3",
-    )  # fmt: skip
+        str(notebooks / "02-table1.ipynb"),
+        str(out),
+        cwd=str(notebooks),
+        parameters={"profile": "quick"},
+        progress_bar=False,
+        kernel_name="python3",
+    )
     shown = "".join(json.dumps(c.get("outputs", [])) for c in json.loads(out.read_text())["cells"])
     assert "No demosaicking results" not in shown and "l1 beats l2" in shown
     assert sorted(p.name for p in notebooks.iterdir()) == before

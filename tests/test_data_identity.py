@@ -97,8 +97,20 @@ def test_a_data_root_that_is_set_is_used_or_refused_loudly(tmp_path, monkeypatch
     expected = {"typo": "is not a folder", "empty": "none of the registered", "incomplete": "Set5"}
     assert expected[setup] in str(err.value) and str(root) in str(err.value)
     results = tmp_path / "results"
-    status = main(["train", "--task", "sr", "--loss", "l1", "--profile", "smoke",
-                   "--results", str(results), "--no-progress"])  # fmt: skip
+    status = main(
+        [
+            "train",
+            "--task",
+            "sr",
+            "--loss",
+            "l1",
+            "--profile",
+            "smoke",
+            "--results",
+            str(results),
+            "--no-progress",
+        ]
+    )
     captured = capsys.readouterr()
     assert status == 1 and len(captured.err.strip().splitlines()) == 1
     assert captured.err.startswith("error: ") and "Traceback" not in captured.err

@@ -96,8 +96,7 @@ def trained(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.delenv("IMGLOSS_DATA_ROOT", raising=False)
     results = tmp_path_factory.mktemp("results")
-    runner.run_one(runner.spec("sr", "l1"), "smoke", results=results, device="cpu",
-                   progress=False)  # fmt: skip
+    runner.run_one(runner.spec("sr", "l1"), "smoke", results=results, device="cpu", progress=False)
     summary = runner.summarize("table1", "smoke", results=results)  # the runs a view lists
     summary.save(SourceFolder(results, resolve(None).tag).summary("smoke", "table1"))
     photo = results / "coffee.png"
@@ -112,14 +111,25 @@ def test_demo_network_runs_a_trained_network_on_a_photo(trained, tmp_path, capsy
     from skimage.metrics import peak_signal_noise_ratio
 
     results, photo = trained
-    argv = ["demo", "--network", "sr/l1", "--image", str(photo), "--results", str(results),
-            "--out", str(tmp_path)]  # fmt: skip
+    argv = [
+        "demo",
+        "--network",
+        "sr/l1",
+        "--image",
+        str(photo),
+        "--results",
+        str(results),
+        "--out",
+        str(tmp_path),
+    ]
     assert cli.main(argv) == 0
     record = json.loads((tmp_path / "network.json").read_text())
     assert (record["task"], record["schedule"], record["profile"]) == ("sr", "l1", "smoke")
     assert len(record["weights_sha256"]) == 64 and record["image"] == "coffee.png"
-    png = {k: np.asarray(Image.open(tmp_path / f"sr-l1-{k}.png")) for k in
-           ("input", "output", "reference")}  # fmt: skip
+    png = {
+        k: np.asarray(Image.open(tmp_path / f"sr-l1-{k}.png"))
+        for k in ("input", "output", "reference")
+    }
     assert png["output"].shape == png["reference"].shape == (*record["size"], 3)
     for kind in ("input", "output"):  # scikit-image on the saved 8-bit images
         ours = record[f"{kind}_measures"]["psnr"]
@@ -141,11 +151,13 @@ def test_demo_network_runs_a_trained_network_on_a_photo(trained, tmp_path, capsy
         (["--network", "sr/l1", "--seed", "3"], "sr/l1: its run at seed 3 is not in the results"),
     ],
 )
-def test_demo_network_refuses_what_it_cannot_run_in_one_line(trained, tmp_path, capsys, argv,
-                                                             message):  # fmt: skip
+def test_demo_network_refuses_what_it_cannot_run_in_one_line(
+    trained, tmp_path, capsys, argv, message
+):
     results, photo = trained
-    code = cli.main(["demo", *argv, "--image", str(photo), "--results", str(results), "--out",
-                     str(tmp_path)])  # fmt: skip
+    code = cli.main(
+        ["demo", *argv, "--image", str(photo), "--results", str(results), "--out", str(tmp_path)]
+    )
     err = capsys.readouterr().err
     assert code != 0 and message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1

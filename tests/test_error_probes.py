@@ -106,27 +106,41 @@ PROBES = [
     ("unknown task", ["train", "--task", "deblur", "--loss", "l1"], None, 2, "--task"),
     ("unknown profile", ["run", "table1", "--profile", "huge"], None, 2, "--profile"),
     ("non-numeric seed", [*TRAIN, "--seed", "x"], None, 2, "--seed"),
-    ("unknown loss", ["train", "--task", "sr", "--loss", "ssimx", "--profile", "smoke"], None,
-     1, "unknown loss 'ssimx'"),
+    (
+        "unknown loss",
+        ["train", "--task", "sr", "--loss", "ssimx", "--profile", "smoke"],
+        None,
+        1,
+        "unknown loss 'ssimx'",
+    ),
     ("alpha without mix", [*TRAIN, "--alpha", "0.5"], None, 2, "--alpha applies to the mix"),
     ("tpu", [*TRAIN, "--device", "tpu"], None, 1, "device 'tpu' is not one of"),
     ("cuda on a CPU build", [*TRAIN, "--device", "cuda"], None, 1, "no CUDA device"),
     ("baselines on tpu", ["baselines", "--task", "sr", "--device", "tpu"], None, 1, "'tpu'"),
     ("book parameter", ["book", "-p", "bad"], None, 1, "NAME=VALUE"),
     ("damaged metrics.json", TRAIN, _damage_metrics, 1, "metrics.json: not valid JSON"),
-    ("foreign summary", ["report", "--profile", "smoke"], _foreign_summary, 1,
-     "table1.json: not an imgloss summary record"),
-    ("damaged checkpoint", [*TRAIN[:4], "l2", *TRAIN[5:]], _damage_checkpoint, 1,
-     "not a usable imgloss checkpoint"),
+    (
+        "foreign summary",
+        ["report", "--profile", "smoke"],
+        _foreign_summary,
+        1,
+        "table1.json: not an imgloss summary record",
+    ),
+    (
+        "damaged checkpoint",
+        [*TRAIN[:4], "l2", *TRAIN[5:]],
+        _damage_checkpoint,
+        1,
+        "not a usable imgloss checkpoint",
+    ),
     ("missing results", ["report", "--profile", "smoke"], None, 1, "no results of profile smoke"),
     ("full disk", TRAIN, _full_disk, 1, "No space left on device; free some space"),
     ("read-only results folder", TRAIN, _read_only, 1, "not writable"),
     ("non-finite loss", TRAIN, _non_finite, 1, "became nan at step 3"),
     ("missing book extra", ["book", "--no-build"], _no_book_extra, 1, "imgloss[book]"),
     ("bad data root", TRAIN, "typo-root", 1, "is not a folder"),
-    ("damaged data file", ["baselines", "--task", "sr"], _corrupt_dataset, 1,
-     "dataset Set5 in"),
-]  # fmt: skip
+    ("damaged data file", ["baselines", "--task", "sr"], _corrupt_dataset, 1, "dataset Set5 in"),
+]
 
 
 @pytest.mark.parametrize("name, argv, setup, status, fragment", PROBES, ids=[p[0] for p in PROBES])
@@ -154,9 +168,18 @@ def test_probe(name, argv, setup, status, fragment, tmp_path, embedded, monkeypa
 
 def test_every_error_class_of_the_issue_is_probed():
     names = {p[0] for p in PROBES}
-    for cls in ("damaged metrics.json", "foreign summary", "damaged checkpoint", "full disk",
-                "read-only results folder", "non-finite loss", "missing book extra",
-                "missing results", "tpu", "bad data root"):  # fmt: skip
+    for cls in (
+        "damaged metrics.json",
+        "foreign summary",
+        "damaged checkpoint",
+        "full disk",
+        "read-only results folder",
+        "non-finite loss",
+        "missing book extra",
+        "missing results",
+        "tpu",
+        "bad data root",
+    ):
         assert cls in names
 
 
@@ -210,8 +233,13 @@ def test_results_files_are_readable_durable_and_stale_temporaries_are_removed(
 
 # ------------------------------------------------------------------------- exact resumes
 def _tiny(**kw) -> TrainConfig:
-    options = {"batch_size": 4, "train_set": "embedded_train", "val_set": "embedded_test",
-               "val_crops": 2, "val_size": 40}  # fmt: skip
+    options = {
+        "batch_size": 4,
+        "train_set": "embedded_train",
+        "val_set": "embedded_test",
+        "val_crops": 2,
+        "val_size": 40,
+    }
     return TrainConfig("demosaic", (Phase("l1", 8),), **(options | kw))
 
 
@@ -270,8 +298,10 @@ def test_printed_commands_are_shell_quoted(capsys, tmp_path):
     import shlex
 
     results = tmp_path / "my results; rm -rf x"
-    assert cli.main(["run", "switching", "--profile", "quick", "--list", "--results",
-                     str(results)]) == 0  # fmt: skip
+    assert (
+        cli.main(["run", "switching", "--profile", "quick", "--list", "--results", str(results)])
+        == 0
+    )
     for line in capsys.readouterr().out.strip().splitlines():
         words = shlex.split(line)
         assert words[:2] == ["imgloss", "train"] and words[words.index("--results") + 1] == str(

@@ -241,8 +241,9 @@ def test_means_with_their_gradient_computed_forward_equal_direct_filtering(shape
     direct path's map, for a random weighting of the planes' means."""
     x, y = _pair(shape, dtype)
     d_means, d_gx, d_gy, weights = _means_and_grads(x, y, _direct_means)
-    fast = _means_and_grads(x, y, lambda a, b: M.gaussian_sliding_means(a, b, PAPER, C1, C2),
-                            weights=weights)  # fmt: skip
+    fast = _means_and_grads(
+        x, y, lambda a, b: M.gaussian_sliding_means(a, b, PAPER, C1, C2), weights=weights
+    )
     f_means, f_gx, f_gy = fast[:3]
     assert f_means.shape == d_means.shape == shape[:2] and f_means.dtype == dtype
     assert (f_means - d_means).abs().max().item() < TOL[dtype]

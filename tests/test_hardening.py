@@ -40,8 +40,20 @@ def test_a_results_file_is_not_a_results_folder(tmp_path, capsys):
 def test_slurm_without_sbatch_starts_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
     monkeypatch.setattr(executors.shutil, "which", lambda name: None)
-    rc = main(["run", "table1", "--profile", "smoke", "--tasks", "sr", "--executor", "slurm",
-               "--results", str(tmp_path)])  # fmt: skip
+    rc = main(
+        [
+            "run",
+            "table1",
+            "--profile",
+            "smoke",
+            "--tasks",
+            "sr",
+            "--executor",
+            "slurm",
+            "--results",
+            str(tmp_path),
+        ]
+    )
     assert rc == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: --executor slurm: Slurm's sbatch is not on")
@@ -50,8 +62,19 @@ def test_slurm_without_sbatch_starts_nothing(tmp_path, monkeypatch, capsys):
 
 def test_findings_json_is_strict(tmp_path):
     claim = claims.CLAIMS[0]
-    v = claims.Verdict(claim, "demosaic", "Kodak24", "undecided", 0.1, (math.nan, math.inf),
-                       1, 1, "psnr", df=math.nan, mde=None)  # fmt: skip
+    v = claims.Verdict(
+        claim,
+        "demosaic",
+        "Kodak24",
+        "undecided",
+        0.1,
+        (math.nan, math.inf),
+        1,
+        1,
+        "psnr",
+        df=math.nan,
+        mde=None,
+    )
     d = v.to_dict()
     json.dumps(d, allow_nan=False)  # no NaN token
     assert d["df"] is None and d["ci"] == [None, None]
@@ -60,10 +83,22 @@ def test_findings_json_is_strict(tmp_path):
 
 def test_a_closed_pipe_ends_the_command_quietly():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "imgloss.cli", "report", "--profile", "quick", "--findings",
-         "--json", "--results", str(REPO / "results")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "imgloss.cli",
+            "report",
+            "--profile",
+            "quick",
+            "--findings",
+            "--json",
+            "--results",
+            str(REPO / "results"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.readline()
     proc.stdout.close()  # like `| head -1`

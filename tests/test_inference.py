@@ -16,8 +16,12 @@ from imgloss.results import inference as inf
 
 
 def _crossed(rng, n_images=24, n_seeds=3, delta=0.5, image_sd=0.3, seed_sd=0.25, error_sd=0.1):
-    return (delta + rng.normal(0, image_sd, (n_images, 1)) + rng.normal(0, seed_sd, (1, n_seeds))
-            + rng.normal(0, error_sd, (n_images, n_seeds)))  # fmt: skip
+    return (
+        delta
+        + rng.normal(0, image_sd, (n_images, 1))
+        + rng.normal(0, seed_sd, (1, n_seeds))
+        + rng.normal(0, error_sd, (n_images, n_seeds))
+    )
 
 
 def test_crossed_estimate_matches_statsmodels_reml_on_balanced_data():
@@ -26,16 +30,21 @@ def test_crossed_estimate_matches_statsmodels_reml_on_balanced_data():
 
     d = _crossed(np.random.default_rng(3), n_images=12, n_seeds=4, seed_sd=0.4)
     n_images, n_seeds = d.shape
-    frame = pd.DataFrame({
-        "d": d.ravel(),
-        "image": np.repeat(np.arange(n_images), n_seeds),
-        "seed": np.tile(np.arange(n_seeds), n_images),
-        "one": 1,
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "d": d.ravel(),
+            "image": np.repeat(np.arange(n_images), n_seeds),
+            "seed": np.tile(np.arange(n_seeds), n_images),
+            "one": 1,
+        }
+    )
     model = MixedLM.from_formula(
-        "d ~ 1", groups="one", re_formula="0", data=frame,
+        "d ~ 1",
+        groups="one",
+        re_formula="0",
+        data=frame,
         vc_formula={"image": "0 + C(image)", "seed": "0 + C(seed)"},
-    )  # fmt: skip
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = model.fit(reml=True)

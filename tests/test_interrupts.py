@@ -68,8 +68,7 @@ def test_an_interrupted_summary_is_written_by_the_next_run(tmp_path, monkeypatch
     with pytest.MonkeyPatch.context() as patch:
         _interrupt_at(patch, "summary")
         with pytest.raises(KeyboardInterrupt):
-            runner.run_experiment("table1", "smoke", results=tmp_path, tasks=["sr"],
-                                  progress=False)  # fmt: skip
+            runner.run_experiment("table1", "smoke", results=tmp_path, tasks=["sr"], progress=False)
     runner.run_experiment("table1", "smoke", results=tmp_path, tasks=["sr"], progress=False)
     assert _rows(runner.run_dir(tmp_path, RUN, "smoke")) == _rows(reference)
     summary = records.ExperimentSummary.load(
@@ -108,8 +107,11 @@ def test_no_run_of_a_pool_starts_after_an_interrupt(tmp_path, monkeypatch):
 
     monkeypatch.setattr(executors.subprocess, "Popen", FakeProcess)
     ws = Workspace.resolve(tmp_path, progress=False)
-    jobs = [executors.Job(runner.spec("sr", loss, seed=seed), runner.PROFILES["smoke"], ws)
-            for seed in (0, 1) for loss in ("l2", "l1", "mix")]  # fmt: skip
+    jobs = [
+        executors.Job(runner.spec("sr", loss, seed=seed), runner.PROFILES["smoke"], ws)
+        for seed in (0, 1)
+        for loss in ("l2", "l1", "mix")
+    ]
     # Ctrl-C's handler, also where the suite runs in the background (SIGINT ignored there)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:

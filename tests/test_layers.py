@@ -76,8 +76,9 @@ def _package(name: str) -> str | None:
 
 
 def test_the_package_root_holds_only_sub_packages():
-    loose = sorted(p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py",
-                                                                           "__main__.py"))  # fmt: skip
+    loose = sorted(
+        p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py")
+    )
     assert not loose, loose
     packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
     assert packages == set(LAYERS), packages ^ set(LAYERS)

@@ -229,8 +229,11 @@ def test_a_failing_migration_changes_nothing(tmp_path):
     for name in source.names:
         _fake_dataset(data_root, name)
     old = tmp_path / "old"
-    paths = [p for p in _committed("*/runs/quick/demosaic/*/seed0-*/metrics.json")
-             if p.parts[-3] in ("l1", "l2")]  # fmt: skip
+    paths = [
+        p
+        for p in _committed("*/runs/quick/demosaic/*/seed0-*/metrics.json")
+        if p.parts[-3] in ("l1", "l2")
+    ]
     for i, path in enumerate(paths):
         record = RunRecord.load(path)
         data = _as_schema_1(record, "/somewhere")

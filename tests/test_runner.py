@@ -66,8 +66,10 @@ def test_quick_seeds_table1_and_switching_three_times_and_the_rest_once():
     quick = R.PROFILES["quick"]
     table1 = R.experiment_runs("table1", quick)
     assert {task: sorted({r.seed for r in table1 if r.task == task}) for task in tasks.TASKS} == {
-        "demosaic": [0, 1, 2], "sr": [0, 1, 2], "jpeg": [0, 1, 2]
-    }  # fmt: skip
+        "demosaic": [0, 1, 2],
+        "sr": [0, 1, 2],
+        "jpeg": [0, 1, 2],
+    }
     assert len(table1) == (6 + 4 + 4) * 3
     assert len(R.experiment_runs("switching", quick)) == 4 * 3
     assert {r.seed for r in R.experiment_runs("alpha", quick)} == {0}
@@ -177,10 +179,21 @@ def test_weights_are_checked_against_their_record_before_use(tmp_path, embedded,
     with pytest.raises(WeightsError, match=r"model.safetensors: SHA-256 .* does not match"):
         R.run_weights(folder, record)
     with pytest.raises(WeightsError, match="does not match its run record"):
-        R.run_one(R.spec("demosaic", "l2", "l1"), SMOKE, results=tmp_path, device="cpu",
-                  progress=False)  # fmt: skip
-    argv = ["run", "table1", "--profile", "smoke", "--tasks", "demosaic", "--reevaluate",
-            "--results", str(tmp_path), "--no-progress"]  # fmt: skip
+        R.run_one(
+            R.spec("demosaic", "l2", "l1"), SMOKE, results=tmp_path, device="cpu", progress=False
+        )
+    argv = [
+        "run",
+        "table1",
+        "--profile",
+        "smoke",
+        "--tasks",
+        "demosaic",
+        "--reevaluate",
+        "--results",
+        str(tmp_path),
+        "--no-progress",
+    ]
     assert main(argv) != 0
     err = capsys.readouterr().err
     assert "does not match its run record" in err and "Traceback" not in err
@@ -357,8 +370,18 @@ def test_reevaluate_rescores_saved_weights_and_adds_the_colour_bias(tmp_path, em
     (folder / "model.safetensors").unlink()
     assert R.weights_missing(run, SMOKE, results=tmp_path) == folder
     assert R.reevaluate(run, SMOKE, results=tmp_path) is None
-    argv = ["run", "table1", "--profile", "smoke", "--tasks", "sr", "--reevaluate", "--results",
-            str(tmp_path), "--no-progress"]  # fmt: skip
+    argv = [
+        "run",
+        "table1",
+        "--profile",
+        "smoke",
+        "--tasks",
+        "sr",
+        "--reevaluate",
+        "--results",
+        str(tmp_path),
+        "--no-progress",
+    ]
     assert main(argv) == 0
     assert "weights not present, skipped: sr l1 seed 0 (no model.safetensors in" in (
         capsys.readouterr().out

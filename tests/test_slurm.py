@@ -79,8 +79,14 @@ def test_a_slurm_experiment_gives_the_summaries_of_a_local_run(slurm, embedded, 
     # Submitting again while the array is queued or running submits nothing twice.
     assert cli.main([*argv, "--results", str(on_slurm), *SLURM]) == 0
     assert "submitted 0 runs" in capsys.readouterr().out
-    states = executors.wait(("table1",), design.PROFILES["smoke"], Workspace.resolve(on_slurm),
-                            ["sr"], poll_s=2, timeout_s=600)  # fmt: skip
+    states = executors.wait(
+        ("table1",),
+        design.PROFILES["smoke"],
+        Workspace.resolve(on_slurm),
+        ["sr"],
+        poll_s=2,
+        timeout_s=600,
+    )
     assert [s.state for s in states] == ["finished"] * 4, states
     assert all(s.job_id for s in states)
     assert cli.main([*argv, "--results", str(on_slurm), *SLURM, "--wait"]) == 0  # summaries
@@ -89,8 +95,12 @@ def test_a_slurm_experiment_gives_the_summaries_of_a_local_run(slurm, embedded, 
     a, b = _summary(on_slurm), _summary(local)
     assert a["tasks"] == b["tasks"] and a["images"] == b["images"] and a["data"] == b["data"]
     assert [r["folder"] for r in a["runs"]] == [r["folder"] for r in b["runs"]]
-    assert cli.main(["status", "table1", "--tasks", "sr", "--profile", "smoke",
-                     "--results", str(on_slurm)]) == 0  # fmt: skip
+    assert (
+        cli.main(
+            ["status", "table1", "--tasks", "sr", "--profile", "smoke", "--results", str(on_slurm)]
+        )
+        == 0
+    )
     assert "4 finished" in capsys.readouterr().out
 
 
@@ -111,8 +121,9 @@ def _cancel_when_checkpointed(folder: Path, job_id: str, at_step: int) -> int:
 
 
 def test_a_cancelled_job_is_resubmitted_and_resumes_from_its_checkpoint(slurm, embedded, tmp_path):
-    profile = replace(design.PROFILES["smoke"], name="slurmtest", steps=1000, eval_every=15,
-                      checkpoint_every=5)  # fmt: skip
+    profile = replace(
+        design.PROFILES["smoke"], name="slurmtest", steps=1000, eval_every=15, checkpoint_every=5
+    )
     run = design.spec("demosaic", "l1")
     ws = Workspace.resolve(tmp_path)
     jobs = executors.pending_jobs(["table1"], profile, ws, ["demosaic"])
@@ -123,8 +134,11 @@ def test_a_cancelled_job_is_resubmitted_and_resumes_from_its_checkpoint(slurm, e
     cancelled_at = _cancel_when_checkpointed(folder, job_id, at_step=15)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        (state,) = [s for s in executors.run_states(["table1"], profile, ws, ["demosaic"])
-                    if s.job.run == run]  # fmt: skip
+        (state,) = [
+            s
+            for s in executors.run_states(["table1"], profile, ws, ["demosaic"])
+            if s.job.run == run
+        ]
         if state.state not in ("queued", "running"):
             break
         time.sleep(1)
@@ -161,8 +175,12 @@ def test_a_failed_slurm_task_is_reported_with_its_log(slurm, embedded, tmp_path,
     (failed,) = [s for s in states if s.job_id == job_id]
     assert failed.state == "failed" and failed.log is not None and failed.log.is_file()
     assert "cuda" in failed.log.read_text().lower()
-    assert cli.main(["status", "table1", "--tasks", "sr", "--profile", "smoke",
-                     "--results", str(tmp_path)]) == 0  # fmt: skip
+    assert (
+        cli.main(
+            ["status", "table1", "--tasks", "sr", "--profile", "smoke", "--results", str(tmp_path)]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert f"failed  job {job_id}  log: {failed.log}" in out and dataset_ref("embedded_test")
 
@@ -176,8 +194,9 @@ def test_the_local_pool_trains_every_run_once_and_is_gpu_aware(embedded, tmp_pat
     summary = _summary(tmp_path, "switching")
     assert {r["schedule"] for r in summary["runs"]} == {"l1-l2", "l2-l1", "l1-l1", "l2-l2"}
     runs = tmp_path / "embedded" / "runs" / "smoke" / "demosaic"
-    assert all(len(list((runs / label).glob("seed0-*"))) == 1
-               for label in ("l1", "l2", "l1-l2", "l2-l1"))  # fmt: skip
+    assert all(
+        len(list((runs / label).glob("seed0-*"))) == 1 for label in ("l1", "l2", "l1-l2", "l2-l1")
+    )
     logs = sorted(p.name for p in (tmp_path / "embedded" / "logs" / "smoke").glob("*.log"))
     assert logs == sorted(f"demosaic-{s}-seed0.log" for s in ("l1-l2", "l2-l1", "l1-l1", "l2-l2"))
     capsys.readouterr()
@@ -197,8 +216,18 @@ def test_slurm_options_come_from_a_toml_file_and_flags(tmp_path, capsys):
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['gpu'\]"):
         executors.SlurmOptions.from_file(config)
     config.write_text("partition = \n")
-    argv = ["run", "table1", "--profile", "smoke", "--executor", "slurm", "--results",
-            str(tmp_path), "--slurm-config", str(config)]  # fmt: skip
+    argv = [
+        "run",
+        "table1",
+        "--profile",
+        "smoke",
+        "--executor",
+        "slurm",
+        "--results",
+        str(tmp_path),
+        "--slurm-config",
+        str(config),
+    ]
     assert cli.main(argv) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: --slurm-config") and "TOML" in err[0]

@@ -39,8 +39,9 @@ def test_the_gradient_map_is_the_derivative_of_the_crops_mean_loss(setting):
         full = maps.loss_map(setting.loss, t, yc, **dict(setting.options))
         top = (t.shape[-2] - full.shape[-2]) // 2
         rows, cols = inner
-        return float(full[..., rows.start - top : rows.stop - top,
-                          cols.start - top : cols.stop - top].mean())  # fmt: skip
+        return float(
+            full[..., rows.start - top : rows.stop - top, cols.start - top : cols.stop - top].mean()
+        )
 
     assert float(loss_map.mean()) == pytest.approx(mean_loss(xc), rel=1e-12)
     eps = 1e-6
@@ -63,8 +64,11 @@ def test_the_context_is_the_crop_enlarged_with_reflected_borders():
 def test_every_panel_of_a_sweep_has_one_size():
     rng = np.random.default_rng(0)
     sizes = set()
-    for kind, image in (("rgb", rng.integers(0, 255, (48, 48, 3), dtype=np.uint8)),
-                        ("error", rng.random((48, 48))), ("signed", rng.normal(size=(48, 48)))):  # fmt: skip
+    for kind, image in (
+        ("rgb", rng.integers(0, 255, (48, 48, 3), dtype=np.uint8)),
+        ("error", rng.random((48, 48))),
+        ("signed", rng.normal(size=(48, 48))),
+    ):
         png = sweeps.panel(image, title=r"$\sigma_G$ = 1", kind=kind, limit=1.0)
         sizes.add(Image.open(io.BytesIO(png)).size)
     assert len(sizes) == 1
@@ -125,8 +129,7 @@ def test_the_sweep_note_gives_the_true_reason_for_leaving_the_networks_out(
             pytest.skip("needs McMaster under IMGLOSS_DATA_ROOT")
         (tmp_path / "McMaster").symlink_to(Path(shared) / "McMaster")
         data_root = tmp_path
-    _, note = sweeps.build(view, sweeps.sigma_settings(design.FIG8_SIGMAS), "fig8",
-                           root=data_root)  # fmt: skip
+    _, note = sweeps.build(view, sweeps.sigma_settings(design.FIG8_SIGMAS), "fig8", root=data_root)
     assert "the networks are not shown" in note and "Kodak24/kodim01" in note
     if root is None:
         assert "(no data root: set IMGLOSS_DATA_ROOT" in note

@@ -143,9 +143,13 @@ def test_sliding_ssim_other_window_and_identical_plane(device, monkeypatch):
         return L.ssim(x, y, sigma=1.0, win_size=7, data_range=2.0, reduction="none")
 
     got, grads = check_against_eager(
-        loss, (1, 3, 19, 26), device, calls="sliding_means", monkeypatch=monkeypatch,
+        loss,
+        (1, 3, 19, 26),
+        device,
+        calls="sliding_means",
+        monkeypatch=monkeypatch,
         identical_plane=True,
-    )  # fmt: skip
+    )
     assert got[0, 0].item() == 1.0
     assert grads[0][0, 0].abs().max().item() == 0.0
 
@@ -155,8 +159,9 @@ def test_pyramid_ms_ssim_scales(device, monkeypatch):
     def loss(x, y):
         return L.ms_ssim(x, y, variant="pyramid", weights=(0.4, 0.6), win_size=7, reduction="none")
 
-    check_against_eager(loss, (1, 3, 23, 37), device, calls="sliding_means",
-                        monkeypatch=monkeypatch)  # fmt: skip
+    check_against_eager(
+        loss, (1, 3, 23, 37), device, calls="sliding_means", monkeypatch=monkeypatch
+    )
 
 
 SLIDING_GAUSSIAN = {  # loss, sigmas, shape (the 57-tap window of sigma 8 needs 57 pixels)
@@ -188,8 +193,14 @@ PATCH_LOSSES = {
 @pytest.mark.parametrize("name", sorted(PATCH_LOSSES))
 @pytest.mark.parametrize("shape", [ODD, (1, 1, 31, 31)], ids=["2x3x23x37", "1x1x31x31"])
 def test_patch_losses(device, name, shape, monkeypatch):
-    check_against_eager(PATCH_LOSSES[name], shape, device, calls="patch_values",
-                        monkeypatch=monkeypatch, identical_plane=shape[1] > 1)  # fmt: skip
+    check_against_eager(
+        PATCH_LOSSES[name],
+        shape,
+        device,
+        calls="patch_values",
+        monkeypatch=monkeypatch,
+        identical_plane=shape[1] > 1,
+    )
 
 
 @pytest.mark.parametrize("device", DEVICES)

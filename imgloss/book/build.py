@@ -250,18 +250,27 @@ def check_parameters(parameters: Mapping[str, Any]) -> None:
 
     checks = {
         "profile": (lambda v: v in PROFILES, f"one of {', '.join(PROFILES)}"),
-        "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-                 "a whole number >= 0"),
+        "seed": (
+            lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+            "a whole number >= 0",
+        ),
         "train_missing": (lambda v: v in (None, True, False), "True, False or None"),
         "live": (lambda v: isinstance(v, bool), "True or False"),
-        "results": (lambda v: isinstance(v, str) and not Path(v).is_file(),
-                    "a results folder (a path, not a file)"),
-        "data_root": (lambda v: v is None or Path(str(v)).is_dir(),
-                      "None or an existing folder of datasets"),
-        "data_source": (lambda v: isinstance(v, str) and (v in ("auto", "embedded")
-                                                           or v.startswith("registered-")),
-                        "auto, embedded or registered-<checksum>"),
-    }  # fmt: skip
+        "results": (
+            lambda v: isinstance(v, str) and not Path(v).is_file(),
+            "a results folder (a path, not a file)",
+        ),
+        "data_root": (
+            lambda v: v is None or Path(str(v)).is_dir(),
+            "None or an existing folder of datasets",
+        ),
+        "data_source": (
+            lambda v: (
+                isinstance(v, str) and (v in ("auto", "embedded") or v.startswith("registered-"))
+            ),
+            "auto, embedded or registered-<checksum>",
+        ),
+    }
     for name, (ok, expected) in checks.items():
         if name in parameters and not ok(parameters[name]):
             raise bad(name, expected)
@@ -466,9 +475,14 @@ def publish(
     try:
         with contextlib.chdir(root):  # ghp-import works on the repository of the cwd
             ghp_import.ghp_import(
-                str(html), mesg=message, remote=remote, branch=branch, push=push, force=True,
+                str(html),
+                mesg=message,
+                remote=remote,
+                branch=branch,
+                push=push,
+                force=True,
                 nojekyll=True,
-            )  # fmt: skip
+            )
     except ghp_import.GhpError as err:
         raise BookError(f"ghp-import failed to publish to {remote} {branch}: {err}") from None
     except subprocess.CalledProcessError as err:

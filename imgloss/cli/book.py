@@ -37,8 +37,11 @@ def add_parsers(sub) -> None:
         "Examples: `imgloss book` (everything); `imgloss book --only 06 -p seed=1` (rerun one "
         "notebook with new parameters, then rebuild).",
     )
-    options.add(book, "profile", profile={"help": "the runs shown (default: paper on a GPU, "
-                                                  "quick otherwise)"})  # fmt: skip
+    options.add(
+        book,
+        "profile",
+        profile={"help": "the runs shown (default: paper on a GPU, quick otherwise)"},
+    )
     book.add_argument(
         "--only",
         nargs="+",

@@ -39,9 +39,10 @@ def add_parsers(sub) -> None:
         demo,
         "profile",
         "results",
-        profile={"help": "the profile of --network's run (default: the longest profile that "
-                 "has it)"},
-    )  # fmt: skip
+        profile={
+            "help": "the profile of --network's run (default: the longest profile that has it)"
+        },
+    )
     demo.set_defaults(func=demo_command)
 
     losses = sub.add_parser("losses", help="list the loss names accepted by imgloss.losses.get")
@@ -70,13 +71,16 @@ def _network_demo(args: argparse.Namespace) -> int:
         raise InputError("--network needs --image PHOTO: the photograph to run the network on")
     network_demo.parse_network(args.network)
     profiles = [args.profile] if args.profile else ["paper", "quick", "smoke"]
-    view = network_demo.choose_view([open_view(args.results, p) for p in profiles],
-                                    args.network, args.seed)  # fmt: skip
+    view = network_demo.choose_view(
+        [open_view(args.results, p) for p in profiles], args.network, args.seed
+    )
     result = network_demo.run(view, args.network, args.image, args.out, seed=args.seed)
     for where, values in (("input", result.input_measures), ("output", result.output_measures)):
         print(f"{where:>6s}  " + "  ".join(f"{k} {v:.4f}" for k, v in values.items()))
-    print(f"wrote {', '.join(result.files)} and network.json to {args.out} "
-          f"(network: {result.run_folder}, {result.profile} profile)")  # fmt: skip
+    print(
+        f"wrote {', '.join(result.files)} and network.json to {args.out} "
+        f"(network: {result.run_folder}, {result.profile} profile)"
+    )
     return 0
 
 

@@ -55,8 +55,12 @@ class Option:
 SHARED: dict[str, Option] = {
     "results": Option(
         ("--results",),
-        {"default": "results", "type": results_folder, "metavar": "DIR",
-         "help": "results folder (default: results)"},
+        {
+            "default": "results",
+            "type": results_folder,
+            "metavar": "DIR",
+            "help": "results folder (default: results)",
+        },
     ),
     "root": Option(
         ("--root",),
@@ -64,8 +68,11 @@ SHARED: dict[str, Option] = {
     ),
     "profile": Option(
         ("--profile",),
-        {"default": None, "choices": list(PROFILES),
-         "help": "default: paper on a GPU, quick otherwise"},
+        {
+            "default": None,
+            "choices": list(PROFILES),
+            "help": "default: paper on a GPU, quick otherwise",
+        },
     ),
     "device": Option(
         ("--device",),
@@ -77,23 +84,27 @@ SHARED: dict[str, Option] = {
     ),
     "precision": Option(
         ("--precision",),
-        {"default": None, "choices": ["auto", "bfloat16", "float32"],
-         "help": "the network's arithmetic for new runs (default auto: bfloat16 autocast on CUDA "
-         "and on CPUs with native bf16, else float32; sets $IMGLOSS_PRECISION for worker "
-         "processes)"},
+        {
+            "default": None,
+            "choices": ["auto", "bfloat16", "float32"],
+            "help": "the network's arithmetic for new runs (default auto: bfloat16 autocast on CUDA "
+            "and on CPUs with native bf16, else float32; sets $IMGLOSS_PRECISION for worker "
+            "processes)",
+        },
     ),
-    "tasks": Option(
-        ("--tasks",), {"nargs": "*", "default": None, "choices": list(TASK_NAMES)}
-    ),
+    "tasks": Option(("--tasks",), {"nargs": "*", "default": None, "choices": list(TASK_NAMES)}),
     "experiment": Option(("experiment",), {"choices": [*EXPERIMENTS, "all"]}),
     "seed": Option(("--seed",), {"type": int, "default": 0}),
     "datasets": Option(
         ("--datasets",),
-        {"nargs": "*", "default": None,
-         "help": "test sets (default: the task's test sets present under the data root, else "
-         "the embedded scikit-image photographs)"},
+        {
+            "nargs": "*",
+            "default": None,
+            "help": "test sets (default: the task's test sets present under the data root, else "
+            "the embedded scikit-image photographs)",
+        },
     ),
-}  # fmt: skip
+}
 
 #: What a command that trains takes: where, on which data, on which device, how loudly.
 RUN_OPTIONS = ("profile", "results", "device", "root", "precision", "no_progress")

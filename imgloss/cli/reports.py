@@ -46,9 +46,11 @@ def add_parsers(sub) -> None:
         migrate,
         "results",
         "root",
-        root={"help": "the data root the results were made with (default: $IMGLOSS_DATA_ROOT; "
-              "none for results on the embedded photographs)"},
-    )  # fmt: skip
+        root={
+            "help": "the data root the results were made with (default: $IMGLOSS_DATA_ROOT; "
+            "none for results on the embedded photographs)"
+        },
+    )
     migrate.set_defaults(func=migrate_command)
 
 
@@ -93,8 +95,13 @@ def _print_findings(view, *, as_json: bool) -> int:
 
     found = claims.verdicts(view)
     if as_json:
-        print(json.dumps([v.to_dict() | {"source_data": view.tag, "profile": view.profile}
-                          for v in found], indent=2, allow_nan=False))  # fmt: skip
+        print(
+            json.dumps(
+                [v.to_dict() | {"source_data": view.tag, "profile": view.profile} for v in found],
+                indent=2,
+                allow_nan=False,
+            )
+        )
     else:
         print(report.claims_markdown(view))
     return 0

@@ -193,8 +193,9 @@ def _run_within_budget(profile, experiments, args: argparse.Namespace) -> int:
 
     seconds = budget.parse_budget(args.budget)
     if args.reevaluate or args.executor != "local" or args.workers > 1:
-        raise InputError("--budget runs in this process: leave out --reevaluate, --executor "
-                         "and --workers")  # fmt: skip
+        raise InputError(
+            "--budget runs in this process: leave out --reevaluate, --executor and --workers"
+        )
     ws = options.workspace(args)
     print(f"data: {ws.source.describe()}", file=sys.stderr)
     batch = campaign.run_within(seconds, experiments, profile, ws, tasks=args.tasks)

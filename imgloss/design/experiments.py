@@ -318,8 +318,11 @@ def _design(experiment: str) -> list[RunSpec]:
     if experiment == "geometry":
         return [spec("demosaic", n, patch=GEOMETRY_PATCH) for n in GEOMETRY_LOSSES]
     if experiment == "convergence":  # each loss at the profile's length, then continued
-        return [r for n in CONVERGENCE_LOSSES
-                for r in (spec("demosaic", n), spec("demosaic", n, extended=True))]  # fmt: skip
+        return [
+            r
+            for n in CONVERGENCE_LOSSES
+            for r in (spec("demosaic", n), spec("demosaic", n, extended=True))
+        ]
     return [spec("demosaic", "mix" if a == 0.84 else ("mix", {"alpha": a})) for a in ALPHAS]
 
 

@@ -22,6 +22,7 @@ def _columns(columns: dict[str, tuple[float, ...]]) -> dict[str, dict[str, float
 
 
 #: ``TABLE1[task][column][metric]``; columns are Table 1's (the baseline, BM3D, and the losses).
+# The formatter leaves the table as printed in the paper: one row of numbers per line.
 # fmt: off
 TABLE1: dict[str, dict[str, dict[str, float]]] = {
     "demosaic": _columns(

@@ -180,8 +180,9 @@ def merge_baselines(old: BaselineRecord, new: BaselineRecord) -> BaselineRecord:
             merged.add(image, row | table.rows[image], warn=False)
         tables[dataset] = merged
     extras = old.extras | new.extras
-    provenance = new.provenance | {"metrics": list(dict.fromkeys(
-        m for t in tables.values() for m in t.metrics))}  # fmt: skip
+    provenance = new.provenance | {
+        "metrics": list(dict.fromkeys(m for t in tables.values() for m in t.metrics))
+    }
     return dataclasses.replace(new, tables=tables, extras=extras, provenance=provenance)
 
 

@@ -79,9 +79,12 @@ def measured(runs_folder: Path, device_type: str, network: str) -> Throughput | 
     if not per_patch:
         return None
     return Throughput(
-        statistics.median(per_patch), statistics.median(evals), len(per_patch), device_type,
+        statistics.median(per_patch),
+        statistics.median(evals),
+        len(per_patch),
+        device_type,
         network,
-    )  # fmt: skip
+    )
 
 
 def timed_steps(cfg, device, steps: int = 6) -> float:

@@ -96,9 +96,10 @@ def run_within(
     :class:`Batch`."""
     budget = Budget(budget_s)
     runs = [
-        r for r in unique_runs(experiments, profile, tasks)
+        r
+        for r in unique_runs(experiments, profile, tasks)
         if not is_finished(run_dir(ws, r, profile))
-    ]  # fmt: skip
+    ]
     batch = Batch()
     if runs:
         batch.throughput = rate = throughput(runs, profile, ws)
@@ -109,8 +110,10 @@ def run_within(
                 batch.left = runs[i:]
                 batch.left_s = _seconds_of(batch.left, profile, ws, rate)
                 break
-            say(f"start {run.task} {run.label} seed {run.seed}: about {estimate / 60:.0f} min "
-                f"({budget.left / 60:.0f} min left in the budget)")  # fmt: skip
+            say(
+                f"start {run.task} {run.label} seed {run.seed}: about {estimate / 60:.0f} min "
+                f"({budget.left / 60:.0f} min left in the budget)"
+            )
             run_one(run, profile, ws)
             batch.finished.append(run)
     save_summaries(experiments, profile, ws, say=say)

@@ -126,8 +126,10 @@ def with_context(image: torch.Tensor, box: tuple, context: int = CONTEXT):
     rows, cols = box[-2], box[-1]
     padded = F.pad(image, (context,) * 4, mode="reflect")
     region = padded[..., rows.start : rows.stop + 2 * context, cols.start : cols.stop + 2 * context]
-    inner = (slice(context, context + rows.stop - rows.start),
-             slice(context, context + cols.stop - cols.start))  # fmt: skip
+    inner = (
+        slice(context, context + rows.stop - rows.start),
+        slice(context, context + cols.stop - cols.start),
+    )
     return region, inner
 
 

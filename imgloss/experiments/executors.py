@@ -497,8 +497,10 @@ def describe_states(states: list[RunState], *, failed_only: bool = False) -> lis
             continue
         where = f"  job {s.job_id}" if s.job_id else ""
         log = f"  log: {s.log}" if s.log is not None and s.state == "failed" else ""
-        lines.append(f"{s.job.run.task:<9s} {s.job.run.label:<14s} seed {s.job.run.seed}  "
-                     f"{s.state}{where}{log}")  # fmt: skip
+        lines.append(
+            f"{s.job.run.task:<9s} {s.job.run.label:<14s} seed {s.job.run.seed}  "
+            f"{s.state}{where}{log}"
+        )
     counts = Counter(s.state for s in states)
     lines.append(", ".join(f"{n} {state}" for state, n in counts.items()) or "no runs")
     return lines
@@ -547,8 +549,10 @@ def run_on_slurm(
     ids = submit_slurm(jobs, options)
     say(f"submitted {len(ids)} runs to Slurm" + (f" (jobs {ids[0]} ... {ids[-1]})" if ids else ""))
     if not wait_for_jobs:
-        say(f"watch them with `{status_command}`; run this command again to resubmit what "
-            "failed and to write the summaries")  # fmt: skip
+        say(
+            f"watch them with `{status_command}`; run this command again to resubmit what "
+            "failed and to write the summaries"
+        )
         save_summaries(experiments, profile, ws, say=say)
         return 0
     states = wait(experiments, profile, ws, tasks)

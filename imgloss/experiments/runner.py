@@ -408,9 +408,11 @@ def reevaluate_experiment(
         missing = weights_missing(run, profile, ws)
         if missing is not None:
             train = f"imgloss train {' '.join(run_args(run))} --profile {profile.name}"
-            say(f"weights not present, skipped: {what} (no model.safetensors in {missing}: runs "
+            say(
+                f"weights not present, skipped: {what} (no model.safetensors in {missing}: runs "
                 f"committed by earlier versions kept none; move that folder away and `{train}` "
-                "trains it again)")  # fmt: skip
+                "trains it again)"
+            )
             continue
         folder = reevaluate(run, profile, ws)
         say(f"{'re-evaluated' if folder else 'not finished, skipped'}: {what}")
@@ -529,5 +531,7 @@ def save_summaries(
     profile = _profile(profile)
     for experiment in experiments:
         summary = save_summary(experiment, profile, ws)
-        say(f"wrote {ws.results}/{ws.source.tag}/{profile.name}/{experiment}.json "
-            f"({len(summary.runs)} runs finished)")  # fmt: skip
+        say(
+            f"wrote {ws.results}/{ws.source.tag}/{profile.name}/{experiment}.json "
+            f"({len(summary.runs)} runs finished)"
+        )

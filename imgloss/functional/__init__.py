@@ -1,15 +1,15 @@
 """The shared machinery under the losses and the measures.
 
-* :mod:`~imgloss.functional.validation`: one checker per option and the input checks
+* ``validation``: one checker per option and the input checks
   (:func:`~imgloss.functional.validation.check_pair`), with :class:`DataRangeWarning`;
-* :mod:`~imgloss.functional.options`: each loss's and measure's options, one frozen dataclass
+* ``options``: each loss's and measure's options, one frozen dataclass
   each, validated once;
-* :mod:`~imgloss.functional.filters` and :mod:`~imgloss.functional.stats`: Gaussian windows and
+* ``filters`` and ``stats``: Gaussian windows and
   the SSIM statistics (eqs. 4-5) with their closed-form gradients (eqs. 8-10);
-* :mod:`~imgloss.functional.ssim` and :mod:`~imgloss.functional.msssim`: SSIM and MS-SSIM, the
+* ``ssim`` and ``msssim``: SSIM and MS-SSIM, the
   measures that :mod:`imgloss.losses` subtracts from one and :mod:`imgloss.metrics` reports
   under its conventions;
-* :mod:`~imgloss.functional.fused`: the fused Triton paths of those measures.
+* ``fused``: the fused Triton paths of those measures.
 
 Layer 1: it may import ``imgloss.core`` only; :mod:`imgloss.losses` and :mod:`imgloss.metrics`
 (layer 2) both build on it and never on each other.

@@ -174,8 +174,9 @@ class _Geometry:
 
     @staticmethod
     def kernels_for(sigmas: tuple[float, ...], like: torch.Tensor) -> list[torch.Tensor]:
-        return [gaussian_1d(s, gaussian_radius(s), dtype=like.dtype, device=like.device)
-                for s in sigmas]  # fmt: skip
+        return [
+            gaussian_1d(s, gaussian_radius(s), dtype=like.dtype, device=like.device) for s in sigmas
+        ]
 
 
 @dataclasses.dataclass
@@ -365,8 +366,10 @@ class _GaussianSlidingMaps(torch.autograd.Function):
         geo = ctx.geo
         xp, yp, gp = _planes(x), _planes(y), _planes(grad_map)
         gep = _planes(grad_extra) if ctx.needs_input_grad[2] else None
-        grads = [x.new_empty((geo.planes, *geo.input_size)) if need else None
-                 for need in ctx.needs_input_grad[:3]]  # fmt: skip
+        grads = [
+            x.new_empty((geo.planes, *geo.input_size)) if need else None
+            for need in ctx.needs_input_grad[:3]
+        ]
         for (a, b), st in ctx.chunks:
             st = dataclasses.replace(st, xy=(xp[a:b], yp[a:b]))
             out = [g[a:b] if g is not None else None for g in grads]
@@ -491,7 +494,7 @@ def ms_ssim(prediction: torch.Tensor, target: torch.Tensor, **options) -> torch.
             the largest; or ``"pyramid"``, Wang et al. 2003 with ``weights`` and the per-scale
             ``sigma``/``win_size``, sliding only), ``window`` (``"sliding"`` or ``"patch"``: the
             centre pixel of odd patches, eq. 12), and ``data_range``, ``k1``, ``k2``,
-            ``reduction``, ``check_finite`` as for :func:`imgloss.functional.ssim.ssim`.
+            ``reduction``, ``check_finite`` as for :func:`imgloss.functional.ssim`.
 
     Returns:
         MS-SSIM; exactly 1.0 for an identical image/channel plane (constant ones included).

@@ -159,8 +159,9 @@ def _given(view: View, task: str, out: CropSet, count: int, root) -> list | None
     except (FileNotFoundError, ValueError, DatasetError) as e:
         out.unavailable = str(e)
     else:  # as the runner saves its crops
-        return [(to_uint8(x[b].clamp(0, 1)), to_uint8(y[b].clamp(0, 1)))
-                for b in figure_boxes(y, prof)]  # fmt: skip
+        return [
+            (to_uint8(x[b].clamp(0, 1)), to_uint8(y[b].clamp(0, 1))) for b in figure_boxes(y, prof)
+        ]
     stored = committed_inputs(view, task, out.dataset, out.image)
     if stored is None:
         out.note = (
@@ -382,8 +383,15 @@ def plot_gains_over_l2(gains: dict, *, measure_label: str = r"PSNR gain over $\e
     for y, ours, theirs in zip(ys, gains["ours"], gains["paper"], strict=True):
         if ours is not None:
             effect, low, high = ours
-            ax.errorbar(effect, y, xerr=[[effect - low], [high - effect]], fmt="o",
-                        color="tab:blue", capsize=3, label="ours (95% CI)")  # fmt: skip
+            ax.errorbar(
+                effect,
+                y,
+                xerr=[[effect - low], [high - effect]],
+                fmt="o",
+                color="tab:blue",
+                capsize=3,
+                label="ours (95% CI)",
+            )
         if theirs is not None:
             ax.plot(theirs, y, "D", mfc="none", color="tab:orange", label="the paper's (one run)")
     ax.axvline(0, color="grey", lw=0.8)
@@ -393,8 +401,14 @@ def plot_gains_over_l2(gains: dict, *, measure_label: str = r"PSNR gain over $\e
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))
     if unique:
-        ax.legend(unique.values(), unique.keys(), loc="upper left", bbox_to_anchor=(1.01, 1),
-                  fontsize="small", frameon=False)  # fmt: skip
+        ax.legend(
+            unique.values(),
+            unique.keys(),
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1),
+            fontsize="small",
+            frameon=False,
+        )
     images, seeds = gains["n"]
     ax.set_title(f"{gains['dataset']}: {images} images × {seeds} seeds (ours)", fontsize="medium")
     fig.tight_layout()
@@ -424,8 +438,15 @@ def _plot(plt, style, edge: dict, bias: dict):
     for s, g in edge["support"].items():
         ax.plot(q, 0.1 + g / g.max() * 0.6, label=rf"support, $\sigma_G$ = {s:g}")
     ax.axvline(edge["pixel"], color="r", ls=":")
-    ax.annotate("P", (edge["pixel"], 0), xytext=(-3, 3), textcoords="offset points",
-                xycoords=("data", "axes fraction"), color="r", ha="right")  # fmt: skip
+    ax.annotate(
+        "P",
+        (edge["pixel"], 0),
+        xytext=(-3, 3),
+        textcoords="offset points",
+        xycoords=("data", "axes fraction"),
+        color="r",
+        ha="right",
+    )
     ax.set_title("(a) signal and SSIM's support at P", fontsize=10)
     ax.legend(fontsize=7)
     ax = axes[0, 1]
@@ -440,8 +461,14 @@ def _plot(plt, style, edge: dict, bias: dict):
     ax.plot(q, bias["y"], color="k", label="clean")
     ax.plot(q, bias["x"], color="tab:orange", label=f"biased by +{bias['bias']:g}")
     ax.axvline(bias["pixel"], color="r", ls=":")
-    ax.annotate("S", (bias["pixel"], 0), xytext=(3, 3), textcoords="offset points",
-                xycoords=("data", "axes fraction"), color="r")  # fmt: skip
+    ax.annotate(
+        "S",
+        (bias["pixel"], 0),
+        xytext=(3, 3),
+        textcoords="offset points",
+        xycoords=("data", "axes fraction"),
+        color="r",
+    )
     ax.set_ylim(0, 1)
     ax.set_title("(c) the same bias on a dark and a bright region", fontsize=10)
     ax.legend(fontsize=7)

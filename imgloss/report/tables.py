@@ -179,8 +179,16 @@ def switching_markdown(view: View) -> str:
 
 #: The measures of :func:`fig8_markdown`'s rows.
 FIG8_MEASURES = (
-    "l2", "psnr", "psnr_edge", "psnr_flat", "ssim", "ms_ssim", "fsim", "colour_bias", "chroma_shift"
-)  # fmt: skip
+    "l2",
+    "psnr",
+    "psnr_edge",
+    "psnr_flat",
+    "ssim",
+    "ms_ssim",
+    "fsim",
+    "colour_bias",
+    "chroma_shift",
+)
 
 
 def fig8_markdown(view: View) -> str:
@@ -338,8 +346,10 @@ def _secondary_text(v) -> str:
     if not v.secondary:
         return ""
     counts = {k: sum(s.verdict == k for s in v.secondary) for k in ("holds", "contradicted")}
-    return (f"secondary ({len(v.secondary)}, Holm): {counts['holds']} agree, "
-            f"{counts['contradicted']} disagree")  # fmt: skip
+    return (
+        f"secondary ({len(v.secondary)}, Holm): {counts['holds']} agree, "
+        f"{counts['contradicted']} disagree"
+    )
 
 
 def claims_markdown(
@@ -361,8 +371,10 @@ def claims_markdown(
     keys = None if chapter is None else {c.key for c in chapter_claims(chapter)}
 
     if compact:
-        out = ["| the paper's claim | task | ours | effect [95% CI] | images × seeds |",
-               "|---|---|---|---|---|"]  # fmt: skip
+        out = [
+            "| the paper's claim | task | ours | effect [95% CI] | images × seeds |",
+            "|---|---|---|---|---|",
+        ]
     else:
         out = [
             "| the paper's claim | task, test set | ours | effect [95% CI] | images × seeds | note |",
@@ -380,8 +392,9 @@ def claims_markdown(
             continue
         where += f", {v.dataset}" if v.dataset else ""
         df = f"{v.df:.0f} df; " if v.df is not None and v.n_images else ""
-        note = "; ".join(x for x in (f"{df}{v.method}" if v.method else "", v.note,
-                                     _secondary_text(v)) if x)  # fmt: skip
+        note = "; ".join(
+            x for x in (f"{df}{v.method}" if v.method else "", v.note, _secondary_text(v)) if x
+        )
         out.append(
             f"| {v.claim.text} ({v.claim.source}) | {where} | **{v.verdict}** | "
             f"{_effect_text(v)} | {n} | {note} |"
@@ -422,8 +435,9 @@ def geometry_markdown(view: View) -> str:
             n = f"{part.n_images} × {part.n_seeds}" if part.n_images else "—"
             measure = LABELS.get(part.measure or "", part.measure or "")
             role = "primary" if part is v else "secondary (Holm)"
-            out.append(f"| {loss} | {measure}, {role} | "
-                       f"{_effect_text(part)} | {n} | {part.verdict} |")  # fmt: skip
+            out.append(
+                f"| {loss} | {measure}, {role} | {_effect_text(part)} | {n} | {part.verdict} |"
+            )
         out.append(f"| **{loss}** | **verdict (PSNR decides)** | | | **{v.verdict}** |")
     return "\n".join(out)
 

@@ -189,8 +189,10 @@ def estimate(d: np.ndarray, run_variance: RunVariance | None = None, *, runs: in
         )
     elif n_seeds >= 2:
         # the pair's own seeds: (MS_seed - MS_error) / (I S), as two signed chi-square terms
-        components += [(ms_seed / (n_images * n_seeds), n_seeds - 1),
-                       (-ms_error / (n_images * n_seeds), (n_images - 1) * (n_seeds - 1))]  # fmt: skip
+        components += [
+            (ms_seed / (n_images * n_seeds), n_seeds - 1),
+            (-ms_error / (n_images * n_seeds), (n_images - 1) * (n_seeds - 1)),
+        ]
         method = f"crossed image and seed effects; run variance from this pair's {n_seeds} seeds"
     else:
         method = "one seed and no measured run variance: image variance only"

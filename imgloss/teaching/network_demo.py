@@ -96,8 +96,13 @@ def _folder(view, task: str, schedule: str, seed: int) -> Path:
     folder = view.run_folder(task, schedule, seed)
     if folder is not None and weights_file(folder) is not None:
         return folder
-    have = ", ".join(f"{name} (seed {', '.join(map(str, seeds))})"
-                     for name, seeds in seeds_with_weights(view).items()) or "none"  # fmt: skip
+    have = (
+        ", ".join(
+            f"{name} (seed {', '.join(map(str, seeds))})"
+            for name, seeds in seeds_with_weights(view).items()
+        )
+        or "none"
+    )
     why = "is not in the results" if folder is None else f"has no weights in {folder.name}"
     raise NetworkDemoError(
         f"--network {task}/{schedule}: its run at seed {seed} {why}; networks with weights at "
@@ -107,8 +112,9 @@ def _folder(view, task: str, schedule: str, seed: int) -> Path:
 
 
 @torch.no_grad()
-def run(view, network: str, image: str | os.PathLike, out_dir: str | os.PathLike, *,
-        seed: int = 0) -> NetworkDemo:  # fmt: skip
+def run(
+    view, network: str, image: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0
+) -> NetworkDemo:
     """Run the network ``network`` (``TASK/SCHEDULE``) of ``view`` on the photograph ``image``
     and write the images and ``network.json`` into ``out_dir``."""
     from imgloss.core.provenance import provenance, write_json
@@ -125,8 +131,9 @@ def run(view, network: str, image: str | os.PathLike, out_dir: str | os.PathLike
     model.load_state_dict(run_weights(folder, record))
     model.eval()
     name = Path(image).name
-    x, y = tasks.get(task_name).test_pair(tasks.to_tensor(read_rgb(image)), seed=seed, dataset="chosen",
-                                          image=name)  # fmt: skip
+    x, y = tasks.get(task_name).test_pair(
+        tasks.to_tensor(read_rgb(image)), seed=seed, dataset="chosen", image=name
+    )
     try:
         out = model.predict(x).float().clamp(0, 1)
     except ValueError as err:
@@ -137,10 +144,17 @@ def run(view, network: str, image: str | os.PathLike, out_dir: str | os.PathLike
     for file, t in zip(files, (x, out, y), strict=True):
         save_png(out_dir / file, t)
     result = NetworkDemo(
-        task_name, schedule, seed, view.profile, str(folder.relative_to(view.folder.path.parent)),
-        record.weights.sha256 if record and record.weights else None, name,
+        task_name,
+        schedule,
+        seed,
+        view.profile,
+        str(folder.relative_to(view.folder.path.parent)),
+        record.weights.sha256 if record and record.weights else None,
+        name,
         (int(y.shape[-2]), int(y.shape[-1])),
-        evaluate(x.clamp(0, 1), y, metrics=MEASURES), evaluate(out, y, metrics=MEASURES), files,
-    )  # fmt: skip
+        evaluate(x.clamp(0, 1), y, metrics=MEASURES),
+        evaluate(out, y, metrics=MEASURES),
+        files,
+    )
     write_json(out_dir / "network.json", asdict(result) | {"provenance": provenance("cpu")})
     return result

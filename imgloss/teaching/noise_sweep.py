@@ -86,9 +86,10 @@ def slider(sweep: Sequence[NoiseLevel], *, initial: int = 2):
     views = []
     for level in sweep:
         row: dict[str, object] = {
-            "input": panel(widgets.to_uint8(level.noisy), title=f"noise s = {level.level:g}",
-                           kind="rgb"),
-        }  # fmt: skip
+            "input": panel(
+                widgets.to_uint8(level.noisy), title=f"noise s = {level.level:g}", kind="rgb"
+            ),
+        }
         for n, m in level.maps.items():
             title = f"{style.loss_label(n)}: mean {float(m.mean()):.4f}"
             row[n] = panel(m, title=title, kind="error", limit=scale[n])

@@ -69,10 +69,15 @@ def alpha_settings(alphas=(0.0, 0.25, 0.5, 0.84, 1.0)) -> list[Setting]:
     from imgloss.design.experiments import spec
 
     return [
-        Setting(f"α = {a:g}", rf"$\alpha$ = {a:g}", "mix", (("alpha", a),),
-                spec("demosaic", ("mix", {"alpha": a})).label)  # the run's one label
+        Setting(
+            f"α = {a:g}",
+            rf"$\alpha$ = {a:g}",
+            "mix",
+            (("alpha", a),),
+            spec("demosaic", ("mix", {"alpha": a})).label,
+        )  # the run's one label
         for a in alphas
-    ]  # fmt: skip
+    ]
 
 
 def crops_with_context(x: torch.Tensor, y: torch.Tensor, box):
@@ -118,8 +123,9 @@ def panel(image: np.ndarray, *, title: str, kind: str, limit: float | None = Non
             shown = ax.imshow(image, cmap=cmap, vmin=low, vmax=limit or float(np.max(image)))
             bar = fig.colorbar(shown, cax=fig.add_axes((0.79, 0.04, 0.04, 0.78)))
             bar.ax.tick_params(labelsize=6)
-            bar.set_label("per-pixel loss" if kind == "error" else "dL/dx (summed over RGB)",
-                          fontsize=6)  # fmt: skip
+            bar.set_label(
+                "per-pixel loss" if kind == "error" else "dL/dx (summed over RGB)", fontsize=6
+            )
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=100, bbox_inches=fig.bbox_inches)  # never "tight"
     return buf.getvalue()
@@ -131,18 +137,21 @@ def view_widget(view: SweepView, *, loss_limit: float, gradient_limit: float):
 
     s = view.setting
     row: dict[str, object] = {
-        "loss map": panel(view.loss_map, title=f"loss map, {s.math}", kind="error",
-                          limit=loss_limit),
-        "gradient": panel(view.gradient, title=f"gradient, {s.math}", kind="signed",
-                          limit=gradient_limit),
-    }  # fmt: skip
+        "loss map": panel(
+            view.loss_map, title=f"loss map, {s.math}", kind="error", limit=loss_limit
+        ),
+        "gradient": panel(
+            view.gradient, title=f"gradient, {s.math}", kind="signed", limit=gradient_limit
+        ),
+    }
     if view.output is not None:
         row["network"] = panel(view.output, title=f"trained with {s.math}", kind="rgb")
     return widgets.column([widgets.image_row(row), widgets.html(f"<p>{view.caption}</p>")])
 
 
-def compute(settings: list[Setting], x: torch.Tensor, y: torch.Tensor, inner, outputs: dict,
-            captions: dict) -> list[SweepView]:  # fmt: skip
+def compute(
+    settings: list[Setting], x: torch.Tensor, y: torch.Tensor, inner, outputs: dict, captions: dict
+) -> list[SweepView]:
     """A :class:`SweepView` per setting for the crop ``inner`` of ``(x, y)`` (with context);
     ``outputs``/``captions`` give each run's network crop and measures by run label."""
     out = []
@@ -184,8 +193,9 @@ def build(view, settings: list[Setting], experiment: str, *, root=None, seed: in
     """
     from imgloss.report import figures
 
-    sets = figures.crop_sets(view, "demosaic", [_schedule(s) for s in settings], seed=seed,
-                             root=root, with_input=False)  # fmt: skip
+    sets = figures.crop_sets(
+        view, "demosaic", [_schedule(s) for s in settings], seed=seed, root=root, with_input=False
+    )
     captions = _captions(view, settings, experiment, seed)
     crop = _test_crop(view, sets, root)
     if crop is not None:
@@ -201,9 +211,11 @@ def build(view, settings: list[Setting], experiment: str, *, root=None, seed: in
             x, y, (..., slice(top, top + side), slice(top, top + side))
         )
         outputs = {}
-        note = (f"{pair['dataset']} / {pair['image']} ({pair['source']}): "
-                f"{_why_not_on_the_test_image(sets, view.profile, seed)}, so the maps are "
-                "computed on this photograph and the networks are not shown.")  # fmt: skip
+        note = (
+            f"{pair['dataset']} / {pair['image']} ({pair['source']}): "
+            f"{_why_not_on_the_test_image(sets, view.profile, seed)}, so the maps are "
+            "computed on this photograph and the networks are not shown."
+        )
     return compute(settings, xc, yc, inner, outputs, captions), note
 
 
@@ -217,8 +229,11 @@ def _captions(view, settings: list[Setting], experiment: str, seed: int) -> dict
     for s in settings:
         cells = summary.measures("demosaic", s.run, dataset) if dataset else None
         text = report.measures_text(cells) if cells else ""
-        captions[s.run] = (f"The network trained with {s.label}, on the whole test set: {text}"
-                           if text else _not_trained(s, view.profile, seed))  # fmt: skip
+        captions[s.run] = (
+            f"The network trained with {s.label}, on the whole test set: {text}"
+            if text
+            else _not_trained(s, view.profile, seed)
+        )
     return captions
 
 
@@ -331,8 +346,11 @@ def image_chooser(view, settings: list[Setting], *, description: str, root=None,
     def show(clean: torch.Tensor, name: str) -> None:
         with out:
             out.clear_output(wait=True)
-            display(widgets_of(for_image(view, settings, clean, name, seed=seed),
-                               description=description))  # fmt: skip
+            display(
+                widgets_of(
+                    for_image(view, settings, clean, name, seed=seed), description=description
+                )
+            )
 
     def chosen(change) -> None:
         from imgloss.design.tasks import to_tensor

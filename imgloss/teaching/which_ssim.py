@@ -237,8 +237,10 @@ def noisy_input_markdown(found: NoisyInputSSIM | None, paper_value: float) -> st
             "*The test images are not readable here (no data root with Kodak24), so the Noisy "
             f"column cannot be scored; the paper reports SSIM {paper_value:.4f} for it.*"
         )
-    lines = [f"| SSIM of the noisy input, {found.dataset} ({found.images} images) | value |",
-             "|---|---|"]  # fmt: skip
+    lines = [
+        f"| SSIM of the noisy input, {found.dataset} ({found.images} images) | value |",
+        "|---|---|",
+    ]
     lines += [f"| {label} | {value:.4f} |" for label, value in found.values.items()]
     lines.append(f"| *the paper's Table 1 (its own test images)* | *{paper_value:.4f}* |")
     return "\n".join(lines)

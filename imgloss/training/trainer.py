@@ -379,8 +379,14 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     run = _Run.start(cfg, out, pick_device(device), root)
     run.resume(out / CHECKPOINT if (out / CHECKPOINT).is_file() else init_checkpoint)
-    bar = tqdm(total=cfg.total_steps, initial=run.step, unit="step", disable=not progress,
-               desc=f"{cfg.task} {cfg.schedule_label()} s{cfg.seed}", dynamic_ncols=True)  # fmt: skip
+    bar = tqdm(
+        total=cfg.total_steps,
+        initial=run.step,
+        unit="step",
+        disable=not progress,
+        desc=f"{cfg.task} {cfg.schedule_label()} s{cfg.seed}",
+        dynamic_ncols=True,
+    )
     try:
         while run.step < cfg.total_steps:
             run.train_step()
@@ -450,10 +456,20 @@ class _Run:
             for p in cfg.phases
         ]
         return cls(
-            cfg, out, dev, precision, model, fast, torch.compile(fast) if cfg.compile else fast, data,
-            validation, torch.optim.Adam(model.parameters(), lr=cfg.phases[0].lr), loss_fns,
-            running=torch.zeros((), device=dev, dtype=torch.float64), t0=time.perf_counter(),
-        )  # fmt: skip
+            cfg,
+            out,
+            dev,
+            precision,
+            model,
+            fast,
+            torch.compile(fast) if cfg.compile else fast,
+            data,
+            validation,
+            torch.optim.Adam(model.parameters(), lr=cfg.phases[0].lr),
+            loss_fns,
+            running=torch.zeros((), device=dev, dtype=torch.float64),
+            t0=time.perf_counter(),
+        )
 
     def resume(self, start_from: str | os.PathLike | None) -> None:
         """Continue from a checkpoint: this run's own, or the final one of its parent run."""

@@ -54,8 +54,15 @@ def _sliding_geometry(x: torch.Tensor, windows: tuple[Window, ...]) -> dict:
     radius = max(r for _, r in windows)
     h, w = hh - 2 * radius, ww - 2 * radius
     tiles_w = triton.cdiv(w, TILE)
-    return {"planes": n * c, "H": hh, "W": ww, "h": h, "w": w, "tiles_w": tiles_w,
-            "tiles": triton.cdiv(h, TILE) * tiles_w}  # fmt: skip
+    return {
+        "planes": n * c,
+        "H": hh,
+        "W": ww,
+        "h": h,
+        "w": w,
+        "tiles_w": tiles_w,
+        "tiles": triton.cdiv(h, TILE) * tiles_w,
+    }
 
 
 class SlidingMeans(torch.autograd.Function):
@@ -73,10 +80,28 @@ class SlidingMeans(torch.autograd.Function):
         sums = x.new_empty((geo["planes"], geo["tiles"], 2))
         with _on(x):
             sliding_kernels.sliding_forward[(geo["tiles"], geo["planes"])](
-                x, y, taps, meta, sums, geo["H"], geo["W"], geo["h"], geo["w"], geo["tiles_w"],
-                geo["tiles"], c1, c2, S=len(windows), TOP=top, KMAX=taps.shape[1],
-                BH=TILE, BW=TILE, RC=CHUNK, CC=CHUNK, num_warps=SLIDING_WARPS,
-            )  # fmt: skip
+                x,
+                y,
+                taps,
+                meta,
+                sums,
+                geo["H"],
+                geo["W"],
+                geo["h"],
+                geo["w"],
+                geo["tiles_w"],
+                geo["tiles"],
+                c1,
+                c2,
+                S=len(windows),
+                TOP=top,
+                KMAX=taps.shape[1],
+                BH=TILE,
+                BW=TILE,
+                RC=CHUNK,
+                CC=CHUNK,
+                num_warps=SLIDING_WARPS,
+            )
         means = sums.sum(dim=1) / (geo["h"] * geo["w"])
         ctx.save_for_backward(x, y)
         ctx.setup = (windows, top, c1, c2, geo)
@@ -95,11 +120,32 @@ class SlidingMeans(torch.autograd.Function):
         taps, meta = window_table(windows, x.device)
         with _on(x):
             sliding_kernels.sliding_backward[(geo["tiles"], geo["planes"])](
-                x, y, taps, meta, gin, grads[0], grads[1], geo["H"], geo["W"], geo["h"], geo["w"],
-                geo["tiles_w"], c1, c2, S=len(windows), S_PAD=triton.next_power_of_2(len(windows)),
-                TOP=top, KMAX=taps.shape[1], NEED_X=need_x, NEED_Y=need_y,
-                BH=TILE, BW=TILE, RC=CHUNK, CC=CHUNK, num_warps=SLIDING_WARPS,
-            )  # fmt: skip
+                x,
+                y,
+                taps,
+                meta,
+                gin,
+                grads[0],
+                grads[1],
+                geo["H"],
+                geo["W"],
+                geo["h"],
+                geo["w"],
+                geo["tiles_w"],
+                c1,
+                c2,
+                S=len(windows),
+                S_PAD=triton.next_power_of_2(len(windows)),
+                TOP=top,
+                KMAX=taps.shape[1],
+                NEED_X=need_x,
+                NEED_Y=need_y,
+                BH=TILE,
+                BW=TILE,
+                RC=CHUNK,
+                CC=CHUNK,
+                num_warps=SLIDING_WARPS,
+            )
         return (grads[0] if need_x else None, grads[1] if need_y else None, None, None, None, None)
 
 
@@ -125,9 +171,18 @@ class PatchValues(torch.autograd.Function):
         block = triton.next_power_of_2(h * w)
         with _on(x):
             patch_kernels.patch_forward[(n * c,)](
-                x, y, weights, out, h * w, c1, c2, S=len(sigmas), TOP=top, BLOCK=block,
+                x,
+                y,
+                weights,
+                out,
+                h * w,
+                c1,
+                c2,
+                S=len(sigmas),
+                TOP=top,
+                BLOCK=block,
                 num_warps=_patch_warps(block),
-            )  # fmt: skip
+            )
         ctx.save_for_backward(x, y, weights)
         ctx.setup = (sigmas, top, c1, c2, block)
         return out[:, 0].reshape(n, c), out[:, 1].reshape(n, c)
@@ -145,10 +200,22 @@ class PatchValues(torch.autograd.Function):
         n, c, h, w = x.shape
         with _on(x):
             patch_kernels.patch_backward[(n * c,)](
-                x, y, weights, gin, grads[0], grads[1], h * w, c1, c2,
-                S=weights.shape[0], TOP=top, BLOCK=block, NEED_X=need_x, NEED_Y=need_y,
+                x,
+                y,
+                weights,
+                gin,
+                grads[0],
+                grads[1],
+                h * w,
+                c1,
+                c2,
+                S=weights.shape[0],
+                TOP=top,
+                BLOCK=block,
+                NEED_X=need_x,
+                NEED_Y=need_y,
                 num_warps=_patch_warps(block),
-            )  # fmt: skip
+            )
         return (grads[0] if need_x else None, grads[1] if need_y else None, None, None, None, None)
 
 
@@ -171,9 +238,13 @@ def _patch_double_backward(ctx, grad_value, grad_l1):
     pairs = [(o, g) for o, g in zip(outputs, (grad_value, grad_l1)) if g is not None]
     found = iter(
         torch.autograd.grad(
-            [o for o, _ in pairs], inputs, [g for _, g in pairs], create_graph=True,
-            allow_unused=True, materialize_grads=True,
+            [o for o, _ in pairs],
+            inputs,
+            [g for _, g in pairs],
+            create_graph=True,
+            allow_unused=True,
+            materialize_grads=True,
         )
-    )  # fmt: skip
+    )
     grads = [next(found) if need else None for need in ctx.needs_input_grad[:2]]
     return (*grads, None, None, None, None)

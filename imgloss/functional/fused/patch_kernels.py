@@ -45,9 +45,17 @@ def _centre_stats(x, y, wv, C1, C2):
 
 @triton.jit
 def patch_forward(
-    x_ptr, y_ptr, w_ptr, out_ptr, HW, C1, C2,
-    S: tl.constexpr, TOP: tl.constexpr, BLOCK: tl.constexpr,
-):  # fmt: skip
+    x_ptr,
+    y_ptr,
+    w_ptr,
+    out_ptr,
+    HW,
+    C1,
+    C2,
+    S: tl.constexpr,
+    TOP: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
     """``out[plane] = (l_TOP prod_i cs_i, sum_q w_TOP(q) |x(q) - y(q)|)``."""
     plane, x, y, q, inside, _ = _patch(x_ptr, y_ptr, HW, BLOCK)
     value = 1.0
@@ -77,10 +85,21 @@ def _cs_excluding(x, y, w_ptr, q, inside, HW, C1, C2, skip: tl.constexpr, S: tl.
 
 @triton.jit
 def patch_backward(
-    x_ptr, y_ptr, w_ptr, gin_ptr, gx_ptr, gy_ptr, HW, C1, C2,
-    S: tl.constexpr, TOP: tl.constexpr, BLOCK: tl.constexpr,
-    NEED_X: tl.constexpr, NEED_Y: tl.constexpr,
-):  # fmt: skip
+    x_ptr,
+    y_ptr,
+    w_ptr,
+    gin_ptr,
+    gx_ptr,
+    gy_ptr,
+    HW,
+    C1,
+    C2,
+    S: tl.constexpr,
+    TOP: tl.constexpr,
+    BLOCK: tl.constexpr,
+    NEED_X: tl.constexpr,
+    NEED_Y: tl.constexpr,
+):
     """Gradient of ``a value + b l1`` (``a, b = gin[plane]``) with respect to ``x`` and ``y``:
     ``df/dl = a prod cs``, ``df/dcs_i = a l prod_{j != i} cs_j``; ``dcs/dmu_x = 2 (mu_x cs -
     mu_y) / b2``, ``dcs/dE[x^2] = -cs / b2``, ``dcs/dE[xy] = 2 / b2``, ``dl/dmu_x = 2 (mu_y -

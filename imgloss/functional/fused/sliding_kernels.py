@@ -53,9 +53,20 @@ def _zeros4(ROWS: tl.constexpr, COLS: tl.constexpr):
 
 @triton.jit
 def window_moments(
-    x_ptr, y_ptr, g_ptr, off, k, H, W, o0, w0,
-    BH: tl.constexpr, BW: tl.constexpr, RC: tl.constexpr, CC: tl.constexpr,
-):  # fmt: skip
+    x_ptr,
+    y_ptr,
+    g_ptr,
+    off,
+    k,
+    H,
+    W,
+    o0,
+    w0,
+    BH: tl.constexpr,
+    BW: tl.constexpr,
+    RC: tl.constexpr,
+    CC: tl.constexpr,
+):
     """The four filtered moment maps ``mu_x, mu_y, E[x^2 + y^2], E[xy]``, each ``(BH, BW)``,
     of the tile at output ``(o0, w0)`` for the window ``g`` (``k`` taps, offset ``off``)."""
     rows = o0 + tl.arange(0, BH)
@@ -111,10 +122,27 @@ def _tile(n_tiles_w, BH: tl.constexpr, BW: tl.constexpr):
 
 @triton.jit
 def sliding_forward(
-    x_ptr, y_ptr, g_ptr, meta_ptr, sums_ptr, H, W, h, w, n_tiles_w, n_tiles, C1, C2,
-    S: tl.constexpr, TOP: tl.constexpr, KMAX: tl.constexpr,
-    BH: tl.constexpr, BW: tl.constexpr, RC: tl.constexpr, CC: tl.constexpr,
-):  # fmt: skip
+    x_ptr,
+    y_ptr,
+    g_ptr,
+    meta_ptr,
+    sums_ptr,
+    H,
+    W,
+    h,
+    w,
+    n_tiles_w,
+    n_tiles,
+    C1,
+    C2,
+    S: tl.constexpr,
+    TOP: tl.constexpr,
+    KMAX: tl.constexpr,
+    BH: tl.constexpr,
+    BW: tl.constexpr,
+    RC: tl.constexpr,
+    CC: tl.constexpr,
+):
     """Per tile: ``sum_p l_TOP(p) P(p)`` and ``sum_p P(p)``, ``P = prod_i cs_i``, over the
     tile's valid outputs, written to ``sums[plane, tile, 0:2]`` (SSIM, eq. 5-6, for ``S = 1``;
     the paper's Gaussian MS-SSIM, eq. 11 with unit exponents, for the five sigmas)."""
@@ -152,10 +180,28 @@ def _others(cs_all, which, skip: tl.constexpr, S: tl.constexpr, BH: tl.constexpr
 
 @triton.jit
 def _scatter(
-    x_ptr, y_ptr, gx_ptr, gy_ptr, g_ptr, off, k, H, W, o0, w0, d_x, d_y, d_s, d_xy,
-    NEED_X: tl.constexpr, NEED_Y: tl.constexpr,
-    BH: tl.constexpr, BW: tl.constexpr, RC: tl.constexpr, CC: tl.constexpr,
-):  # fmt: skip
+    x_ptr,
+    y_ptr,
+    gx_ptr,
+    gy_ptr,
+    g_ptr,
+    off,
+    k,
+    H,
+    W,
+    o0,
+    w0,
+    d_x,
+    d_y,
+    d_s,
+    d_xy,
+    NEED_X: tl.constexpr,
+    NEED_Y: tl.constexpr,
+    BH: tl.constexpr,
+    BW: tl.constexpr,
+    RC: tl.constexpr,
+    CC: tl.constexpr,
+):
     """Add ``G^T d_x + 2 x G^T d_s + y G^T d_xy`` to ``grad_x`` (and the mirror to ``grad_y``)
     on the input pixels of one window around the tile; ``G^T`` is the adjoint filter and the
     ``d_*`` are the ``(BH, BW)`` derivative maps of the tile (``d/dmu``, ``d/dE[x^2 + y^2]``,
@@ -185,11 +231,31 @@ def _scatter(
 
 @triton.jit
 def sliding_backward(
-    x_ptr, y_ptr, g_ptr, meta_ptr, gin_ptr, gx_ptr, gy_ptr, H, W, h, w, n_tiles_w, C1, C2,
-    S: tl.constexpr, S_PAD: tl.constexpr, TOP: tl.constexpr, KMAX: tl.constexpr,
-    NEED_X: tl.constexpr, NEED_Y: tl.constexpr,
-    BH: tl.constexpr, BW: tl.constexpr, RC: tl.constexpr, CC: tl.constexpr,
-):  # fmt: skip
+    x_ptr,
+    y_ptr,
+    g_ptr,
+    meta_ptr,
+    gin_ptr,
+    gx_ptr,
+    gy_ptr,
+    H,
+    W,
+    h,
+    w,
+    n_tiles_w,
+    C1,
+    C2,
+    S: tl.constexpr,
+    S_PAD: tl.constexpr,
+    TOP: tl.constexpr,
+    KMAX: tl.constexpr,
+    NEED_X: tl.constexpr,
+    NEED_Y: tl.constexpr,
+    BH: tl.constexpr,
+    BW: tl.constexpr,
+    RC: tl.constexpr,
+    CC: tl.constexpr,
+):
     """Gradient of ``f = a sum_p l_TOP P + b sum_p P`` (``a, b = gin[plane]``) added into
     ``grad_x``/``grad_y`` (zeroed by the caller). With ``O_i = prod_{j != i} cs_j`` (a product,
     never a division by a ``cs`` that may be 0): ``df/dl = a P``, ``df/dcs_i = (a l + b) O_i``,
@@ -233,6 +299,25 @@ def sliding_backward(
             d_x += 2 * d_l * (m_y - m_x * lum)
             d_y += 2 * d_l * (m_x - m_y * lum)
         _scatter(
-            x_ptr + base, y_ptr + base, gx_ptr + base, gy_ptr + base, gi, off, k, H, W,
-            o0, w0, d_x, d_y, -w_cs * cs, 2 * w_cs, NEED_X, NEED_Y, BH, BW, RC, CC,
-        )  # fmt: skip
+            x_ptr + base,
+            y_ptr + base,
+            gx_ptr + base,
+            gy_ptr + base,
+            gi,
+            off,
+            k,
+            H,
+            W,
+            o0,
+            w0,
+            d_x,
+            d_y,
+            -w_cs * cs,
+            2 * w_cs,
+            NEED_X,
+            NEED_Y,
+            BH,
+            BW,
+            RC,
+            CC,
+        )
