@@ -11,7 +11,7 @@
 # <source> names the data the runs used):
 #   tar xzf paper-results.tgz -C results
 # Usage there: OUT=... BUDGET=540 IMGLOSS_COMMIT=<sha> bash benchmarks/device_run.sh
-# A rehearsal on the CPU (what tests/test_device_run.py does, in about a minute):
+# A rehearsal on the CPU (what tests/experiments/test_device_run.py does, in about a minute):
 #   OUT=/tmp/out PROFILE=smoke DEVICE=cpu CHECKS=0 REUSE=0 RESULTS=/tmp/res \
 #     bash benchmarks/device_run.sh
 # (EXPERIMENTS picks the experiments, "table1 switching" by default).
@@ -44,7 +44,7 @@ if [ "$CHECKS" = 1 ]; then
   python3 -c "import torch; print('torch', torch.__version__)" >> "$OUT/gpu.txt" 2>&1
   ls "${IMGLOSS_DATA_ROOT:-.}" >> "$OUT/gpu.txt" 2>&1
 
-  timeout 150 python3 -m pytest -q -p no:cacheprovider tests/test_cuda_training.py tests/test_cuda.py tests/test_triton_kernels.py \
+  timeout 150 python3 -m pytest -q -p no:cacheprovider tests/training/test_cuda_training.py tests/test_cuda.py tests/functional/test_triton_kernels.py \
     > "$OUT/pytest-gpu.log" 2>&1
   echo "pytest exit $? after $(( $(date +%s) - start )) s" >> "$OUT/pytest-gpu.log"
 

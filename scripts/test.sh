@@ -3,7 +3,7 @@
 # the suite builds the book at the smoke profile and checks it in headless Chromium, which it
 # skips when no `chromium` is installed, e.g. `apt-get install chromium`).
 #   bash scripts/test.sh                      # all tests, quiet
-#   bash scripts/test.sh -q tests/test_demo_cli.py -k json
+#   bash scripts/test.sh -q tests/cli/test_demo_cli.py -k json
 # Arguments are passed to pytest unchanged; pytest's exit code is this script's exit code.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

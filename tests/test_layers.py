@@ -141,3 +141,18 @@ def test_the_table_catches_an_upward_import(tmp_path, monkeypatch):
     (fake / "bad.py").write_text("from imgloss.report import tables\n")
     found = _imports("imgloss.core.bad", fake / "bad.py")
     assert any(_package(t) == "report" and LAYERS["report"] > LAYERS["core"] for t in found)
+
+
+#: The tests of the repository as a whole, at the root of tests/ (every other test is in the
+#: folder of the package it tests).
+REPOSITORY_TESTS = {"test_layers.py", "test_code_quality.py", "test_benchmarks.py", "test_cuda.py"}
+
+
+def test_the_tests_mirror_the_package_tree():
+    tests = REPO / "tests"
+    loose = {p.name for p in tests.glob("test_*.py")}
+    assert loose == REPOSITORY_TESTS, loose ^ REPOSITORY_TESTS
+    folders = {p.name for p in tests.iterdir() if (p / "__init__.py").is_file()}
+    assert folders <= set(LAYERS), folders - set(LAYERS)
+    untested = {p for p in LAYERS if not any((tests / p).glob("test_*.py"))}
+    assert not untested, untested

@@ -2,7 +2,7 @@
 the one workspace a command resolves from them (:func:`workspace`).
 
 A command adds the shared options it takes with :func:`add`; it may give one its own help text
-(or, for ``--device``, its own default), never another spelling or type. ``tests/test_cli.py``
+(or, for ``--device``, its own default), never another spelling or type. ``tests/cli/test_cli.py``
 checks that no command declares a shared option itself.
 """
 

@@ -113,7 +113,7 @@ PROFILES: dict[str, Profile] = {
     # A GPU: long enough for the validation curves to flatten, three seeds, all test sets.
     # Its geometry (no `patch`: the paper's 31 x 31 input, a 15 x 15 output) follows the
     # three-seed geometry ablation of the quick profile, where the larger output won for
-    # no loss (tests/test_claims.py holds it to the committed verdicts).
+    # no loss (tests/report/test_claims.py holds it to the committed verdicts).
     "paper": Profile(
         "paper",
         steps=4000,

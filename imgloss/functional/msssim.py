@@ -98,7 +98,7 @@ def gaussian_sliding_maps(
     five moment maps as one wide image, differentiated by autograd) or ``"auto"``: the fast path
     on the CPU, where it is about 6x faster at 16x3x256x256 (``benchmarks/README.md``), the
     direct one elsewhere (GPUs not measured yet) and while ``torch.compile`` traces. Both give
-    the same values and gradients up to rounding (``tests/test_fast_gaussian.py``).
+    the same values and gradients up to rounding (``tests/functional/test_fast_gaussian.py``).
     """
     if method == "auto":  # torch.compile traces (and fuses) the plain operations of "direct"
         fast = x.device.type == "cpu" and not torch.compiler.is_compiling()
@@ -333,7 +333,7 @@ class _GaussianSlidingMaps(torch.autograd.Function):
 
     Chunks keep the filtered rows in the caches (``_CPU_CHUNK_PLANES``). The result equals the
     direct path (:func:`_gaussian_sliding_maps_direct`) up to rounding
-    (``tests/test_fast_gaussian.py``).
+    (``tests/functional/test_fast_gaussian.py``).
 
     Outputs: ``(N, C, H - 2 r, W - 2 r)`` maps (``r``: the largest radius) and the filtered
     ``extra`` (an empty tensor when ``extra`` is None).

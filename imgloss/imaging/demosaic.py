@@ -62,7 +62,7 @@ dividing by 9 and 8 (the C code's truncated loops). The only deliberate differen
 is that :math:`\sigma_x^2 = \sum S^2/8 - (\sum S)^2/72` is clamped at 0 against rounding.
 
 **Accuracy** (noise-free RGGB mosaics of the 8-bit images, output rounded to 8 bits, colour PSNR
-over the three channels without a 10-pixel border; measured 2026-11-27, ``tests/test_demosaic.py``):
+over the three channels without a 10-pixel border; measured 2026-11-27, ``tests/imaging/test_demosaic.py``):
 
 ==========  ========  ======  ==========  =========
 dataset     bilinear  DLMMSE  Malvar2004  Menon2007

@@ -28,7 +28,7 @@ familiar ``2 sqrt(z / a + 3/8 + sigma_n^2)``; for the task ``y / a`` spans ``[0,
 ``sigma_n = 2`` counts.
 
 Where the stabilisation fails (exact values from :func:`gat_moments`, checked by Monte Carlo in
-``tests/test_vst.py``): with the task's clipping, a share of the samples of a dark (``y`` below
+``tests/imaging/test_vst.py``): with the task's clipping, a share of the samples of a dark (``y`` below
 ~0.04) or bright (``y`` above ~0.85) pixel sits at the clipping points, so ``std f(z)`` falls
 well below one: 0.48 at ``y = 0``, 0.76 at 0.01, 0.91 at 0.02; 0.95 at 0.9, 0.82 at 0.95, 0.60 at
 ``y = 1``. In between it is within 1.5 % of one (1.014 at 0.05, 1.001 at 0.8). Without clipping

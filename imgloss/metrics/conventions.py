@@ -15,7 +15,7 @@ records all of these for one implementation; :data:`CONVENTIONS` holds them by n
 
 The settings were read from the installed sources (scikit-image 0.26, pytorch-msssim 1.0,
 torchmetrics 1.9, kornia 0.9) and from the algorithm of Wang's ``ssim.m`` (2009) and
-``msssim.m``; ``tests/test_ssim_conventions.py`` checks each against the library it names.
+``msssim.m``; ``tests/metrics/test_ssim_conventions.py`` checks each against the library it names.
 """
 
 from __future__ import annotations

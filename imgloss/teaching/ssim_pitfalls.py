@@ -4,7 +4,7 @@ Each function builds one small, seeded input, runs every installed peer (pytorch
 torchmetrics, kornia, scikit-image; piq does not import beside this torch) and imgloss on it,
 and returns a :class:`Pitfall`: what each implementation returned or raised, and the public
 threads where users reported it. :func:`gallery` returns them all; the book's "Which SSIM?"
-chapter prints them and ``tests/test_ssim_pitfalls.py`` checks every item.
+chapter prints them and ``tests/teaching/test_ssim_pitfalls.py`` checks every item.
 
 ``threads`` are issues whose report was read for this gallery; ``listed`` are further threads
 named in issue 32 for the same family of problems, linked as listed there.
