@@ -15,7 +15,7 @@ they show.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 from imgloss.core.errors import InputError
 from imgloss.data.source import DataSource, RunData, dataset_ref
@@ -220,7 +220,6 @@ def canonical_loss(name: str, options: dict | None = None) -> LossSpec:
     label: lower case without spaces, ``ssim5.0`` as ``ssim5``, and options equal to the loss's
     default dropped (``mix`` with ``alpha=0.84`` is ``mix``). An unknown name is an
     :class:`~imgloss.core.errors.InputError` (a ``ValueError``) listing the valid ones."""
-    import inspect
     import re
 
     from imgloss.losses import registry  # torch: imported only when a schedule is spelled out
@@ -232,14 +231,10 @@ def canonical_loss(name: str, options: dict | None = None) -> LossSpec:
     if sigma is not None:
         key = f"ssim{sigma:g}"
     try:
-        factory = type(registry.get(key))
+        module = registry.get(key)
     except ValueError as err:  # an unknown name: the user's
         raise InputError(str(err)) from err
-    defaults = {
-        p.name: p.default
-        for p in inspect.signature(factory).parameters.values()
-        if p.default is not inspect.Parameter.empty
-    }
+    defaults = {f.name: getattr(module.options, f.name) for f in fields(module.options)}
     kept = {}
     for option, value in (options or {}).items():
         value = float(value)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 
-from torch import nn
-
 from .base import FunctionalLoss
 from .mix import MixLoss
 from .modern import CharbonnierLoss, PSNRLoss
@@ -43,7 +41,7 @@ def available() -> list[str]:
     return ["l1", "l2", "ssimK", "msssim", "mix", "charbonnier", "psnr"]
 
 
-def _construct(name: str, factory: type[FunctionalLoss], options: dict) -> nn.Module:
+def _construct(name: str, factory: type[FunctionalLoss], options: dict) -> FunctionalLoss:
     allowed = factory.option_names()
     unknown = sorted(set(options) - set(allowed))
     if unknown:
@@ -51,7 +49,7 @@ def _construct(name: str, factory: type[FunctionalLoss], options: dict) -> nn.Mo
     return factory(**options)
 
 
-def get(name: str, **options) -> nn.Module:
+def get(name: str, **options) -> FunctionalLoss:
     """Return a ready ``nn.Module`` for the loss ``name``, called as ``loss(prediction, target)``.
 
     Args:

@@ -55,3 +55,14 @@ def test_a_foreign_file_name_is_not_a_crop():
             CropFile.parse(name)
     with pytest.raises(ValueError, match="holds no hyphen"):
         CropFile("my-set", "a", 0, "input")
+
+
+def test_a_loss_option_equal_to_its_default_is_dropped_from_the_schedule():
+    """Options at their default spell the same run (same label, same key): read from the loss's
+    options dataclass, whatever the module's constructor signature."""
+    from imgloss.design.experiments import canonical_loss
+
+    assert canonical_loss("mix", {"alpha": 0.84}) == ("mix", ())
+    assert canonical_loss("msssim", {"k1": 0.01, "k2": 0.03}) == ("msssim", ())
+    assert canonical_loss("SSIM 5.0", {"k2": 0.03}) == ("ssim5", ())
+    assert canonical_loss("mix", {"alpha": 0.5}) == ("mix", (("alpha", 0.5),))
