@@ -49,6 +49,12 @@ def add_parsers(sub) -> None:
         help="the convergence probe: train the run, then continue it 50%% longer at its final "
         "learning rate (`imgloss run convergence`)",
     )
+    train.add_argument(
+        "--network",
+        default=None,
+        help="train another network than the task's (PaperNet, SRCNN, ResidualNet, UNet; "
+        "default: the task's own)",
+    )
     train.set_defaults(func=train_command)
 
     run = sub.add_parser(
@@ -155,7 +161,14 @@ def train_command(args: argparse.Namespace) -> int:
     if args.alpha is not None and "mix" not in args.loss:
         print("error: --alpha applies to the mix loss only", file=sys.stderr)
         return 2
-    run = design.spec(args.task, *items, seed=args.seed, patch=args.patch, extended=args.extend)
+    run = design.spec(
+        args.task,
+        *items,
+        seed=args.seed,
+        patch=args.patch,
+        extended=args.extend,
+        network=args.network,
+    )
     folder = runner.run_one(run, options.default_profile(args.profile), options.workspace(args))
     print(f"finished: {folder}")
     return 0

@@ -197,6 +197,8 @@ class RunSpec:
     # Continued for EXTENSION x the profile's steps at the final learning rate of the last phase
     # (the convergence probe): the run without it is its parent.
     extended: bool = False
+    # The network by name (imgloss.training.models.network_class); None: the task's own.
+    network: str | None = None
 
     def parent(self) -> RunSpec | None:
         """The run this one continues from (the same run not extended, or all phases but the
@@ -209,8 +211,10 @@ class RunSpec:
     def label(self) -> str:
         """The schedule's name, the phases' :func:`loss_label` joined by ``-`` (``l1-l2``), with
         ``@patchN`` for a run on ``N x N`` input patches (``mix@patch47``) and ``@ext`` for an
-        extended run (``l1@ext``)."""
+        extended run (``l1@ext``), and ``@NETWORK`` for a run of another network than its task's
+        (``l1@ResidualNet``)."""
         name = schedule_label(*(loss_label(loss, options) for loss, options in self.losses))
+        name = name if self.network is None else f"{name}{QUALIFIER}{self.network}"
         name = name if self.patch is None else f"{name}{QUALIFIER}patch{self.patch}"
         return f"{name}{QUALIFIER}ext" if self.extended else name
 
@@ -253,15 +257,17 @@ def spec(
     seed: int = 0,
     patch: int | None = None,
     extended: bool = False,
+    network: str | None = None,
 ) -> RunSpec:
     """``spec("demosaic", "l2", "l1")``: l2 then l1; ``("mix", {"alpha": 0.5})`` for options;
     ``patch=47`` for 47 x 47 inputs; ``extended=True`` for the convergence probe's continued
-    run. Each loss is spelled canonically (:func:`canonical_loss`)."""
+    run; ``network="ResidualNet"`` for another network than the task's. Each loss is spelled
+    canonically (:func:`canonical_loss`)."""
     phases = []
     for item in losses:
         name, options = (item, {}) if isinstance(item, str) else item
         phases.append(canonical_loss(name, options))
-    return RunSpec(task, tuple(phases), seed, patch, extended)
+    return RunSpec(task, tuple(phases), seed, patch, extended, network)
 
 
 def is_parent(run: RunSpec, profile: Profile) -> bool:

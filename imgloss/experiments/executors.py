@@ -100,12 +100,13 @@ def train_commands(
 
 def run_args(run: RunSpec) -> list[str]:
     """The options of ``imgloss train`` that name ``run``: task, losses, alpha, seed, patch,
-    extension (one spelling for the pool, Slurm and ``imgloss run --list``)."""
+    network, extension (one spelling for the pool, Slurm and ``imgloss run --list``)."""
     args = ["--task", run.task, "--loss", *(n for n, _ in run.losses)]
     alpha = dict(run.losses[-1][1]).get("alpha")
     args += ["--alpha", f"{alpha:g}"] if alpha is not None else []
     args += ["--seed", str(run.seed)]
     args += ["--patch", str(run.patch)] if run.patch is not None else []
+    args += ["--network", run.network] if run.network is not None else []
     return args + (["--extend"] if run.extended else [])
 
 

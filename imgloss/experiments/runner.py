@@ -129,6 +129,7 @@ def train_config(run: RunSpec, profile: Profile, data: RunData) -> TrainConfig:
         val_set=data.val.name,
         val_crops=profile.val_crops,
         val_size=profile.val_size,
+        network=run.network,
     )
 
 
@@ -376,7 +377,7 @@ def reevaluate(
     if record is None or weights_file(folder) is None:
         return None
     dev = ws.torch_device()
-    model = models.for_task(run.task).to(dev)
+    model = models.for_task(run.task, run.network).to(dev)
     model.load_state_dict(run_weights(folder, record, dev))
     datasets = tuple(d.name for d in record.data.test)
     record.test, test_data = evaluate_model(

@@ -33,7 +33,7 @@ weights.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import cast
 
 import torch
@@ -127,22 +127,40 @@ class SRCNN(ValidConvNet):
 
 
 #: The networks by the name a task gives (``imgloss.design.tasks.Task.network``).
-NETWORKS: dict[str, type[PaperNet | SRCNN]] = {"PaperNet": PaperNet, "SRCNN": SRCNN}
+NETWORKS: dict[str, type[ValidConvNet]] = {"PaperNet": PaperNet, "SRCNN": SRCNN}
+#: Networks from after the paper (:mod:`imgloss.training.modern_nets`), by name: a run may train
+#: one of them instead of its task's (``RunSpec.network``).
+MODERN = ("ResidualNet", "UNet")
 
 
-def _network(task: str) -> type[PaperNet | SRCNN]:
-    from imgloss.design import tasks
+def network_class(task: str, network: str | None = None) -> Callable[[], ValidConvNet]:
+    """The class of ``network`` (a name of :data:`NETWORKS` or :data:`MODERN`), or of ``task``'s
+    own network when ``network`` is None. An unknown name is an ``InputError`` naming the valid
+    ones."""
+    if network is None:
+        from imgloss.design import tasks
 
-    return NETWORKS[tasks.get(task).network]  # an unknown task: tasks.get names the valid ones
+        return NETWORKS[tasks.get(task).network]  # an unknown task: tasks.get names the valid ones
+    if network in MODERN:
+        from imgloss.training import modern_nets
+
+        return getattr(modern_nets, network)
+    if network in NETWORKS:
+        return NETWORKS[network]
+    from imgloss.core.errors import InputError
+
+    raise InputError(f"unknown network {network!r}; choose from {', '.join([*NETWORKS, *MODERN])}")
 
 
-def for_task(task: str) -> ValidConvNet:
-    """The network of ``task`` (``imgloss.design.tasks.Task.network``): SRCNN for super-resolution,
-    PaperNet otherwise."""
-    return _network(task)()
+def for_task(task: str, network: str | None = None) -> ValidConvNet:
+    """The network of a run of ``task``: ``network`` by name, or the task's own
+    (``imgloss.design.tasks.Task.network``: SRCNN for super-resolution, PaperNet otherwise)."""
+    return network_class(task, network)()
 
 
-def margin_for(task: str) -> int:
-    """Pixels per side that ``task``'s network loses, from its layers alone (no network is
-    built, so no random generator moves)."""
-    return sum((k - 1) // 2 for _, _, k in _network(task).LAYERS)
+def margin_for(task: str, network: str | None = None) -> int:
+    """Pixels per side that the network of ``task`` (or ``network``) loses, from its class alone
+    (no network is built, so no random generator moves)."""
+    cls = network_class(task, network)
+    layers = getattr(cls, "LAYERS", None)
+    return sum((k - 1) // 2 for _, _, k in layers) if layers else int(getattr(cls, "MARGIN", 0))

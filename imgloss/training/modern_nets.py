@@ -35,6 +35,8 @@ class ResidualNet(ValidConvNet):
     """DnCNN-style: ``depth`` valid 3 x 3 convolutions of ``width`` channels with PReLUs, plus
     the input's centre: ``(N, 3, H, W) -> (N, 3, H - 2 depth, W - 2 depth)``."""
 
+    MARGIN = MARGIN  # at the default depth
+
     def __init__(self, depth: int = MARGIN, width: int = 48) -> None:
         widths = [3] + [width] * (depth - 1) + [3]
         super().__init__([(widths[i], widths[i + 1], 3) for i in range(depth)])
@@ -57,6 +59,8 @@ def _block(c_in: int, c_out: int) -> nn.Sequential:
 class UNet(ValidConvNet):
     """A two-level U-Net of ``width``, ``2 width`` and ``4 width`` channels with a residual
     output, cut by :data:`MARGIN` per side: ``(N, 3, H, W) -> (N, 3, H - 16, W - 16)``."""
+
+    MARGIN = MARGIN
 
     def __init__(self, width: int = 24) -> None:
         nn.Module.__init__(self)

@@ -109,6 +109,8 @@ class TrainConfig:
     compile: bool = False
     deterministic: bool = True  # cuDNN deterministic algorithms on CUDA
     check_every: int = 1  # steps between NaN checks of the loss (each is a device sync)
+    # The network by name (imgloss.training.models.network_class); None: the task's own.
+    network: str | None = None
 
     def __post_init__(self) -> None:
         T.get(self.task)
@@ -134,7 +136,7 @@ class TrainConfig:
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= 1):
                 raise InputError(f"{name} must be a positive integer, got {value!r}")
-        margin = models.margin_for(self.task)  # builds no network: no random generator moves
+        margin = models.margin_for(self.task, self.network)  # builds no network: no RNG moves
         out = self.patch - 2 * margin
         if out < 1 or out % 2 == 0:
             raise InputError(
@@ -160,6 +162,8 @@ class TrainConfig:
         for phase in d["phases"]:
             if phase["schedule"] == "cosine":
                 del phase["schedule"]
+        if d["network"] is None:  # the task's own network: keys made before the field hold
+            del d["network"]
         return d
 
 
@@ -229,7 +233,7 @@ class TrainingData:
             for c in clean:
                 x = task.corrupt(_as_float(c)[None])[0]
                 inputs.append((x * 255).round().to(torch.uint8) if task.exact_8bit_input else x)
-        margin = models.margin_for(cfg.task)
+        margin = models.margin_for(cfg.task, cfg.network)
         sampler = PatchSampler(
             clean, inputs, in_size=cfg.patch, out_size=cfg.patch - 2 * margin, generator=generator
         )
@@ -255,7 +259,7 @@ def validation_crops(
     task = T.get(cfg.task)
     name = cfg.val_set or resolve(root).test_sets(task)[0]
     images, record = load_images(name, root)
-    m, s = models.margin_for(cfg.task), cfg.val_size
+    m, s = models.margin_for(cfg.task, cfg.network), cfg.val_size
     xs, ys = [], []
     for k in range(cfg.val_crops):
         image, img = images[k % len(images)]
@@ -444,7 +448,7 @@ class _Run:
             torch.backends.cudnn.deterministic = cfg.deterministic
             torch.backends.cudnn.benchmark = not cfg.deterministic
         torch.manual_seed(cfg.seed)
-        model = models.for_task(cfg.task).to(dev)
+        model = models.for_task(cfg.task, cfg.network).to(dev)
         if _channels_last(dev, precision.bfloat16):
             model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         fast = fourier_conv.accelerate(model) if dev.type == "cpu" else model

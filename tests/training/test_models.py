@@ -160,3 +160,26 @@ def test_the_fourier_path_never_wraps_a_network_with_its_own_forward():
 
     for net in (modern_nets.ResidualNet(), modern_nets.UNet()):
         assert fourier_conv.accelerate(net) is net
+
+
+def test_a_run_may_name_its_network_and_the_name_is_part_of_its_identity():
+    """The network is a run parameter: named in the label and the key, and the default (the
+    task's own) keeps the keys of every run made before the parameter existed."""
+    from imgloss.core.errors import InputError
+    from imgloss.design import experiments as design
+    from imgloss.experiments import executors
+    from imgloss.training import modern_nets
+    from imgloss.training.trainer import Phase, TrainConfig
+
+    assert isinstance(models.for_task("demosaic", "ResidualNet"), modern_nets.ResidualNet)
+    assert isinstance(models.for_task("sr", "UNet"), modern_nets.UNet)
+    assert models.margin_for("sr") == 6 and models.margin_for("sr", "UNet") == 8
+    with pytest.raises(InputError, match="unknown network 'VGG'.*ResidualNet"):
+        models.for_task("demosaic", "VGG")
+    plain = design.spec("demosaic", "l1")
+    residual = design.spec("demosaic", "l1", network="ResidualNet")
+    assert plain.label == "l1" and residual.label == "l1@ResidualNet"
+    assert executors.run_args(residual)[-2:] == ["--network", "ResidualNet"]
+    phases = (Phase("l1", 10, 1e-3),)
+    assert "network" not in TrainConfig("demosaic", phases).to_dict()
+    assert TrainConfig("demosaic", phases, network="UNet").to_dict()["network"] == "UNet"
