@@ -2,7 +2,7 @@
 
 Both lose ``margin = 8`` pixels per side, as PaperNet does, so they train on the same 31 x 31
 inputs (15 x 15 outputs), on the same patches and against the same centre crops; full images
-are reflect-padded by the margin (:meth:`ValidConvNet.predict`). Both predict a **residual**:
+are reflect-padded by the margin (:meth:`~imgloss.training.models.ValidConvNet.predict`). Both predict a **residual**:
 the output is the input's centre plus the network's correction, so a network that has learnt
 nothing returns its input (the last layer starts near zero, std 1e-3).
 

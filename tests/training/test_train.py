@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from imgloss.core.errors import InputError
 from imgloss.training import trainer as TR
 from imgloss.training.trainer import NonFiniteLossError, Phase, TrainConfig
 
@@ -58,7 +59,7 @@ def test_config_errors_name_the_problem():
         TrainConfig("deblur", (Phase("l1", 5),))
     with pytest.raises(ValueError, match="unknown loss|'ssimx'"):
         TrainConfig("demosaic", (Phase("ssimx", 5),))
-    with pytest.raises(TypeError, match="alpha"):
+    with pytest.raises(InputError, match="alpha"):
         TrainConfig("demosaic", (Phase("l1", 5, options=(("alpha", 0.5),)),))
     with pytest.raises(ValueError, match="odd positive output"):
         TrainConfig("demosaic", (Phase("l1", 5),), patch=32)
