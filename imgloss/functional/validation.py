@@ -8,7 +8,7 @@ number deep inside a convolution. Every option has exactly one checker here (``c
 used both by the functional API (at every call) and by the module API (in the constructor, so a
 bad option fails where it is given, not at the first forward call).
 
-Values outside ``data_range`` (see :func:`check_values`): when the value check runs (the default
+Values outside ``data_range`` (see ``check_values``): when the value check runs (the default
 ``check_finite=True``; never under ``torch.compile`` and never with ``check_finite=False``, the
 trainer's fast path, so it adds no device synchronisation there), a :class:`DataRangeWarning`
 is issued if an input has values above ``1.5 * data_range`` or below ``-0.5 * data_range``. The
