@@ -34,11 +34,6 @@ def one_line(err: BaseException) -> str:
     return "; ".join(line.strip() for line in str(err).splitlines() if line.strip())
 
 
-def user_errors() -> tuple[type[BaseException], ...]:
-    """The documented user errors, printed as their message."""
-    return (UserError, FileNotFoundError)
-
-
 def _os_error_line(err: OSError) -> str:
     where = err.filename or "a file"
     if err.errno == errno.ENOSPC:
@@ -60,7 +55,7 @@ def user_error_line(err: BaseException) -> str | None:
         return f"the optional package {err.name} is missing: pip install 'imgloss[{extra}]'"
     if isinstance(err, NonFiniteLossError):
         return one_line(err) + " (lower the learning rate or check the data, then run again)"
-    if isinstance(err, user_errors()):
+    if isinstance(err, UserError | FileNotFoundError):  # documented: printed as their message
         return one_line(err)
     if isinstance(err, OSError):
         return _os_error_line(err)

@@ -40,6 +40,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from imgloss.core.errors import InputError
+
 PRELU_INIT = 0.25
 
 
@@ -147,8 +149,6 @@ def network_class(task: str, network: str | None = None) -> Callable[[], ValidCo
         return getattr(modern_nets, network)
     if network in NETWORKS:
         return NETWORKS[network]
-    from imgloss.core.errors import InputError
-
     raise InputError(f"unknown network {network!r}; choose from {', '.join([*NETWORKS, *MODERN])}")
 
 
