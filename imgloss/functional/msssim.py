@@ -51,7 +51,7 @@ from .stats import (
     stack_for_filtering,
     unstack,
 )
-from .validation import check_odd_patch, check_pair, to_compute_dtype
+from .validation import check_odd_patch, to_compute_dtype
 
 __all__ = ["PAPER_SIGMAS", "WANG_WEIGHTS", "ms_ssim", "ms_ssim_with"]
 
@@ -504,7 +504,7 @@ def ms_ssim(prediction: torch.Tensor, target: torch.Tensor, **options) -> torch.
 
 def ms_ssim_with(prediction: torch.Tensor, target: torch.Tensor, o: MSSSIMOptions) -> torch.Tensor:
     """:func:`ms_ssim` with its options already validated (the loss modules call this)."""
-    check_pair(prediction, target, check_finite=o.check_finite, data_range=o.data_range)
+    o.check_inputs(prediction, target)
     c1, c2 = constants(o.data_range, o.k1, o.k2)
     x, y = to_compute_dtype(prediction, target)
     identical = identical_planes(x, y)

@@ -17,6 +17,7 @@ from .validation import (
     check_bool,
     check_data_range,
     check_k,
+    check_pair,
     check_reduction,
     check_sigma,
     check_sigmas,
@@ -57,6 +58,11 @@ class LossOptions:
         set_field(self, "window", check_window(self.window))
         set_field(self, "reduction", check_reduction(self.reduction))
         set_field(self, "check_finite", check_bool("check_finite", self.check_finite))
+
+    def check_inputs(self, prediction: Any, target: Any) -> None:
+        """:func:`~imgloss.functional.validation.check_pair` under these options (finite values
+        and the range check of ``check_finite``, against ``data_range``)."""
+        check_pair(prediction, target, check_finite=self.check_finite, data_range=self.data_range)
 
     def describe(self) -> str:
         """``name=value, ...`` for every option (a module's ``repr``)."""

@@ -31,7 +31,7 @@ from .stats import (
     patch_lcs,
     sliding_lcs_maps,
 )
-from .validation import check_odd_patch, check_pair, to_compute_dtype
+from .validation import check_odd_patch, to_compute_dtype
 
 
 def ssim(prediction: torch.Tensor, target: torch.Tensor, **options) -> torch.Tensor:
@@ -56,7 +56,7 @@ def ssim(prediction: torch.Tensor, target: torch.Tensor, **options) -> torch.Ten
 
 def ssim_with(prediction: torch.Tensor, target: torch.Tensor, o: SSIMOptions) -> torch.Tensor:
     """:func:`ssim` with its options already validated (the loss modules call this)."""
-    check_pair(prediction, target, check_finite=o.check_finite, data_range=o.data_range)
+    o.check_inputs(prediction, target)
     sigma = o.sigma
     c1, c2 = constants(o.data_range, o.k1, o.k2)
     x, y = to_compute_dtype(prediction, target)
@@ -106,7 +106,7 @@ def ssim_map(
 ) -> torch.Tensor:
     """Per-pixel SSIM over the valid region: ``(N, C, H - 2r, W - 2r)`` (sliding mode)."""
     o = SSIMOptions(sigma=sigma, data_range=data_range, win_size=win_size, k1=k1, k2=k2)
-    check_pair(prediction, target, data_range=o.data_range)
+    o.check_inputs(prediction, target)
     c1, c2 = constants(o.data_range, o.k1, o.k2)
     x, y = to_compute_dtype(prediction, target)
     with full_precision(x.device):

@@ -41,7 +41,6 @@ from ..functional.stats import (
 from ..functional.validation import (
     check_alpha,
     check_odd_patch,
-    check_pair,
     check_sigmas,
     to_compute_dtype,
 )
@@ -82,7 +81,7 @@ def mix_loss(prediction: torch.Tensor, target: torch.Tensor, **options) -> torch
 
 
 def _mix_loss(prediction: torch.Tensor, target: torch.Tensor, o: MixOptions) -> torch.Tensor:
-    check_pair(prediction, target, check_finite=o.check_finite, data_range=o.data_range)
+    o.check_inputs(prediction, target)
     alpha, sigmas, data_range = o.alpha, o.sigmas, o.data_range
     c1, c2 = constants(data_range, o.k1, o.k2)
     x, y = to_compute_dtype(prediction, target)

@@ -23,7 +23,7 @@ import torch
 
 from ..functional.common import reduce
 from ..functional.options import LossOptions, set_field
-from ..functional.validation import check_pair, check_positive
+from ..functional.validation import check_positive
 from .base import FunctionalLoss
 
 #: Charbonnier's ``eps`` (the scale below which it turns quadratic).
@@ -64,13 +64,13 @@ def psnr_loss(prediction: torch.Tensor, target: torch.Tensor, **options) -> torc
 
 
 def _charbonnier(prediction: torch.Tensor, target: torch.Tensor, o: CharbonnierOptions):
-    check_pair(prediction, target, check_finite=o.check_finite, data_range=o.data_range)
+    o.check_inputs(prediction, target)
     err = prediction - target
     return reduce((err.square() + o.eps**2).sqrt().mean(dim=(2, 3)), o.reduction)
 
 
 def _psnr(prediction: torch.Tensor, target: torch.Tensor, o: PSNROptions) -> torch.Tensor:
-    check_pair(prediction, target, check_finite=o.check_finite, data_range=o.data_range)
+    o.check_inputs(prediction, target)
     mse = (prediction - target).square().mean(dim=(1, 2, 3))
     return reduce(10 * torch.log10(mse / o.data_range**2 + o.eps), o.reduction)
 

@@ -15,7 +15,6 @@ import torch
 
 from ..functional.common import reduce
 from ..functional.options import LossOptions
-from ..functional.validation import check_pair
 from .base import FunctionalLoss
 
 
@@ -32,12 +31,12 @@ def l2_loss(prediction: torch.Tensor, target: torch.Tensor, **options) -> torch.
 
 
 def _l1(prediction: torch.Tensor, target: torch.Tensor, o: LossOptions) -> torch.Tensor:
-    check_pair(prediction, target, check_finite=o.check_finite, data_range=o.data_range)
+    o.check_inputs(prediction, target)
     return reduce((prediction - target).abs().mean(dim=(2, 3)), o.reduction)
 
 
 def _l2(prediction: torch.Tensor, target: torch.Tensor, o: LossOptions) -> torch.Tensor:
-    check_pair(prediction, target, check_finite=o.check_finite, data_range=o.data_range)
+    o.check_inputs(prediction, target)
     return reduce((prediction - target).square().mean(dim=(2, 3)), o.reduction)
 
 
