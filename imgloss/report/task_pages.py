@@ -168,8 +168,8 @@ TASK_PAGES: dict[str, TaskPage] = {
             "far fewer steps than the\npaper's (the profile says how many), and our BM3D column is "
             "a stand-in for the paper's\ncross-colour BM3D (VST, BM3D on the mosaic, DLMMSE "
             "demosaicking). The noisy input's PSNR depends on\nthe test images' brightness; the "
-            "summary's noise analysis explains the gap to the paper's value.\nDetails: *How this "
-            "reproduction differs from the paper*."
+            "summary's noise analysis explains the gap to the paper's value.\nDetails: "
+            "{doc}`/book/differences`."
         ),
     ),
     "sr": TaskPage(
@@ -189,7 +189,7 @@ TASK_PAGES: dict[str, TaskPage] = {
             "The paper states neither its super-resolution factor nor its test images; we use "
             "SRCNN's ×3\n(bicubic down, bilinear up) and the standard benchmarks Set5, Set14, "
             "BSD100 and Urban100. Our\nnetworks train for far fewer steps than the paper's. "
-            "Details: *How this reproduction differs\nfrom the paper*."
+            "Details: {doc}`/book/differences`."
         ),
     ),
     "jpeg": TaskPage(
@@ -211,8 +211,7 @@ TASK_PAGES: dict[str, TaskPage] = {
             "The paper does not name its JPEG test images; we use LIVE1, Classic5 and Kodak24 at "
             "quality 25\nwith 4:2:0 chroma. Its MS-SSIM network collapses below the JPEG input; "
             "ours is trained for far\nfewer steps, so the claim is tested here but a converged "
-            "run may behave differently. Details:\n*How this reproduction differs from the "
-            "paper*."
+            "run may behave differently. Details: {doc}`/book/differences`."
         ),
     ),
 }
