@@ -50,6 +50,7 @@ NOTEBOOKS: tuple[str, ...] = (
     "07-interactive-sweeps",
     "08-results-summary",
     "09-which-ssim",
+    "10-ten-years-on",
     "00-introduction",
 )
 #: The chapters executed from a shared notebook, as ``chapter: (notebook, parameters)``. Table 1's

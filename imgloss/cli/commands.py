@@ -27,7 +27,7 @@ Examples::
 
     imgloss reproduce                          # the main job: results and the book
     imgloss run table1 --profile quick         # train what is missing on the data root's data
-    imgloss run all --profile quick --estimate # how long the runs took (from their records)
+    imgloss run all --profile quick --estimate # how long the runs took and will take
     imgloss report --findings --json           # the paper's claims, decided
     imgloss book --pdf                         # the book, and the book as one PDF
     imgloss book --publish                     # the last build to origin's gh-pages branch

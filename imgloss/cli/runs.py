@@ -86,8 +86,10 @@ def add_parsers(sub) -> None:
     run.add_argument(
         "--estimate",
         action="store_true",
-        help="print how long the experiment's runs took, from the wall times in their records "
-        "(the committed ones on a fresh clone), instead of running",
+        help="print, instead of running, how long the experiment's finished runs took (the "
+        "wall times in their records; the committed ones on a fresh clone) and how long the "
+        "others will take at the measured throughput of each network (its finished runs, else "
+        "a few timed steps)",
     )
     _executor_options(run)
     run.set_defaults(func=run_command)
@@ -185,12 +187,12 @@ def run_command(args: argparse.Namespace) -> int:
             print(line)
         return 0
     if args.estimate:
-        from imgloss.results import estimate, records
+        from imgloss.experiments import campaign
 
-        view = records.open_view(args.results, profile.name, root=args.root)
-        est = estimate.of_view(view, experiments)
-        print(estimate.describe(est))
-        return 0 if est.runs else 1
+        plan = campaign.forecast(experiments, profile, options.workspace(args), tasks=args.tasks)
+        for line in plan.describe():
+            print(line)
+        return 0 if plan.done.runs or plan.left else 1
     if args.budget is not None:
         return _run_within_budget(profile, experiments, args)
     if args.executor == "slurm" or args.workers > 1:

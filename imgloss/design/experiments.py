@@ -103,6 +103,7 @@ PROFILES: dict[str, Profile] = {
             ("table1", "jpeg"),
             ("switching", "demosaic"),
             ("geometry", "demosaic"),
+            ("modern", "demosaic"),
         ),
         eval_every=50,
         checkpoint_every=100,
@@ -154,8 +155,17 @@ EXTENSION = 0.5
 #: The probe's criterion. The length is converged when the continuation gains less than this
 #: much test PSNR (dB) on the first test set (Kodak24 for demosaicking).
 CONVERGED_GAIN_DB = 0.1
+#: "Ten years on" (issue 34): losses from after the paper next to the paper's, trained on each
+#: network of :data:`MODERN_NETWORKS` (demosaicking).
+MODERN_LOSSES = ("l2", "l1", "charbonnier", "psnr", "msssim", "mix")
+#: The networks of "Ten years on": the task's own (``None``, PaperNet) and the two of
+#: :mod:`imgloss.training.modern_nets`. Each also trains Section 5.1's l2 -> l1 switch and its
+#: l2 -> l2 control, so that "l2 was stuck" is decided per network.
+MODERN_NETWORKS = (None, "ResidualNet", "UNet")
+#: The switching schedules of "Ten years on" (those of "l2 was stuck").
+MODERN_SWITCHES = (("l2", "l1"), ("l2", "l2"))
 #: The experiments ``imgloss run`` knows (a profile's ``experiments`` are what ``run all`` runs).
-EXPERIMENTS = ("table1", "fig8", "switching", "alpha", "geometry", "convergence")
+EXPERIMENTS = ("table1", "fig8", "switching", "alpha", "geometry", "convergence", "modern")
 #: Experiments whose runs use the profile's first seed only.
 FIRST_SEED_ONLY = ("convergence",)
 
@@ -183,6 +193,28 @@ def label_phases(label: str) -> tuple[str, ...]:
     """The loss labels of a schedule label's phases, its qualifiers left out:
     ``"l1-l2@ext"`` -> ``("l1", "l2")`` (the inverse of :func:`schedule_label`)."""
     return tuple(label.split(QUALIFIER)[0].split(PHASE_SEPARATOR))
+
+
+def label_network(label: str) -> str | None:
+    """The network named in a schedule label's qualifiers, ``None`` for the task's own:
+    ``"l1@ResidualNet@patch47"`` -> ``"ResidualNet"``, ``"l1@ext"`` -> ``None``."""
+    for qualifier in label.split(QUALIFIER)[1:]:
+        if qualifier != "ext" and not qualifier.startswith("patch"):
+            return qualifier
+    return None
+
+
+def with_network(label: str, network: str | None) -> str:
+    """A label of a run of the task's network (``"l2-l1"``, ``"l1@ext"``) as trained on
+    ``network`` (``"l2-l1@UNet"``, ``"l1@UNet@ext"``; ``None``: unchanged), with the network
+    first among the qualifiers as :attr:`RunSpec.label` spells it. A label that names a network
+    already is an error."""
+    if network is None:
+        return label
+    if label_network(label) is not None:
+        raise ValueError(f"{label!r} names a network already")
+    schedule, *qualifiers = label.split(QUALIFIER)
+    return QUALIFIER.join([schedule, network, *qualifiers])
 
 
 @dataclass(frozen=True)
@@ -214,7 +246,7 @@ class RunSpec:
         extended run (``l1@ext``), and ``@NETWORK`` for a run of another network than its task's
         (``l1@ResidualNet``)."""
         name = schedule_label(*(loss_label(loss, options) for loss, options in self.losses))
-        name = name if self.network is None else f"{name}{QUALIFIER}{self.network}"
+        name = with_network(name, self.network)
         name = name if self.patch is None else f"{name}{QUALIFIER}patch{self.patch}"
         return f"{name}{QUALIFIER}ext" if self.extended else name
 
@@ -318,6 +350,12 @@ def _design(experiment: str) -> list[RunSpec]:
         return [spec("demosaic", a, b) for a, b in SWITCHES]
     if experiment == "geometry":
         return [spec("demosaic", n, patch=GEOMETRY_PATCH) for n in GEOMETRY_LOSSES]
+    if experiment == "modern":  # PaperNet's runs are Table 1's and the switching experiment's
+        return [
+            spec("demosaic", *schedule, network=network)
+            for network in MODERN_NETWORKS
+            for schedule in (*((n,) for n in MODERN_LOSSES), *MODERN_SWITCHES)
+        ]
     if experiment == "convergence":  # each loss at the profile's length, then continued
         return [
             r

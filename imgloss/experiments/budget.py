@@ -3,11 +3,15 @@
 ``imgloss run EXPERIMENT --budget 2h`` trains the experiment's unfinished runs one after
 another, and before each it asks :func:`run_seconds` how long the run will take. A run that
 would end past the budget is not started; the command then reports what is left. The estimate
-comes from the finished runs of the same profile on the same kind of device and precision
-(:func:`measured`): seconds per training patch, and the evaluation time of a run. Before the
-first run of a profile has finished there is no record, so the throughput is measured by a few
-training steps of the profile's first run (:func:`timed_steps`) and the evaluation is estimated
-at :data:`EVAL_SHARE` of the training time, a rough share that the first finished run replaces.
+comes from the finished runs of the same profile, on the same kind of device and precision, of
+the same network architecture (:func:`measured`: PaperNet, SRCNN, ResidualNet and UNet cost
+differently per patch, so one's throughput is never used for another): seconds per training
+patch, and the evaluation time of a run. Before the first run of an architecture has finished
+there is no record, so its throughput is measured by a few training steps of its first pending
+run (:func:`timed_steps`) and the evaluation is estimated at :data:`EVAL_SHARE` of the training
+time, a rough share that the first finished run replaces. ``imgloss run EXPERIMENT --estimate``
+turns the unfinished runs into time with the same throughputs before any starts
+(:func:`imgloss.experiments.campaign.forecast`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from imgloss.core.errors import InputError
+from imgloss.design import tasks as T
 
 #: Before any run of the profile has finished, the evaluation's estimated share of the training
 #: time (measured at the quick profile: scoring 24 Kodak24 images took about as long as its
@@ -43,34 +48,69 @@ def parse_budget(text: str) -> float:
 
 @dataclass(frozen=True)
 class Throughput:
-    """How fast runs of a profile went on one kind of device: ``seconds_per_patch`` of
-    training, ``eval_s`` per run, from ``runs`` finished runs (0: a timed probe of steps)."""
+    """How fast runs of one network ``architecture`` of a profile went on one kind of device:
+    ``seconds_per_patch`` of training and ``eval_s`` per run, from ``runs`` finished runs, or
+    (``runs`` 0) from ``steps`` timed training steps."""
 
     seconds_per_patch: float
     eval_s: float
     runs: int
     device: str
     precision: str
+    architecture: str | None = None
+    steps: int = 0
 
-    def describe(self) -> str:
-        source = f"{self.runs} finished runs" if self.runs else "a few timed steps"
+    @property
+    def source(self) -> str:
+        """Where the numbers come from: ``"3 finished runs"``, ``"7 timed steps"``."""
+        if self.runs:
+            return f"{self.runs} finished run{'s' * (self.runs != 1)}"
+        return f"{self.steps or 'a few'} timed steps"
+
+    @property
+    def rate(self) -> str:
+        """``"216 patches/s and 54 s of evaluation per run"``."""
         return (
-            f"{1 / self.seconds_per_patch:,.0f} patches/s and {self.eval_s / 60:.1f} min of "
-            f"evaluation per run on {self.device} ({self.precision}), from {source}"
+            f"{1 / self.seconds_per_patch:,.0f} patches/s and {duration(self.eval_s)} of "
+            "evaluation per run"
         )
 
+    def describe(self) -> str:
+        """``"UNet: 216 patches/s and 54 s of evaluation per run on cpu (float32), from 3
+        finished runs"``."""
+        name = f"{self.architecture}: " if self.architecture else ""
+        return f"{name}{self.rate} on {self.device} ({self.precision}), from {self.source}"
 
-def measured(runs_folder: Path, device_type: str, network: str) -> Throughput | None:
+
+def measured(
+    runs_folder: Path, device_type: str, precision: str, architecture: str | None = None
+) -> Throughput | None:
     """The throughput of the finished runs under ``runs_folder`` (one profile on one data
-    source) that trained on ``device_type`` with the network in ``network`` precision."""
+    source) that trained on ``device_type`` with the network in ``precision``
+    (``"float32"``, ``"bfloat16-autocast"``; records older than the precision entry count as
+    float32 unless ``amp_bfloat16`` says otherwise) and of the network ``architecture``;
+    ``None`` where no such run has finished.
+
+    ``architecture`` is a network's name (``"PaperNet"``, ``"SRCNN"``, ``"ResidualNet"``,
+    ``"UNet"``): the runs whose record names it in ``provenance.config.network``, and the runs
+    without that entry whose task's own network it is (:attr:`imgloss.design.tasks.Task.network`:
+    a run key holds ``network`` only for another network than the task's). ``None``: the runs of
+    their task's own network, whatever the task. Runs that continued from a parent (more than
+    one phase: their training record may count the parent's time and patches, their wall time
+    does not) and runs that resumed an interrupted training (``resumed_from_step``) are left
+    out.
+    """
     per_patch, evals = [], []
     for path in sorted(Path(runs_folder).glob("*/*/*/metrics.json")):
         try:
             record = json.loads(path.read_text())
             training, wall = record["training"], float(record["provenance"]["wall_s"])
-            precision = training.get("precision", {}).get("network", "float32")
-            if training["device"].split(":")[0] != device_type or precision != network:
+            if training["device"].split(":")[0] != device_type:
                 continue
+            if _precision(training) != precision or not _is_architecture(record, architecture):
+                continue
+            if len(record["provenance"].get("config", {}).get("phases", ())) > 1:
+                continue  # a child: its training record may count its parent's time
             if training.get("resumed_from_step") is None and float(training["wall_s"]) > 0:
                 per_patch.append(float(training["wall_s"]) / int(training["patches"]))
                 evals.append(max(0.0, wall - float(training["wall_s"])))
@@ -83,13 +123,35 @@ def measured(runs_folder: Path, device_type: str, network: str) -> Throughput | 
         statistics.median(evals),
         len(per_patch),
         device_type,
-        network,
+        precision,
+        architecture,
     )
 
 
-def timed_steps(cfg, device, steps: int = 6) -> float:
+def _precision(training: dict) -> str:
+    """The network's precision in a run record's training entry."""
+    default = "bfloat16-autocast" if training.get("amp_bfloat16") else "float32"
+    return str((training.get("precision") or {}).get("network", default))
+
+
+def _is_architecture(record: dict, architecture: str | None) -> bool:
+    """Whether the run of ``record`` trained the network ``architecture`` (see
+    :func:`measured`)."""
+    network = record["provenance"].get("config", {}).get("network")
+    if architecture is None or network is not None:
+        return network == architecture
+    return T.get(record["run"]["task"]).network == architecture
+
+
+#: How many training steps :func:`timed_steps` times (one warm-up step included).
+TIMED_STEPS = 7
+
+
+def timed_steps(cfg, device, steps: int = TIMED_STEPS - 1, root=None) -> float:
     """Seconds per training patch of ``cfg`` (an :class:`imgloss.training.trainer.TrainConfig`),
-    timed over ``steps`` steps after one warm-up step, in a scratch folder."""
+    timed over ``steps`` steps after one warm-up step (the load of the data not counted), in a
+    scratch folder; registered datasets are read from the data root ``root`` (``None``:
+    ``$IMGLOSS_DATA_ROOT``)."""
     from dataclasses import replace
 
     from imgloss.training.trainer import Phase, train
@@ -102,8 +164,16 @@ def timed_steps(cfg, device, steps: int = 6) -> float:
         checkpoint_every=10**9,
     )
     with tempfile.TemporaryDirectory() as tmp:  # wall_s: from the first step (data loaded)
-        elapsed = train(probe, tmp, device=device, progress=False)["summary"]["wall_s"]
-    return elapsed / ((steps + 1) * cfg.batch_size)
+        done = train(probe, tmp, device=device, root=root, progress=False)["summary"]["wall_s"]
+    return done / ((steps + 1) * cfg.batch_size)
+
+
+def duration(seconds: float) -> str:
+    """Seconds for people: ``"40 s"``, ``"41 min"``, ``"3.1 h (186 min)"``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = f"{seconds / 60:.0f} min"
+    return minutes if seconds < 5400 else f"{seconds / 3600:.1f} h ({minutes})"
 
 
 def run_seconds(patches: int, evaluations: int, throughput: Throughput) -> float:

@@ -24,7 +24,10 @@ Each finished run folder holds:
 
 Experiments (:data:`imgloss.design.experiments.EXPERIMENTS`): ``table1`` (all three tasks), ``fig8``
 (SSIM's sigma), ``switching`` (Section 5.1: l1 then l2, l2 then l1, and the continued controls l1
-then l1, l2 then l2, each starting from the converged Table 1 network), ``alpha`` (Mix's alpha).
+then l1, l2 then l2, each starting from the converged Table 1 network), ``alpha`` (Mix's alpha),
+``geometry`` (the patch-geometry ablation), ``convergence`` (the convergence probe) and
+``modern`` ("Ten years on": six losses on PaperNet and two modern networks, with the l2 -> l1
+switch and its control on each).
 
 Every function takes the :class:`imgloss.results.workspace.Workspace` it works in (results
 folder, data root and source, device, progress), resolved once by its caller; scripts and

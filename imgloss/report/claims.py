@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from imgloss.design.experiments import ALPHAS, schedule_label
+from imgloss.design.experiments import ALPHAS, label_network, schedule_label
 from imgloss.metrics import METRICS
 from imgloss.results import inference
 from imgloss.results.inference import VERDICTS, Estimate, RunVariance
@@ -452,13 +452,19 @@ class _Context:
 
     def __init__(self, source: ScoreSource):
         self.source = source
-        self._pooled: dict[tuple[str, str, str], RunVariance | None] = {}
+        self._pooled: dict[tuple[str, str, str, str | None], RunVariance | None] = {}
 
-    def run_variance(self, task: str, dataset: str, measure: str) -> RunVariance | None:
-        key = (task, dataset, measure)
+    def run_variance(
+        self, task: str, dataset: str, measure: str, network: str | None = None
+    ) -> RunVariance | None:
+        """The run-to-run variance pooled over the schedules of ``task`` trained with several
+        seeds on ``network`` (``None``: the task's own): networks are never pooled together."""
+        key = (task, dataset, measure, network)
         if key not in self._pooled:
             tables = []
             for schedule in self.source.schedules(task):
+                if label_network(schedule) != network:
+                    continue
                 found = self.source.runs(task, dataset, schedule, measure)
                 if found is not None and len(found.seeds) >= 2:
                     tables.append(found.values)
@@ -481,7 +487,7 @@ class _Context:
         if found is None:
             return None
         d, ref = found
-        pooled = self.run_variance(task, dataset, measure)
+        pooled = self.run_variance(task, dataset, measure, label_network(a))
         return inference.estimate(d, pooled, runs=1 if fixed else 2), ref
 
 

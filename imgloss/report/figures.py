@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from imgloss.data import DatasetError
-from imgloss.design.experiments import PROFILES, SWITCHES, schedule_label, spec
+from imgloss.design.experiments import PROFILES, SWITCHES, RunSpec, schedule_label, spec
 from imgloss.experiments import figure_inputs
 from imgloss.experiments.crops import CROP_REGIONS, CropFile, centre_crop, figure_boxes, test_image
 from imgloss.imaging.convert import to_uint8
@@ -96,9 +96,8 @@ def _run_folders(view: View, task: str, schedules, seed: int) -> tuple[dict[str,
     """``({label: finished run folder with crops}, [labels of the others])``."""
     folders, missing = {}, []
     for item in schedules:
-        losses = _phases(item)
-        label = spec(task, *losses).label
-        folder = finished_run(view, task, *losses, seed=seed)
+        label = item.label if isinstance(item, RunSpec) else spec(task, *_phases(item)).label
+        folder = view.run_folder(task, label, seed)
         if folder is None or not any((folder / "crops").glob("*-output.png")):
             missing.append(label)
         else:
@@ -109,15 +108,15 @@ def _run_folders(view: View, task: str, schedules, seed: int) -> tuple[dict[str,
 def crop_sets(
     view: View,
     task: str,
-    schedules: list[str | tuple],
+    schedules: list[str | tuple | RunSpec],
     *,
     seed: int = 0,
     root=None,
     with_input: bool = True,
 ) -> CropSet:
     """The figure crops of ``schedules``: loss names, ``(name, options)`` pairs, or tuples of
-    those for multi-phase schedules (``("l2", "l1")``), with the input (if ``with_input``) and
-    the reference.
+    those for multi-phase schedules (``("l2", "l1")``), or :class:`RunSpec` records (a run of
+    another network), with the input (if ``with_input``) and the reference.
 
     The input and the reference are cut again from the test data where it is readable, else read
     from the crops committed with the results (:mod:`imgloss.experiments.figure_inputs`); without
@@ -411,6 +410,48 @@ def plot_gains_over_l2(gains: dict, *, measure_label: str = r"PSNR gain over $\e
         )
     images, seeds = gains["n"]
     ax.set_title(f"{gains['dataset']}: {images} images × {seeds} seeds (ours)", fontsize="medium")
+    fig.tight_layout()
+    return fig
+
+
+@style.styled
+def plot_gains_by_network(
+    gains: dict, losses=None, *, measure_label: str = r"PSNR gain over $\ell_2$ (dB)"
+):
+    """ "Ten years on": each loss's gain over ``l2`` on the same network, one panel per network
+    (:func:`imgloss.report.ten_years.gains_over_l2`: ``{network: [Gain, ...]}``), dots with 95%
+    intervals on one shared axis, so that the gaps close or open in plain sight; ``losses`` fixes
+    the rows (a loss not run yet leaves its row empty). Returns the figure (``None`` without
+    gains)."""
+    import matplotlib.pyplot as plt
+
+    if not gains:
+        return None
+    losses = list(losses or dict.fromkeys(g.loss for v in gains.values() for g in v))
+    fig, axes = plt.subplots(
+        1,
+        len(gains),
+        figsize=(style.FULL_WIDTH, 0.45 * len(losses) + 1.2),
+        sharex=True,
+        sharey=True,
+    )
+    ys = {loss: y for y, loss in enumerate(reversed(losses))}
+    for ax, (network, found) in zip(np.atleast_1d(axes), gains.items(), strict=True):
+        for g in found:
+            ax.errorbar(
+                g.effect,
+                ys[g.loss],
+                xerr=[[g.effect - g.low], [g.high - g.effect]],
+                fmt="o",
+                color=style.loss_colour(g.loss),
+                capsize=3,
+            )
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set_yticks(list(ys.values()), [style.loss_label(n) for n in ys])
+        seeds = max(g.n_seeds for g in found)
+        ax.set_title(f"{network} ({found[0].n_images} images × {seeds} seeds)", fontsize="medium")
+        ax.set_xlabel(measure_label)
+        ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
 

@@ -37,8 +37,17 @@ LOSS_COLOURS = {
     "ssim9": "#17becf",
     "msssim": "#9467bd",
     "mix": "#ff7f0e",
+    "charbonnier": "#e377c2",
+    "psnr": "#7f7f7f",
 }
-_LOSS_TEXT = {"l1": r"$\ell_1$", "l2": r"$\ell_2$", "msssim": "MS-SSIM", "mix": "Mix"}
+_LOSS_TEXT = {
+    "l1": r"$\ell_1$",
+    "l2": r"$\ell_2$",
+    "msssim": "MS-SSIM",
+    "mix": "Mix",
+    "charbonnier": "Charbonnier",
+    "psnr": "PSNR loss",
+}
 
 #: The rc settings of :func:`context`.
 RC = {

@@ -322,7 +322,7 @@ def _value_text(value: float, measure: str | None) -> str:
     return f"{value * scale:.2g}{unit}"
 
 
-def _effect_text(v) -> str:
+def effect_text(v) -> str:
     """``PSNR +0.53 dB [+0.20, +0.86]``, with the interval's level when it is not 95% (the
     equivalence tests' 90%) and, for an undecided verdict, the smallest effect the runs detect."""
     if v.effect is None:
@@ -358,6 +358,7 @@ def claims_markdown(
     compact: bool = False,
     chapter: str | None = None,
     tasks: tuple[str, ...] | None = None,
+    claims=None,
 ) -> str:
     """The paper's claims (:data:`imgloss.report.claims.CLAIMS`) decided on the view: verdict,
     effect of the primary measure with its interval (positive favours the claim; 90% for the
@@ -365,8 +366,10 @@ def claims_markdown(
     seeds, and (not ``compact``) the degrees of freedom, method and secondary measures (``imgloss
     report --findings --json`` also gives how each claim is tested, part by part). ``compact``
     leaves out the notes and the sources (the front page's version); ``chapter`` and ``tasks`` keep
-    only the claims of that chapter (:data:`imgloss.report.claims.CHAPTERS`) on those tasks."""
-    from imgloss.report.claims import chapter_claims, verdicts
+    only the claims of that chapter (:data:`imgloss.report.claims.CHAPTERS`) on those tasks;
+    ``claims`` decides other claims than the paper's (e.g.
+    :func:`imgloss.report.ten_years.modern_claims`)."""
+    from imgloss.report.claims import CLAIMS, chapter_claims, verdicts
 
     keys = None if chapter is None else {c.key for c in chapter_claims(chapter)}
 
@@ -380,7 +383,7 @@ def claims_markdown(
             "| the paper's claim | task, test set | ours | effect [95% CI] | images × seeds | note |",
             "|---|---|---|---|---|---|",
         ]
-    for v in verdicts(view):
+    for v in verdicts(view, CLAIMS if claims is None else tuple(claims)):
         if (keys is not None and v.claim.key not in keys) or (
             tasks is not None and v.task is not None and v.task not in tasks
         ):
@@ -388,7 +391,7 @@ def claims_markdown(
         where = TASKS[v.task].title if v.task else "—"
         n = f"{v.n_images} × {v.n_seeds}" if v.n_images else "—"
         if compact:
-            out.append(f"| {v.claim.text} | {where} | **{v.verdict}** | {_effect_text(v)} | {n} |")
+            out.append(f"| {v.claim.text} | {where} | **{v.verdict}** | {effect_text(v)} | {n} |")
             continue
         where += f", {v.dataset}" if v.dataset else ""
         df = f"{v.df:.0f} df; " if v.df is not None and v.n_images else ""
@@ -397,7 +400,7 @@ def claims_markdown(
         )
         out.append(
             f"| {v.claim.text} ({v.claim.source}) | {where} | **{v.verdict}** | "
-            f"{_effect_text(v)} | {n} | {note} |"
+            f"{effect_text(v)} | {n} | {note} |"
         )
     return "\n".join(out)
 
@@ -436,7 +439,7 @@ def geometry_markdown(view: View) -> str:
             measure = LABELS.get(part.measure or "", part.measure or "")
             role = "primary" if part is v else "secondary (Holm)"
             out.append(
-                f"| {loss} | {measure}, {role} | {_effect_text(part)} | {n} | {part.verdict} |"
+                f"| {loss} | {measure}, {role} | {effect_text(part)} | {n} | {part.verdict} |"
             )
         out.append(f"| **{loss}** | **verdict (PSNR decides)** | | | **{v.verdict}** |")
     return "\n".join(out)
@@ -506,9 +509,9 @@ def verdict_shifts_markdown(short: View, long: View) -> str:
     ]
     for s in verdict_shifts(verdicts(short), verdicts(long)):
         where = TASKS[s.short.task].title if s.short.task else "—"
-        after = "—" if s.long is None else f"**{s.long.verdict}**: {_effect_text(s.long)}"
+        after = "—" if s.long is None else f"**{s.long.verdict}**: {effect_text(s.long)}"
         rows.append(
-            f"| {s.short.claim.text} | {where} | **{s.short.verdict}**: {_effect_text(s.short)} "
+            f"| {s.short.claim.text} | {where} | **{s.short.verdict}**: {effect_text(s.short)} "
             f"| {after} | {s.shift} |"
         )
     return "\n".join(rows)

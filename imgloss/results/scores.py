@@ -15,6 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
+from imgloss.design.experiments import EXPERIMENTS
 from imgloss.metrics import LOWER_IS_BETTER
 from imgloss.results.records import RunRecord, View
 
@@ -100,7 +101,7 @@ class ViewScores:
         if schedule in ("baseline", "bm3d"):
             record = self.view.baseline(task) if schedule == "baseline" else self.view.bm3d()
             return [] if record is None else list(record.tables)
-        for experiment in ("table1", "switching", "alpha", "fig8", "geometry", "convergence"):
+        for experiment in EXPERIMENTS:
             summary = self.view.summary(experiment)
             if summary is None:
                 continue
