@@ -155,10 +155,10 @@ EXTENSION = 0.5
 #: The probe's criterion. The length is converged when the continuation gains less than this
 #: much test PSNR (dB) on the first test set (Kodak24 for demosaicking).
 CONVERGED_GAIN_DB = 0.1
-#: "Ten years on" (issue 34): losses from after the paper next to the paper's, trained on each
+#: The losses of "Ten years on" (issue 34), those from after the paper next to the paper's, on each
 #: network of :data:`MODERN_NETWORKS` (demosaicking).
 MODERN_LOSSES = ("l2", "l1", "charbonnier", "psnr", "msssim", "mix")
-#: The networks of "Ten years on": the task's own (``None``, PaperNet) and the two of
+#: The networks of "Ten years on", the task's own (``None``, PaperNet) and the two of
 #: :mod:`imgloss.training.modern_nets`. Each also trains Section 5.1's l2 -> l1 switch and its
 #: l2 -> l2 control, so that "l2 was stuck" is decided per network.
 MODERN_NETWORKS = (None, "ResidualNet", "UNet")

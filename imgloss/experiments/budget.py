@@ -62,7 +62,7 @@ class Throughput:
 
     @property
     def source(self) -> str:
-        """Where the numbers come from: ``"3 finished runs"``, ``"7 timed steps"``."""
+        """Where the numbers come from, e.g. ``"3 finished runs"`` or ``"7 timed steps"``."""
         if self.runs:
             return f"{self.runs} finished run{'s' * (self.runs != 1)}"
         return f"{self.steps or 'a few'} timed steps"
@@ -93,7 +93,7 @@ def measured(
 
     ``architecture`` is a network's name (``"PaperNet"``, ``"SRCNN"``, ``"ResidualNet"``,
     ``"UNet"``): the runs whose record names it in ``provenance.config.network``, and the runs
-    without that entry whose task's own network it is (:attr:`imgloss.design.tasks.Task.network`:
+    without that entry whose task's own network it is (``imgloss.design.tasks.Task.network``:
     a run key holds ``network`` only for another network than the task's). ``None``: the runs of
     their task's own network, whatever the task. Runs that continued from a parent (more than
     one phase: their training record may count the parent's time and patches, their wall time

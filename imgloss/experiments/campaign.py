@@ -40,8 +40,8 @@ from imgloss.training.precision import choose as choose_precision
 
 
 def architecture(run: RunSpec) -> str:
-    """The network ``run`` trains, by name: its own (:attr:`RunSpec.network`), else its task's
-    (:attr:`imgloss.design.tasks.Task.network`: PaperNet, SRCNN for super-resolution)."""
+    """The network ``run`` trains, by name: its own (``RunSpec.network``), else its task's
+    (``imgloss.design.tasks.Task.network``: PaperNet, SRCNN for super-resolution)."""
     return run.network or T.get(run.task).network
 
 
@@ -244,7 +244,7 @@ def forecast(experiments, profile: Profile, ws: Workspace, *, tasks=None) -> For
     architecture, else a few timed steps of its first unfinished run).
 
     The runs are those of the workspace's data source when it has a data root (what ``imgloss
-    run`` trains there); without one, those of the results :func:`open_view` shows (the
+    run`` trains there); without one, those of the results ``open_view`` shows (the
     committed ones on a fresh clone), else those of the embedded photographs. Timed steps train
     on the workspace's own data: a throughput belongs to the network and the device, not to the
     images."""

@@ -115,7 +115,7 @@ def crop_sets(
     with_input: bool = True,
 ) -> CropSet:
     """The figure crops of ``schedules``: loss names, ``(name, options)`` pairs, or tuples of
-    those for multi-phase schedules (``("l2", "l1")``), or :class:`RunSpec` records (a run of
+    those for multi-phase schedules (``("l2", "l1")``), or ``RunSpec`` records (a run of
     another network), with the input (if ``with_input``) and the reference.
 
     The input and the reference are cut again from the test data where it is readable, else read
@@ -419,7 +419,7 @@ def plot_gains_by_network(
     gains: dict, losses=None, *, measure_label: str = r"PSNR gain over $\ell_2$ (dB)"
 ):
     """ "Ten years on": each loss's gain over ``l2`` on the same network, one panel per network
-    (:func:`imgloss.report.ten_years.gains_over_l2`: ``{network: [Gain, ...]}``), dots with 95%
+    (``imgloss.report.ten_years.gains_over_l2``, ``{network: [Gain, ...]}``), dots with 95%
     intervals on one shared axis, so that the gaps close or open in plain sight; ``losses`` fixes
     the rows (a loss not run yet leaves its row empty). Returns the figure (``None`` without
     gains)."""

@@ -368,7 +368,7 @@ def claims_markdown(
     leaves out the notes and the sources (the front page's version); ``chapter`` and ``tasks`` keep
     only the claims of that chapter (:data:`imgloss.report.claims.CHAPTERS`) on those tasks;
     ``claims`` decides other claims than the paper's (e.g.
-    :func:`imgloss.report.ten_years.modern_claims`)."""
+    ``imgloss.report.ten_years.modern_claims``)."""
     from imgloss.report.claims import CLAIMS, chapter_claims, verdicts
 
     keys = None if chapter is None else {c.key for c in chapter_claims(chapter)}

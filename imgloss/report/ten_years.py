@@ -257,10 +257,10 @@ def _compare(decided: dict[str, str]) -> str:
     return text + (f"; unchanged on {', '.join(same)}." if same else ".")
 
 
-def training_length_markdown(view: View) -> str:
+def training_length_markdown(view: View, table: str = "the table below") -> str:
     """How long the runs of the view's profile trained, next to the length the convergence
-    probe measured at the ``paper`` profile (:func:`imgloss.report.tables.convergence_markdown`,
-    whose table is included), and so how converged these runs are."""
+    probe measured at the ``paper`` profile (:func:`imgloss.report.tables.convergence_markdown`
+    gives its table, referred to as ``table``), and so how converged these runs are."""
     from imgloss.design.experiments import CONVERGED_GAIN_DB, EXTENSION, PROFILES
     from imgloss.report.tables import convergence_markdown
 
@@ -275,10 +275,9 @@ def training_length_markdown(view: View) -> str:
         f"than {CONVERGED_GAIN_DB} dB of test PSNR; it probes the `paper` profile's "
         f"{paper.steps:,} × {paper.batch_size} ({probed:,} patches) on PaperNet."
     )
-    probe = convergence_markdown(view)
     text += (
-        f" Its result on this data source:\n\n{probe}\n\n"
-        if probe
+        f" {table[0].upper()}{table[1:]} gives its result on this data source. "
+        if convergence_markdown(view)
         else " It has not run on this data source, so convergence is not measured here. "
     )
     if ours >= probed:

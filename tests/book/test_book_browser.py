@@ -360,7 +360,7 @@ NUMBERED = {
     "07-interactive-sweeps": (3, 1),
     "08-results-summary": (0, 6),
     "09-which-ssim": (1, 3),
-    "10-ten-years-on": (2, 3),
+    "10-ten-years-on": (2, 4),
 }
 
 
