@@ -56,6 +56,7 @@ def add_parsers(sub) -> None:
 
 def report_command(args: argparse.Namespace) -> int:
     from imgloss.report import tables as report
+    from imgloss.report import ten_years
     from imgloss.results import records
 
     view = records.open_view(
@@ -84,6 +85,10 @@ def report_command(args: argparse.Namespace) -> int:
         print(geometry + "\n")
     print("## The paper's claims, decided\n")
     print(report.claims_markdown(view))
+    modern = ten_years.report_markdown(view)
+    if modern:
+        print("\n## Ten years on: the findings on today's losses and networks\n")
+        print(modern)
     return 0
 
 

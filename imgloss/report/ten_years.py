@@ -287,3 +287,13 @@ def training_length_markdown(view: View, table: str = "the table below") -> str:
         "their verdicts are about short training, where the paper's explanation (l2's local "
         "minima) and a plainly slower start cannot be told apart."
     )
+
+
+def report_markdown(view: View) -> str:
+    """The experiment for ``imgloss report``: the runs finished, the findings per network and
+    the gains over l2, or ``""`` while no modern network has a finished run."""
+    counts = run_counts(view)
+    if not any(done for name, (done, _) in counts.items() if name != "PaperNet"):
+        return ""
+    gains = gains_markdown(gains_over_l2(view))
+    return "\n\n".join((status_markdown(view), findings_markdown(view), gains)) + "\n"

@@ -154,7 +154,9 @@ def _noncentrality(df: float, power: float, alpha: float) -> float:
     crit = float(stats.t.ppf(1 - alpha / 2, df))
 
     def shortfall(ncp: float) -> float:
-        return float(stats.nct.sf(crit, df, ncp) + stats.nct.cdf(-crit, df, ncp)) - power
+        # The lower tail P(T < -crit) as P(T' > crit) with T' of noncentrality -ncp: scipy's
+        # nct.cdf is NaN at scattered points of that far tail (df = 1, ncp near 11.4).
+        return float(stats.nct.sf(crit, df, ncp) + stats.nct.sf(crit, df, -ncp)) - power
 
     high = crit + 1.0
     while not shortfall(high) > 0:  # widen the bracket (the power grows with ncp)

@@ -10,13 +10,12 @@ import json
 import pytest
 
 from imgloss.cli.commands import main
-from imgloss.design import tasks
-from imgloss.design.experiments import PROFILES, run_data, spec, unique_runs
-from imgloss.experiments import budget, campaign, runner
-from imgloss.metrics import METRICS, MetricTable
-from imgloss.results.records import RunRecord
+from imgloss.design.experiments import PROFILES, spec, unique_runs
+from imgloss.experiments import budget, campaign
 from imgloss.results.workspace import Workspace
 from imgloss.training.precision import ENV as PRECISION_ENV
+
+from ..results.fake_runs import finish
 
 SMOKE = PROFILES["smoke"]
 #: Seconds per patch of the timed steps, per network (a fake :func:`budget.timed_steps`).
@@ -156,35 +155,7 @@ def test_run_within_estimates_each_run_at_its_networks_throughput(ws, timed, mon
 
 
 def _finish(ws, run, wall_s: float) -> None:
-    """A finished run's record in its folder, as the runner writes it (training 80%)."""
-    data = run_data(ws.source, tasks.get(run.task), SMOKE)
-    cfg = runner.train_config(run, SMOKE, data)
-    table = MetricTable(METRICS)
-    table.add("photo", {m: 0.5 for m in METRICS})
-    record = RunRecord(
-        task=run.task,
-        schedule=run.label,
-        seed=run.seed,
-        profile=SMOKE.name,
-        data=data,
-        test={data.test[0].name: table},
-        training={
-            "device": "cpu",
-            "wall_s": 0.8 * wall_s,
-            "patches": cfg.total_steps * cfg.batch_size,
-            "precision": {"network": "float32"},
-            "resumed_from_step": None,
-        },
-        provenance={
-            "git_commit": "abc",
-            "device": "cpu",
-            "wall_s": wall_s,
-            "config": cfg.to_dict(),
-        },
-    )
-    folder = runner.run_dir(ws, run, SMOKE)
-    folder.mkdir(parents=True)
-    record.save(folder / "metrics.json")
+    finish(ws, run, SMOKE, wall_s)
 
 
 def test_the_estimate_adds_finished_wall_time_and_pending_patches_at_each_rate(ws, timed):

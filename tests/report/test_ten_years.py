@@ -189,3 +189,32 @@ def test_training_length_says_short_runs_are_short(tmp_path):
     text = ten_years.training_length_markdown(records.open_view(tmp_path, "quick"))
     assert "400 steps of 48 patches" in text and "**they are short**" in text
     assert "has not run on this data source" in text  # no probe in an empty results folder
+
+
+def test_imgloss_report_adds_the_experiment_once_a_modern_network_has_runs(
+    tmp_path, monkeypatch, capsys
+):
+    """Runs written as the runner writes them (two images, chosen PSNRs): `imgloss report`
+    gives the experiment's section with the UNet's gain of l1 over l2, their mean difference."""
+    from imgloss.cli.commands import main
+    from imgloss.experiments import runner
+    from imgloss.results.workspace import Workspace
+
+    from ..results.fake_runs import finish
+
+    monkeypatch.delenv("IMGLOSS_DATA_ROOT", raising=False)
+    smoke = design.PROFILES["smoke"]
+    ws = Workspace.resolve(tmp_path, device="cpu", progress=False)
+    finish(ws, design.spec("demosaic", "l2"), smoke, scores={"a": 30.0, "b": 31.0})
+    finish(ws, design.spec("demosaic", "l1"), smoke, scores={"a": 31.0, "b": 32.0})
+    runner.save_summaries(["modern"], smoke, ws, say=lambda _: None)
+    assert main(["report", "--profile", "smoke", "--results", str(tmp_path)]) == 0
+    assert "Ten years on" not in capsys.readouterr().out  # PaperNet alone: nothing new
+
+    finish(ws, design.spec("demosaic", "l2", network="UNet"), smoke, scores={"a": 30, "b": 31})
+    finish(ws, design.spec("demosaic", "l1", network="UNet"), smoke, scores={"a": 30.5, "b": 32})
+    runner.save_summaries(["modern"], smoke, ws, say=lambda _: None)
+    assert main(["report", "--profile", "smoke", "--results", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "## Ten years on" in out and "UNet 2 of 8" in out
+    assert "| l1 | +1.00 [" in out and "+0.75 [" in out  # PaperNet +1, UNet (0.5 + 1) / 2

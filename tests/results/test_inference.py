@@ -99,6 +99,17 @@ def test_tost_matches_statsmodels():
     assert inf.equivalence(est, 0.3) == ("holds" if p_ref < 0.05 else "undecided")
 
 
+@pytest.mark.parametrize("n", [2, 3, 12])
+def test_minimum_detectable_effect_matches_statsmodels_power_down_to_one_df(n):
+    """Two images and one seed (1 df) once made scipy's noncentral t cdf NaN inside the search."""
+    from statsmodels.stats.power import TTestPower
+
+    sd = 0.4
+    est = inf.Estimate(0.0, sd / math.sqrt(n), n - 1, n, 1, True, "")
+    d = TTestPower().solve_power(nobs=n, alpha=0.05, power=0.8, alternative="two-sided")
+    assert est.mde() == pytest.approx(d * sd, rel=1e-4)
+
+
 def test_minimum_detectable_effect_matches_statsmodels_power():
     from statsmodels.stats.power import TTestPower
 
