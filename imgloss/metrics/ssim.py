@@ -82,6 +82,8 @@ def ssim(
     downsample = SSIM_DOWNSAMPLE_DEFAULT if downsample is None else downsample
     check_pair(prediction, target, data_range=data_range)
     if downsample:
+        if prediction.dtype in (torch.float16, torch.bfloat16):  # average in float32, not half
+            prediction, target = prediction.float(), target.float()
         f = auto_factor(*prediction.shape[-2:])
         prediction, target = box_downsample(prediction, f), box_downsample(target, f)
     return _ssim_measure(
@@ -94,6 +96,17 @@ def ssim(
         reduction="none",
         check_finite=False,
     )
+
+
+def ssim_matlab(
+    prediction: torch.Tensor, target: torch.Tensor, *, data_range: float = 1.0
+) -> torch.Tensor:
+    """SSIM as Wang's ``ssim.m`` (2009) computes it, ``(N, C, H, W) -> (N, C)``: :func:`ssim`
+    after the automatic downsampling by ``f = max(1, round(min(H, W) / 256))``, the
+    ``"matlab"`` convention at the caller's ``data_range`` (Table 1's extra measure
+    ``ssim_matlab``). ``msssim.m`` and ``iwssim.m`` never downsample, so MS-SSIM and IW-SSIM are
+    the same under both conventions (``tests/metrics`` checks it)."""
+    return ssim(prediction, target, data_range=data_range, downsample=True)
 
 
 def _under(fn, prediction, target, conv: SSIMConvention, data_range, default) -> torch.Tensor:

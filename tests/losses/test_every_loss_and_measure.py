@@ -38,6 +38,13 @@ def _skimage_ssim(x: np.ndarray, y: np.ndarray, sigma: float = 1.5) -> float:
     return float(np.mean(values))
 
 
+def _block_mean(x: np.ndarray, f: int) -> np.ndarray:
+    """``ssim.m``'s downsampling where ``f`` divides the sides: ``imfilter(ones(f) / f^2)`` then
+    ``(1:f:end, 1:f:end)`` is the mean of each ``f x f`` block (no border is reached)."""
+    n, c, h, w = x.shape
+    return x.reshape(n, c, h // f, f, w // f, f).mean(axis=(3, 5))
+
+
 def _pytorch_msssim(x: np.ndarray, y: np.ndarray) -> float:
     pm = pytest.importorskip("pytorch_msssim")
     import torch
@@ -132,6 +139,13 @@ MEASURES = [
         lambda x, y: metric_ssim.ssim(x, y, downsample=False),
         _skimage_ssim,
         (2, 3, 40, 40),
+        tol=1e-5,
+    ),
+    Subject(
+        "metrics.ssim_matlab",
+        metric_ssim.ssim_matlab,
+        lambda x, y: _skimage_ssim(_block_mean(x, 2), _block_mean(y, 2)),
+        (1, 3, 512, 520),  # ssim.m's f = round(512 / 256) = 2
         tol=1e-5,
     ),
     Subject("metrics.ms_ssim", metric_ssim.ms_ssim, _pytorch_msssim, (1, 3, 176, 176), tol=1e-5),

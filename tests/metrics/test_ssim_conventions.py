@@ -249,3 +249,23 @@ def test_the_noisy_input_under_our_convention_is_table_1s_noisy_column(monkeypat
     ours, matlab = found.values.values()
     assert ours == pytest.approx(column, abs=1e-6)
     assert matlab > ours + 0.05  # ssim.m's downsampling by 2 averages much of the noise away
+
+
+def test_table1s_ssim_matlab_is_the_matlab_convention_and_the_ms_measures_need_no_twin(real_pair):
+    """Table 1's extra row ``ssim_matlab`` is SSIM under ssim.m's convention; msssim.m never
+    downsamples, so MS-SSIM under "matlab" equals the default on real restorations (positive
+    contrast terms), and IW-SSIM (iwssim.m, no downsampling either) needs no twin row."""
+    from imgloss.metrics.ssim import ssim_matlab
+
+    noisy, clean = real_pair
+    noisy = F.interpolate(noisy, scale_factor=2, mode="bilinear")  # >= 384 px: ssim.m's f = 2
+    clean = F.interpolate(clean, scale_factor=2, mode="bilinear")
+    matlab = ssim(noisy, clean, convention="matlab", data_range=1.0)
+    torch.testing.assert_close(ssim_matlab(noisy, clean), matlab, atol=1e-6, rtol=0)
+    assert (ssim_matlab(noisy, clean) > ssim(noisy, clean) + 0.01).all()  # the box filter helps
+    torch.testing.assert_close(
+        ms_ssim(noisy, clean, convention="matlab", data_range=1.0),
+        ms_ssim(noisy, clean),
+        atol=1e-6,
+        rtol=0,
+    )
