@@ -26,7 +26,7 @@ def add_parsers(sub) -> None:
     base = sub.add_parser(
         "baselines",
         help="Table 1's non-network columns (Noisy, Bilinear, Original JPEG) with all nine "
-        "measures",
+        "measures and SSIM under ssim.m's convention",
         description="Corrupt every test image of each task as the networks' inputs are "
         "corrupted, score it against the clean image with the nine measures, and write "
         "<results>/<source>/baselines/<task>.json (source: the data it was computed on) with "
@@ -37,7 +37,10 @@ def add_parsers(sub) -> None:
     )
     options.add(base, "datasets")
     base.add_argument(
-        "--metrics", nargs="*", default=None, help="a subset of the nine measures (default: all)"
+        "--metrics",
+        nargs="*",
+        default=None,
+        help="a subset of the measures (default: the nine and ssim_matlab)",
     )
     options.add(
         base,

@@ -77,6 +77,9 @@ def report_command(args: argparse.Namespace) -> int:
     print(report.provenance_markdown(view) + "\n")
     print(report.data_markdown(view) + "\n")
     print(report.table1_markdown(view))
+    which = report.ssim_convention_markdown(view)
+    if which:
+        print(which + "\n")
     print(report.switching_markdown(view))
     print(report.fig8_markdown(view))
     geometry = report.geometry_markdown(view)

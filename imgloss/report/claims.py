@@ -823,3 +823,67 @@ def verdict_shifts(short: list[Verdict], long: list[Verdict]) -> list[Shift]:
         other = found.get((v.claim.key, v.task, v.dataset))
         out.append(Shift(v, other, _shift(v.verdict, None if other is None else other.verdict)))
     return out
+
+
+# ------------------------------------------------------------ SSIM under ssim.m's convention
+#: Table 1's SSIM and its twin under Wang's ``ssim.m`` (automatic downsampling): the paper does
+#: not say which it ran (:func:`imgloss.metrics.ssim.ssim_matlab`).
+SSIM, SSIM_MATLAB = "ssim", "ssim_matlab"
+
+
+def under_matlab(claim: Claim) -> Claim:
+    """``claim`` with SSIM measured as ``ssim.m`` measures it (every other measure unchanged)."""
+    return replace(claim, measures=tuple(SSIM_MATLAB if m == SSIM else m for m in claim.measures))
+
+
+@dataclass(frozen=True)
+class ConventionChange:
+    """A claim's SSIM test on one task, test set and comparison (``against``) whose verdict
+    differs between Table 1's SSIM (``default``) and ``ssim.m``'s (``matlab``)."""
+
+    claim: Claim
+    task: str | None
+    dataset: str | None
+    against: str
+    default: str
+    matlab: str
+
+
+def _ssim_tests(v: Verdict, measure: str) -> dict[str, str]:
+    """``{against: verdict}`` of ``v``'s tests on ``measure`` (primary, parts or secondary) that
+    were measured."""
+    tests = [v, *v.parts, *v.secondary]
+    return {t.against: t.verdict for t in tests if t.measure == measure and t.effect is not None}
+
+
+def convention_changes(view: View | ScoreSource) -> list[ConventionChange]:
+    """Every SSIM test of the paper's claims decided again with SSIM as ``ssim.m`` computes it,
+    and those whose verdict changes (none where the runs were not scored with ``ssim_matlab``).
+    The claims' verdicts themselves rest on their primary measure, PSNR for most of them."""
+    claims = tuple(c for c in CLAIMS if SSIM in c.measures)
+    default = verdicts(view, claims)
+    matlab = {
+        (v.claim.key, v.task, v.dataset): v
+        for v in verdicts(view, tuple(map(under_matlab, claims)))
+    }
+    out = []
+    for v in default:
+        w = matlab.get((v.claim.key, v.task, v.dataset))
+        if w is None:
+            continue
+        ours, theirs = _ssim_tests(v, SSIM), _ssim_tests(w, SSIM_MATLAB)
+        for against in sorted(ours.keys() & theirs.keys()):
+            if ours[against] != theirs[against]:
+                out.append(
+                    ConventionChange(
+                        v.claim, v.task, v.dataset, against, ours[against], theirs[against]
+                    )
+                )
+    return out
+
+
+def scored_under_matlab(view: View | ScoreSource, task: str = "demosaic") -> bool:
+    """Whether the runs of ``task`` were scored with ``ssim.m``'s SSIM too (``l1`` as witness)."""
+    source = _source(view)
+    datasets = source.datasets(task, "l1")
+    return bool(datasets) and source.runs(task, datasets[0], "l1", SSIM_MATLAB) is not None

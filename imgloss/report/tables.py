@@ -368,10 +368,14 @@ def claims_markdown(
     leaves out the notes and the sources (the front page's version); ``chapter`` and ``tasks`` keep
     only the claims of that chapter (:data:`imgloss.report.claims.CHAPTERS`) on those tasks;
     ``claims`` decides other claims than the paper's (e.g.
-    ``imgloss.report.ten_years.modern_claims``)."""
-    from imgloss.report.claims import CLAIMS, chapter_claims, verdicts
+    ``imgloss.report.ten_years.modern_claims``). A claim whose SSIM test changes its verdict
+    under ``ssim.m``'s convention is marked † and named under the table
+    (:func:`imgloss.report.claims.convention_changes`)."""
+    from imgloss.report.claims import CLAIMS, chapter_claims, convention_changes, verdicts
 
     keys = None if chapter is None else {c.key for c in chapter_claims(chapter)}
+    changes = [] if claims is not None else convention_changes(view)
+    changed = {(c.claim.key, c.task, c.dataset) for c in changes}
 
     if compact:
         out = [
@@ -390,8 +394,9 @@ def claims_markdown(
             continue
         where = TASKS[v.task].title if v.task else "—"
         n = f"{v.n_images} × {v.n_seeds}" if v.n_images else "—"
+        verdict = f"**{v.verdict}**" + (" †" if (v.claim.key, v.task, v.dataset) in changed else "")
         if compact:
-            out.append(f"| {v.claim.text} | {where} | **{v.verdict}** | {effect_text(v)} | {n} |")
+            out.append(f"| {v.claim.text} | {where} | {verdict} | {effect_text(v)} | {n} |")
             continue
         where += f", {v.dataset}" if v.dataset else ""
         df = f"{v.df:.0f} df; " if v.df is not None and v.n_images else ""
@@ -399,10 +404,37 @@ def claims_markdown(
             x for x in (f"{df}{v.method}" if v.method else "", v.note, _secondary_text(v)) if x
         )
         out.append(
-            f"| {v.claim.text} ({v.claim.source}) | {where} | **{v.verdict}** | "
+            f"| {v.claim.text} ({v.claim.source}) | {where} | {verdict} | "
             f"{effect_text(v)} | {n} | {note} |"
         )
-    return "\n".join(out)
+    if claims is None:
+        shown = [
+            c
+            for c in changes
+            if (keys is None or c.claim.key in keys) and (tasks is None or c.task in tasks)
+        ]
+        out.append(_convention_note(view, shown))
+    return "\n".join(out).rstrip()
+
+
+def _convention_note(view: View, changes) -> str:
+    """Under the claims table: the SSIM tests whose verdict changes under ``ssim.m``'s
+    convention, or that none does ("" when the runs were not scored that way)."""
+    from imgloss.report.claims import scored_under_matlab
+
+    if not scored_under_matlab(view):
+        return ""
+    if not changes:
+        return (
+            "\nEvery SSIM test of these claims (primary or secondary) gives the same verdict with "
+            "SSIM as Wang's ssim.m computes it (automatic downsampling)."
+        )
+    items = "; ".join(
+        f"{c.claim.text} ({TASKS[c.task].title if c.task else '—'}, {c.dataset}, against "
+        f"{c.against}): {c.default} with Table 1's SSIM, {c.matlab} with ssim.m's"
+        for c in changes
+    )
+    return f"\n† The SSIM test changes its verdict with SSIM as Wang's ssim.m computes it: {items}."
 
 
 def claims_overview(view: View) -> str:
@@ -515,3 +547,29 @@ def verdict_shifts_markdown(short: View, long: View) -> str:
             f"| {after} | {s.shift} |"
         )
     return "\n".join(rows)
+
+
+def ssim_convention_markdown(view: View, task: str = "demosaic") -> str:
+    """Which SSIM convention brings the non-network column's SSIM (the noisy input, for
+    demosaicking) nearest the paper's: Table 1's (no downsampling) or Wang's ``ssim.m``'s
+    (automatic downsampling), on the first test set whose baseline holds both. ``""`` without
+    such a baseline."""
+    base = view.baseline(task)
+    tables = [] if base is None else [(d, t) for d, t in base.tables.items()]
+    found = next(((d, t) for d, t in tables if {"ssim", "ssim_matlab"} <= set(t.metrics)), None)
+    if found is None:
+        return ""
+    dataset, table = found
+    means = table.mean()
+    column = TASKS[task].baseline
+    paper = TABLE1[task][column]["ssim"]
+    ours, matlab = means["ssim"], means["ssim_matlab"]
+    nearer = "ssim.m's" if abs(matlab - paper) < abs(ours - paper) else "Table 1's"
+    return (
+        f"Which SSIM did the paper run? The {column.lower()} input's SSIM on {dataset} is "
+        f"{ours:.4f} with Table 1's SSIM (Wang et al. 2004, no downsampling) and {matlab:.4f} "
+        f"with Wang's ssim.m, which first downsamples by round(min(H, W) / 256). The paper "
+        f"reports {paper:.4f} on its own test set ({PAPER_TEST_SETS[task]}): {nearer} convention "
+        "brings ours nearer. The test sets differ, so this points to the paper's SSIM code "
+        "without proving it."
+    )

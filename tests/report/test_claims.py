@@ -16,6 +16,7 @@ from imgloss.cli import commands as cli
 from imgloss.design.paper import TABLE1
 from imgloss.metrics import METRICS
 from imgloss.report import claims
+from imgloss.report import tables as report
 from imgloss.results import records
 from imgloss.results.scores import Scores
 
@@ -313,3 +314,49 @@ def test_each_claim_carries_the_chapter_that_decides_it():
     assert asked == set(CHAPTERS)
     with pytest.raises(ValueError, match="unknown chapter 'table2'; the chapters: table1"):
         chapter_claims("table2")
+
+
+class MatlabScores(PaperScores):
+    """The paper's numbers, and SSIM as ssim.m computes it equal for every training: each SSIM
+    test that holds with Table 1's SSIM is undecided with ssim.m's."""
+
+    def runs(self, task, dataset, schedule, measure):
+        if measure != "ssim_matlab":
+            return super().runs(task, dataset, schedule, measure)
+        found = super().runs(task, dataset, schedule, "psnr")
+        return (
+            None if found is None else Scores(found.images, found.seeds, 0.0 * found.values + 0.9)
+        )
+
+
+def test_ssim_tests_are_decided_again_under_ssim_m_and_changes_are_marked():
+    paper = PaperScores()
+    assert claims.convention_changes(paper) == []  # runs not scored with ssim_matlab
+    assert not claims.scored_under_matlab(paper)
+    source = MatlabScores()
+    assert claims.scored_under_matlab(source)
+    changes = claims.convention_changes(source)
+    l1_l2 = [c for c in changes if c.claim.key == "l1_beats_l2" and c.task == "demosaic"]
+    assert [(c.against, c.default, c.matlab) for c in l1_l2] == [("l2", "holds", "undecided")]
+    assert all(c.default != c.matlab for c in changes)
+    table = report.claims_markdown(source, compact=True, tasks=("demosaic",))
+    row = next(r for r in table.splitlines() if r.startswith("| l1 beats l2 |"))
+    assert "**holds** †" in row  # the verdict (PSNR) stands; its SSIM test is marked
+    assert "† The SSIM test changes its verdict" in table and "against l2): holds" in table
+
+
+def test_the_noisy_input_ssim_says_which_convention_is_nearer_the_papers():
+    from types import SimpleNamespace
+
+    from imgloss.metrics import MetricTable
+
+    table = MetricTable(("ssim", "ssim_matlab"))
+    table.add("a", {"ssim": 0.62, "ssim_matlab": 0.75})
+    table.add("b", {"ssim": 0.66, "ssim_matlab": 0.79})
+    view = SimpleNamespace(baseline=lambda task: SimpleNamespace(tables={"Kodak24": table}))
+    text = report.ssim_convention_markdown(view)
+    assert "0.6400 with Table 1's SSIM" in text and "0.7700 with Wang's ssim.m" in text
+    assert f"reports {TABLE1['demosaic']['Noisy']['ssim']:.4f}" in text
+    assert "ssim.m's convention brings ours nearer" in text  # 0.77 is nearer 0.8075
+    empty = SimpleNamespace(baseline=lambda task: None)
+    assert report.ssim_convention_markdown(empty) == ""
