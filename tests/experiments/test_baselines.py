@@ -50,6 +50,9 @@ def test_baseline_table_on_embedded_data_records_values_paper_and_provenance(mon
     text = baselines.format_table(result)
     assert "embedded_test (ours)" in text and "paper (40 MIT-Adobe FiveK" in text
     assert "1000·ℓ2" in text
+    matlab = baselines.baseline_table("demosaic", ["embedded_test"], metrics=["ssim_matlab"])
+    row = next(r for r in baselines.format_table(matlab).splitlines() if "ssim.m" in r)
+    assert row.endswith("| — |")  # a measure the paper does not report has no paper cell
     sr = baselines.baseline_table("sr", ["embedded_test"], metrics=["psnr"])
     assert sr.paper["test_set"] == "test images not named in the paper"  # the paper never says
 
