@@ -32,7 +32,7 @@ from imgloss.design.paper import PAPER_TEST_SETS, TABLE1
 from imgloss.imaging import degradations as D
 from imgloss.metrics import METRICS, MetricTable, evaluate_dataset
 
-#: The measures of the non-network columns by default: Table 1's nine and SSIM under ``ssim.m``'s
+#: The default measures of the non-network columns, Table 1's nine and SSIM under ``ssim.m``'s
 #: convention (the noisy input's SSIM under both says which convention the paper's is nearer).
 BASELINE_METRICS: tuple[str, ...] = (*METRICS, "ssim_matlab")
 from imgloss.results.records import BaselineRecord

@@ -92,7 +92,7 @@ METRICS: tuple[str, ...] = (
     "fsim",
     "fsimc",
 )
-#: Measures beyond Table 1, reported next to it: the colour shift and the chroma change of
+#: The measures beyond Table 1, reported next to it, are the colour shift and the chroma change of
 #: Section 5.2 (:mod:`imgloss.metrics.colour`), the PSNR of edge and flat regions (Sec. 3,
 #: Fig. 8; :mod:`imgloss.metrics.regions`), and SSIM under ``ssim.m``'s convention, automatic
 #: downsampling included (:func:`imgloss.metrics.ssim.ssim_matlab`; the paper does not say which

@@ -826,7 +826,7 @@ def verdict_shifts(short: list[Verdict], long: list[Verdict]) -> list[Shift]:
 
 
 # ------------------------------------------------------------ SSIM under ssim.m's convention
-#: Table 1's SSIM and its twin under Wang's ``ssim.m`` (automatic downsampling): the paper does
+#: Table 1's SSIM and its twin under Wang's ``ssim.m`` (automatic downsampling), as the paper does
 #: not say which it ran (:func:`imgloss.metrics.ssim.ssim_matlab`).
 SSIM, SSIM_MATLAB = "ssim", "ssim_matlab"
 

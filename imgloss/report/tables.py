@@ -571,5 +571,6 @@ def ssim_convention_markdown(view: View, task: str = "demosaic") -> str:
         f"with Wang's ssim.m, which first downsamples by round(min(H, W) / 256). The paper "
         f"reports {paper:.4f} on its own test set ({PAPER_TEST_SETS[task]}): {nearer} convention "
         "brings ours nearer. The test sets differ, so this points to the paper's SSIM code "
-        "without proving it."
+        "without proving it. Table 1's MS-SSIM and IW-SSIM rows are msssim.m's and iwssim.m's "
+        "already: neither downsamples, so only SSIM has a second row, SSIM (ssim.m)."
     )

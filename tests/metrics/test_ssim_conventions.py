@@ -262,7 +262,7 @@ def test_table1s_ssim_matlab_is_the_matlab_convention_and_the_ms_measures_need_n
     clean = F.interpolate(clean, scale_factor=2, mode="bilinear")
     matlab = ssim(noisy, clean, convention="matlab", data_range=1.0)
     torch.testing.assert_close(ssim_matlab(noisy, clean), matlab, atol=1e-6, rtol=0)
-    assert (ssim_matlab(noisy, clean) > ssim(noisy, clean) + 0.01).all()  # the box filter helps
+    assert (ssim_matlab(noisy, clean) > ssim(noisy, clean)).all()  # the box filter averages noise
     torch.testing.assert_close(
         ms_ssim(noisy, clean, convention="matlab", data_range=1.0),
         ms_ssim(noisy, clean),

@@ -358,5 +358,6 @@ def test_the_noisy_input_ssim_says_which_convention_is_nearer_the_papers():
     assert "0.6400 with Table 1's SSIM" in text and "0.7700 with Wang's ssim.m" in text
     assert f"reports {TABLE1['demosaic']['Noisy']['ssim']:.4f}" in text
     assert "ssim.m's convention brings ours nearer" in text  # 0.77 is nearer 0.8075
+    assert "only SSIM has a second row" in text
     empty = SimpleNamespace(baseline=lambda task: None)
     assert report.ssim_convention_markdown(empty) == ""
