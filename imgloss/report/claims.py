@@ -856,12 +856,16 @@ def _ssim_tests(v: Verdict, measure: str) -> dict[str, str]:
     return {t.against: t.verdict for t in tests if t.measure == measure and t.effect is not None}
 
 
-def convention_changes(view: View | ScoreSource) -> list[ConventionChange]:
+def convention_changes(
+    view: View | ScoreSource, decided: list[Verdict] | None = None
+) -> list[ConventionChange]:
     """Every SSIM test of the paper's claims decided again with SSIM as ``ssim.m`` computes it,
     and those whose verdict changes (none where the runs were not scored with ``ssim_matlab``).
-    The claims' verdicts themselves rest on their primary measure, PSNR for most of them."""
+    The claims' verdicts themselves rest on their primary measure, PSNR for most of them.
+    ``decided``: the claims' verdicts on ``view`` when the caller has them already."""
     claims = tuple(c for c in CLAIMS if SSIM in c.measures)
-    default = verdicts(view, claims)
+    keys = {c.key for c in claims}
+    default = [v for v in decided or verdicts(view, claims) if v.claim.key in keys]
     matlab = {
         (v.claim.key, v.task, v.dataset): v
         for v in verdicts(view, tuple(map(under_matlab, claims)))

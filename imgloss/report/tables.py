@@ -374,7 +374,8 @@ def claims_markdown(
     from imgloss.report.claims import CLAIMS, chapter_claims, convention_changes, verdicts
 
     keys = None if chapter is None else {c.key for c in chapter_claims(chapter)}
-    changes = [] if claims is not None else convention_changes(view)
+    found = verdicts(view, CLAIMS if claims is None else tuple(claims))
+    changes = [] if claims is not None else convention_changes(view, found)
     changed = {(c.claim.key, c.task, c.dataset) for c in changes}
 
     if compact:
@@ -387,7 +388,7 @@ def claims_markdown(
             "| the paper's claim | task, test set | ours | effect [95% CI] | images × seeds | note |",
             "|---|---|---|---|---|---|",
         ]
-    for v in verdicts(view, CLAIMS if claims is None else tuple(claims)):
+    for v in found:
         if (keys is not None and v.claim.key not in keys) or (
             tasks is not None and v.task is not None and v.task not in tasks
         ):
